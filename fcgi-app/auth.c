@@ -1,0 +1,58 @@
+#include <strings.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "auth.h"
+#include "token.h"
+
+static struct db_stmt auth_active_stmt = DB_STMT("auth_active", 1,
+    "SELECT is_active FROM account WHERE account_id = $1");
+
+int
+auth_account_active(struct request *rq, struct reply *rp,
+    const char *account_id, int gone_status, const char *gone_detail)
+{
+	const char *params[] = { account_id };
+	PGresult *res;
+	enum db_status st;
+	int rc = -1;
+
+	st = db_run(&rq->app->db, &auth_active_stmt, params, &res);
+	if (st != DB_OK)
+		reply_db_error(rp, st);
+	else if (PQntuples(res) == 0)
+		reply_error(rp, gone_status, gone_detail);
+	else if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+		reply_error(rp, 403, "Inactive user");
+	else
+		rc = 0;
+	PQclear(res);
+	return rc;
+}
+
+int
+auth_bearer(struct request *rq, struct reply *rp)
+{
+	const struct config *cfg = &rq->app->cfg;
+	const char *h = rq->authorization;
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+		reply_error(rp, 401, "Not authenticated");
+		return -1;
+	}
+	h += 7;
+	while (*h == ' ')
+		h++;
+	if (*h == '\0') {
+		reply_error(rp, 401, "Not authenticated");
+		return -1;
+	}
+	if (token_verify(cfg->jwt_secret, cfg->jwt_secret_len, h, TOKEN_ACCESS,
+	    (long)time(NULL), rq->account_id) == -1) {
+		reply_error(rp, 401, "Could not validate credentials");
+		return -1;
+	}
+	return auth_account_active(rq, rp, rq->account_id, 401,
+	    "Could not validate credentials");
+}

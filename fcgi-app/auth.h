@@ -1,0 +1,22 @@
+/* Bearer authentication of API requests. */
+#ifndef CHAT_AUTH_H
+#define CHAT_AUTH_H
+
+#include "reply.h"
+#include "request.h"
+
+/*
+ * Authenticates rq by its Authorization header. Returns 0 with
+ * rq->account_id set, or -1 with the 401/403/503 answer in rp.
+ */
+int	auth_bearer(struct request *rq, struct reply *rp);
+
+/*
+ * Looks up whether account_id may act: 0 when it exists and is active,
+ * -1 with the answer in rp otherwise (gone_status and gone_detail for an
+ * account that no longer exists).
+ */
+int	auth_account_active(struct request *rq, struct reply *rp,
+	    const char *account_id, int gone_status, const char *gone_detail);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * Input validation for handlers. Each function checks one input, records a
+ * 422 entry in the reply when it is invalid (the messages of docs/API.md),
+ * and returns 0 when valid or -1 when not; handlers check every field, then
+ * stop if reply_has_invalid().
+ */
+#ifndef CHAT_FIELDS_H
+#define CHAT_FIELDS_H
+
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#include "form.h"
+#include "reply.h"
+#include "request.h"
+#include "uuid.h"
+
+enum fields_presence {
+	FIELDS_OPTIONAL,
+	FIELDS_REQUIRED,
+};
+
+/* The request body as a JSON object; *obj is to be put by the caller. */
+int	fields_json_body(const struct request *rq, struct reply *rp,
+	    struct json_object **obj);
+
+/*
+ * A string member of a JSON body of min..max characters. *value is NULL
+ * when an optional member is absent or null.
+ */
+int	fields_json_string(struct reply *rp, struct json_object *obj,
+	    const char *name, size_t min, size_t max,
+	    enum fields_presence presence, const char **value);
+
+/* A field of a form or query string: where is "body" or "query". */
+int	fields_form_string(struct reply *rp, const struct form *form,
+	    const char *where, const char *name, size_t min, size_t max,
+	    const char **value);
+
+/* An integer query parameter within min..max, def when absent. */
+int	fields_query_int(struct reply *rp, const struct request *rq,
+	    const char *name, long def, long min, long max, long *value);
+
+/* A UUID found at loc [where, name]; out receives it in lowercase. */
+int	fields_uuid(struct reply *rp, const char *where, const char *name,
+	    const char *text, char out[UUID_TEXT_SIZE]);
+
+/* Whether the Content-Type is type (parameters after ';' ignored). */
+int	fields_content_type_is(const struct request *rq, const char *type);
+
+#endif

@@ -1,0 +1,141 @@
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "auth.h"
+#include "fields.h"
+#include "json_input.h"
+#include "login.h"
+#include "password.h"
+#include "token.h"
+
+/* Bounds of the login fields: generous, as they only look accounts up. */
+#define LOGIN_NAME_MAX		254
+#define LOGIN_PASSWORD_MAX	128
+
+static struct db_stmt login_by_username_stmt = DB_STMT("login_by_username", 1,
+    "SELECT account_id, password_hash, is_active FROM account "
+    "WHERE lower(username) = lower($1)");
+static struct db_stmt login_by_email_stmt = DB_STMT("login_by_email", 1,
+    "SELECT account_id, password_hash, is_active FROM account "
+    "WHERE lower(email) = lower($1)");
+
+/* Answers a new access and refresh token pair for account_id. */
+static void
+login_reply_tokens(struct request *rq, struct reply *rp,
+    const char *account_id)
+{
+	const struct config *cfg = &rq->app->cfg;
+	long now = (long)time(NULL);
+	long access_ttl = cfg->access_token_minutes * 60L;
+	long refresh_ttl = cfg->refresh_token_days * 86400L;
+	char *access, *refresh;
+	struct json_object *obj = NULL;
+
+	access = token_sign(cfg->jwt_secret, cfg->jwt_secret_len, account_id,
+	    TOKEN_ACCESS, now, access_ttl);
+	refresh = token_sign(cfg->jwt_secret, cfg->jwt_secret_len, account_id,
+	    TOKEN_REFRESH, now, refresh_ttl);
+	if (access != NULL && refresh != NULL &&
+	    (obj = json_object_new_object()) != NULL) {
+		json_object_object_add(obj, "access_token",
+		    json_object_new_string(access));
+		json_object_object_add(obj, "refresh_token",
+		    json_object_new_string(refresh));
+		json_object_object_add(obj, "token_type",
+		    json_object_new_string("bearer"));
+		json_object_object_add(obj, "expires_in",
+		    json_object_new_int64(access_ttl));
+	}
+	reply_object(rp, 200, obj);
+	free(access);
+	free(refresh);
+}
+
+/* Reads username and password from a form or a JSON body. */
+static int
+login_read_credentials(struct request *rq, struct reply *rp,
+    struct form *form, struct json_object **obj, const char **username,
+    const char **password)
+{
+	if (fields_content_type_is(rq, "application/x-www-form-urlencoded")) {
+		if (form_parse(form, rq->body, rq->body_len) == -1) {
+			reply_error(rp, 500, "Internal Server Error");
+			return -1;
+		}
+		fields_form_string(rp, form, "body", "username", 1,
+		    LOGIN_NAME_MAX, username);
+		fields_form_string(rp, form, "body", "password", 1,
+		    LOGIN_PASSWORD_MAX, password);
+	} else if (fields_json_body(rq, rp, obj) == 0) {
+		fields_json_string(rp, *obj, "username", 1, LOGIN_NAME_MAX,
+		    FIELDS_REQUIRED, username);
+		fields_json_string(rp, *obj, "password", 1,
+		    LOGIN_PASSWORD_MAX, FIELDS_REQUIRED, password);
+	}
+	return reply_has_invalid(rp) || rp->body != NULL ? -1 : 0;
+}
+
+static void
+login_check(struct request *rq, struct reply *rp, const char *username,
+    const char *password)
+{
+	const char *params[] = { username };
+	struct db_stmt *stmt = strchr(username, '@') != NULL ?
+	    &login_by_email_stmt : &login_by_username_stmt;
+	PGresult *res;
+	enum db_status st;
+
+	st = db_run(&rq->app->db, stmt, params, &res);
+	if (st != DB_OK)
+		reply_db_error(rp, st);
+	else if (PQntuples(res) == 0) {
+		password_verify(password, rq->app->dummy_hash);
+		reply_error(rp, 401, "Incorrect username or password");
+	} else if (!password_verify(password, PQgetvalue(res, 0, 1)))
+		reply_error(rp, 401, "Incorrect username or password");
+	else if (strcmp(PQgetvalue(res, 0, 2), "t") != 0)
+		reply_error(rp, 403, "Inactive user");
+	else
+		login_reply_tokens(rq, rp, PQgetvalue(res, 0, 0));
+	PQclear(res);
+}
+
+void
+login_access_token(struct request *rq, struct reply *rp)
+{
+	struct form form = { .nfields = 0 };
+	struct json_object *obj = NULL;
+	const char *username = NULL, *password = NULL;
+
+	if (login_read_credentials(rq, rp, &form, &obj, &username,
+	    &password) == 0)
+		login_check(rq, rp, username, password);
+	json_object_put(obj);
+	form_free(&form);
+}
+
+void
+login_refresh_token(struct request *rq, struct reply *rp)
+{
+	const struct config *cfg = &rq->app->cfg;
+	struct json_object *obj = NULL;
+	const char *token = NULL;
+	char account_id[UUID_TEXT_SIZE];
+
+	if (fields_json_body(rq, rp, &obj) == -1 ||
+	    fields_json_string(rp, obj, "refresh_token", 1, 65536,
+	    FIELDS_REQUIRED, &token) == -1)
+		goto done;
+	if (token_verify(cfg->jwt_secret, cfg->jwt_secret_len, token,
+	    TOKEN_REFRESH, (long)time(NULL), account_id) == -1) {
+		reply_error(rp, 401, "Invalid refresh token");
+		goto done;
+	}
+	if (auth_account_active(rq, rp, account_id, 401,
+	    "Invalid refresh token") == 0)
+		login_reply_tokens(rq, rp, account_id);
+done:
+	json_object_put(obj);
+}

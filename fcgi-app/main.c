@@ -1,0 +1,132 @@
+/*
+ * chat-fcgi: the REST API as a FastCGI application. The web server starts
+ * a few of these processes (or spawn-fcgi does) with the listening socket
+ * as descriptor 0; each serves one request at a time over its own database
+ * connection and holds no state between requests.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "app.h"
+#include "log.h"
+#include "password.h"
+#include "reply.h"
+#include "request.h"
+#include "router.h"
+
+#define MAIN_DEFAULT_CONFIG	"/etc/chat/chat.conf"
+
+static volatile sig_atomic_t main_stopping;
+
+static void
+main_usage(void)
+{
+	fprintf(stderr, "usage: chat-fcgi [-n] [-c config]\n");
+	exit(2);
+}
+
+/* A signal only sets flags; accept() then fails with EINTR and we leave. */
+static void
+main_on_signal(int sig)
+{
+	(void)sig;
+	main_stopping = 1;
+	FCGX_ShutdownPending();
+}
+
+static void
+main_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = main_on_signal;	/* no SA_RESTART: interrupt accept */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void
+main_serve(struct app *app, FCGX_Request *fcgx)
+{
+	struct request rq;
+	struct reply rp;
+
+	reply_init(&rp);
+	if (request_read(&rq, app, fcgx) == 0)
+		router_dispatch(&rq, &rp);
+	else
+		reply_error(&rp, 500, "Internal Server Error");
+	reply_send(&rp, &rq);
+	reply_free(&rp);
+	request_free(&rq);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct app app;
+	FCGX_Request fcgx;
+	const char *path = getenv("CHAT_CONFIG");
+	char err[CONFIG_ERRLEN];
+	int ch, check_only = 0;
+
+	if (path == NULL)
+		path = MAIN_DEFAULT_CONFIG;
+	while ((ch = getopt(argc, argv, "c:n")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'n':
+			check_only = 1;
+			break;
+		default:
+			main_usage();
+		}
+	}
+	if (optind != argc)
+		main_usage();
+
+	memset(&app, 0, sizeof(app));
+	log_init("chat-fcgi", LOG_LEVEL_INFO);
+	if (config_load(&app.cfg, path, err, sizeof(err)) == -1) {
+		config_free(&app.cfg);
+		fatalx("%s", err);
+	}
+	if (check_only) {
+		config_free(&app.cfg);
+		printf("configuration OK\n");
+		return 0;
+	}
+	log_set_level(app.cfg.log_level);
+
+	if (FCGX_Init() != 0)
+		fatalx("cannot initialise libfcgi");
+	main_signals();
+	app.dummy_hash = password_hash("no account has this password");
+	if (app.dummy_hash == NULL)
+		fatalx("cannot hash a password: is yescrypt available?");
+	db_init(&app.db, app.cfg.db_conninfo);
+	FCGX_InitRequest(&fcgx, 0, 0);
+
+	while (!main_stopping && FCGX_Accept_r(&fcgx) >= 0) {
+		main_serve(&app, &fcgx);
+		FCGX_Finish_r(&fcgx);
+	}
+
+	/* Free everything, so that leak checkers see a clean exit. */
+	FCGX_Free(&fcgx, 1);
+	db_close(&app.db);
+	free(app.dummy_hash);
+	config_free(&app.cfg);
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,140 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "log.h"
+#include "request.h"
+
+static const char *
+request_param(struct request *rq, const char *name)
+{
+	const char *v = FCGX_GetParam(name, rq->fcgx->envp);
+
+	return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+/* Splits the path below /api/v1; a trailing slash adds no segment. */
+static int
+request_split_path(struct request *rq, const char *path, size_t len)
+{
+	const char *end = path + len;
+	size_t plen = strlen(REQUEST_PREFIX);
+
+	if (len < plen || memcmp(path, REQUEST_PREFIX, plen) != 0 ||
+	    (len > plen && path[plen] != '/'))
+		return 0;
+	path += plen;
+	while (path < end) {		/* path points at a '/' */
+		const char *seg = path + 1;
+		const char *slash, *stop;
+
+		if (seg == end)
+			break;		/* the trailing slash */
+		slash = memchr(seg, '/', (size_t)(end - seg));
+		stop = slash != NULL ? slash : end;
+		if (rq->nsegments == REQUEST_MAX_SEGMENTS)
+			return 0;	/* deeper than any route */
+		rq->segments[rq->nsegments] = form_decode(seg,
+		    (size_t)(stop - seg), 0, NULL);
+		if (rq->segments[rq->nsegments] == NULL)
+			return -1;
+		rq->nsegments++;
+		path = stop;
+	}
+	rq->in_api = 1;
+	return 0;
+}
+
+static int
+request_read_target(struct request *rq)
+{
+	const char *uri = request_param(rq, "REQUEST_URI");
+	const char *query;
+	size_t pathlen;
+
+	if (uri == NULL || strlen(uri) > REQUEST_MAX_URI)
+		return 0;
+	query = strchr(uri, '?');
+	pathlen = query != NULL ? (size_t)(query - uri) : strlen(uri);
+	if (request_split_path(rq, uri, pathlen) == -1)
+		return -1;
+	if (query != NULL && form_parse(&rq->query, query + 1,
+	    strlen(query + 1)) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Reads the body the web server announced in CONTENT_LENGTH. A body over
+ * the limit is read and thrown away, so that the answer is a clean 413.
+ */
+static int
+request_read_body(struct request *rq)
+{
+	const char *cl = request_param(rq, "CONTENT_LENGTH");
+	size_t max = (size_t)rq->app->cfg.max_body_bytes;
+	unsigned long long declared = 0;
+	char *end;
+	int n;
+
+	if (cl != NULL) {
+		errno = 0;
+		declared = strtoull(cl, &end, 10);
+		if (errno != 0 || *end != '\0')
+			declared = (unsigned long long)max + 1;
+	}
+	if (declared > max) {
+		char sink[4096];
+
+		rq->body_too_large = 1;
+		while (FCGX_GetStr(sink, sizeof(sink), rq->fcgx->in) > 0)
+			;
+		declared = 0;
+	}
+	rq->body = malloc((size_t)declared + 1);
+	if (rq->body == NULL)
+		return -1;
+	while (rq->body_len < declared) {
+		n = FCGX_GetStr(rq->body + rq->body_len,
+		    (int)(declared - rq->body_len), rq->fcgx->in);
+		if (n <= 0)
+			break;
+		rq->body_len += (size_t)n;
+	}
+	rq->body[rq->body_len] = '\0';
+	return 0;
+}
+
+int
+request_read(struct request *rq, struct app *app, FCGX_Request *fcgx)
+{
+	memset(rq, 0, sizeof(*rq));
+	rq->app = app;
+	rq->fcgx = fcgx;
+	rq->method = request_param(rq, "REQUEST_METHOD");
+	if (rq->method == NULL)
+		rq->method = "GET";
+	rq->content_type = request_param(rq, "CONTENT_TYPE");
+	rq->authorization = request_param(rq, "HTTP_AUTHORIZATION");
+	rq->origin = request_param(rq, "HTTP_ORIGIN");
+	rq->cors_method = request_param(rq,
+	    "HTTP_ACCESS_CONTROL_REQUEST_METHOD");
+	rq->cors_headers = request_param(rq,
+	    "HTTP_ACCESS_CONTROL_REQUEST_HEADERS");
+	if (request_read_target(rq) == -1 || request_read_body(rq) == -1) {
+		log_warnx("request: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+void
+request_free(struct request *rq)
+{
+	for (int i = 0; i < rq->nsegments; i++)
+		free(rq->segments[i]);
+	form_free(&rq->query);
+	free(rq->body);
+	memset(rq, 0, sizeof(*rq));
+}

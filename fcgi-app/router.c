@@ -1,0 +1,135 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "accounts.h"
+#include "app.h"
+#include "auth.h"
+#include "cors.h"
+#include "health.h"
+#include "login.h"
+#include "router.h"
+
+typedef void (*route_handler)(struct request *, struct reply *);
+
+enum route_access {
+	ROUTE_PUBLIC,
+	ROUTE_AUTH,		/* needs a valid access token */
+};
+
+struct route {
+	const char	*method;
+	/* Below /api/v1; "*" matches any one segment, captured in order
+	 * into rq->params. Literal routes come before "*" routes. */
+	const char	*path;
+	route_handler	 handler;
+	enum route_access access;
+};
+
+static const struct route routes[] = {
+	{ "GET",	"/health",		health_get,	ROUTE_PUBLIC },
+
+	{ "POST",	"/accounts",		accounts_register, ROUTE_PUBLIC },
+	{ "GET",	"/accounts/me",		accounts_me,	ROUTE_AUTH },
+	{ "GET",	"/accounts/search",	accounts_search, ROUTE_AUTH },
+	{ "GET",	"/accounts/*",		accounts_get,	ROUTE_AUTH },
+
+	{ "POST",	"/auth/access-token",	login_access_token, ROUTE_PUBLIC },
+	{ "POST",	"/auth/refresh-token",	login_refresh_token, ROUTE_PUBLIC },
+};
+
+#define ROUTER_NROUTES	(sizeof(routes) / sizeof(routes[0]))
+
+/* Whether the request path matches pattern, capturing "*" segments. */
+static int
+router_match(const char *pattern, struct request *rq)
+{
+	int i = 0;
+
+	rq->nparams = 0;
+	while (*pattern == '/') {
+		const char *seg = pattern + 1;
+		size_t n = strcspn(seg, "/");
+
+		if (i == rq->nsegments)
+			return 0;
+		if (n == 1 && seg[0] == '*')
+			rq->params[rq->nparams++] = rq->segments[i];
+		else if (strlen(rq->segments[i]) != n ||
+		    memcmp(rq->segments[i], seg, n) != 0)
+			return 0;
+		i++;
+		pattern = seg + n;
+	}
+	return i == rq->nsegments;
+}
+
+/*
+ * Finds the route of rq's path and method. On a path known under other
+ * methods only, returns NULL with the Allow header of the 405 in rp.
+ */
+static const struct route *
+router_find(struct request *rq, struct reply *rp, int *path_known)
+{
+	const struct route *found = NULL;
+
+	*path_known = 0;
+	for (size_t i = 0; i < ROUTER_NROUTES; i++) {
+		if (!router_match(routes[i].path, rq))
+			continue;
+		if (strcmp(routes[i].method, rq->method) == 0) {
+			found = &routes[i];
+			break;
+		}
+		if (strstr(rp->allow, routes[i].method) == NULL) {
+			size_t used = strlen(rp->allow);
+
+			snprintf(rp->allow + used, sizeof(rp->allow) - used,
+			    "%s%s", used > 0 ? ", " : "", routes[i].method);
+		}
+		*path_known = 1;
+	}
+	/* router_match() left the captures of the last route it tried. */
+	if (found != NULL)
+		router_match(found->path, rq);
+	return found;
+}
+
+static int
+router_is_preflight(const struct request *rq)
+{
+	return strcmp(rq->method, "OPTIONS") == 0 && rq->origin != NULL &&
+	    rq->cors_method != NULL;
+}
+
+void
+router_dispatch(struct request *rq, struct reply *rp)
+{
+	const struct route *route;
+	int path_known;
+
+	rq->cors_allowed = cors_origin_allowed(rq->app->cfg.cors_origins,
+	    rq->origin);
+	if (router_is_preflight(rq)) {
+		if (rq->cors_allowed) {
+			rp->status = 204;
+			rp->preflight = 1;
+		} else
+			reply_error(rp, 400, "Disallowed CORS origin");
+		return;
+	}
+	if (rq->body_too_large) {
+		reply_error(rp, 413, "Request body too large");
+		return;
+	}
+	route = rq->in_api ? router_find(rq, rp, &path_known) : NULL;
+	if (route == NULL) {
+		if (rq->in_api && path_known)
+			reply_error(rp, 405, "Method Not Allowed");
+		else
+			reply_error(rp, 404, "Not Found");
+		return;
+	}
+	if (route->access == ROUTE_AUTH && auth_bearer(rq, rp) == -1)
+		return;
+	route->handler(rq, rp);
+}

@@ -1,0 +1,232 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "config.h"
+
+enum config_type {
+	CONFIG_STRING,
+	CONFIG_INT,
+	CONFIG_LEVEL,
+};
+
+struct config_key {
+	const char	*section;
+	const char	*name;
+	enum config_type type;
+	const char	*def;		/* NULL: the key is required */
+	long		 min, max;	/* for CONFIG_INT */
+	size_t		 offset;
+};
+
+#define KEY(sec, nm, ty, df, lo, hi, field) \
+	{ sec, nm, ty, df, lo, hi, offsetof(struct config, field) }
+
+/* Every key of the file, by section, alphabetical within a section. */
+static const struct config_key config_keys[] = {
+	KEY("auth", "access_token_minutes", CONFIG_INT, "30", 1, 1440,
+	    access_token_minutes),
+	KEY("auth", "jwt_secret_file", CONFIG_STRING, NULL, 0, 0,
+	    jwt_secret_file),
+	KEY("auth", "refresh_token_days", CONFIG_INT, "7", 1, 365,
+	    refresh_token_days),
+	KEY("database", "conninfo", CONFIG_STRING, NULL, 0, 0, db_conninfo),
+	KEY("http", "cors_origins", CONFIG_STRING,
+	    "http://localhost:5173 http://127.0.0.1:5173", 0, 0, cors_origins),
+	KEY("http", "max_body_bytes", CONFIG_INT, "65536", 1024, 1048576,
+	    max_body_bytes),
+	KEY("log", "level", CONFIG_LEVEL, "info", 0, 0, log_level),
+};
+
+#define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
+
+struct config_parse {
+	struct config	*cfg;
+	char		*err;
+	size_t		 errlen;
+	int		 seen[CONFIG_NKEYS];
+	int		 failed;
+};
+
+static int
+config_set(struct config *cfg, const struct config_key *key,
+    const char *value, char *err, size_t errlen)
+{
+	char *field = (char *)cfg + key->offset;
+	char *end;
+	long n;
+
+	switch (key->type) {
+	case CONFIG_STRING: {
+		char *copy = strdup(value);
+
+		if (copy == NULL) {
+			snprintf(err, errlen, "%s.%s: out of memory",
+			    key->section, key->name);
+			return -1;
+		}
+		free(*(char **)(void *)field);
+		*(char **)(void *)field = copy;
+		return 0;
+	}
+	case CONFIG_INT:
+		errno = 0;
+		n = strtol(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0' ||
+		    n < key->min || n > key->max) {
+			snprintf(err, errlen, "%s.%s: must be an integer "
+			    "from %ld to %ld", key->section, key->name,
+			    key->min, key->max);
+			return -1;
+		}
+		*(int *)(void *)field = (int)n;
+		return 0;
+	case CONFIG_LEVEL:
+		if (log_level_parse(value,
+		    (enum log_level *)(void *)field) == -1) {
+			snprintf(err, errlen, "%s.%s: must be one of debug, "
+			    "info, warn, error", key->section, key->name);
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+/* inih calls this for every name = value line; returning 0 stops parsing. */
+static int
+config_line(void *arg, const char *section, const char *name,
+    const char *value)
+{
+	struct config_parse *p = arg;
+
+	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+		const struct config_key *key = &config_keys[i];
+
+		if (strcmp(key->section, section) != 0 ||
+		    strcmp(key->name, name) != 0)
+			continue;
+		if (config_set(p->cfg, key, value, p->err, p->errlen) == -1) {
+			p->failed = 1;
+			return 0;
+		}
+		p->seen[i] = 1;
+		return 1;
+	}
+	snprintf(p->err, p->errlen, "%s.%s: unknown key", section, name);
+	p->failed = 1;
+	return 0;
+}
+
+/*
+ * The secret must be private to the service's user: refuse a file that
+ * others may read, as ssh does with private keys.
+ */
+static int
+config_read_secret(struct config *cfg, char *err, size_t errlen)
+{
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	fd = open(cfg->jwt_secret_file, O_RDONLY | O_CLOEXEC);
+	if (fd == -1) {
+		snprintf(err, errlen, "auth.jwt_secret_file: cannot open: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "auth.jwt_secret_file: not a regular file");
+		goto fail;
+	}
+	if ((st.st_mode & 077) != 0) {
+		snprintf(err, errlen, "auth.jwt_secret_file: readable by group "
+		    "or others (use mode 0600)");
+		goto fail;
+	}
+	n = read(fd, cfg->jwt_secret, sizeof(cfg->jwt_secret));
+	if (n < 0) {
+		snprintf(err, errlen, "auth.jwt_secret_file: cannot read: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	if ((size_t)n == sizeof(cfg->jwt_secret)) {
+		snprintf(err, errlen, "auth.jwt_secret_file: longer than %d "
+		    "bytes", CONFIG_SECRET_MAX - 1);
+		goto fail;
+	}
+	while (n > 0 && (cfg->jwt_secret[n - 1] == '\n' ||
+	    cfg->jwt_secret[n - 1] == '\r' || cfg->jwt_secret[n - 1] == ' '))
+		n--;
+	if (n < CONFIG_SECRET_MIN) {
+		snprintf(err, errlen, "auth.jwt_secret_file: secret shorter "
+		    "than %d bytes", CONFIG_SECRET_MIN);
+		goto fail;
+	}
+	cfg->jwt_secret_len = (size_t)n;
+	close(fd);
+	return 0;
+fail:
+	close(fd);
+	return -1;
+}
+
+int
+config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct config_parse p = { .cfg = cfg, .err = err, .errlen = errlen };
+	int line;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+		const struct config_key *key = &config_keys[i];
+
+		if (key->def != NULL &&
+		    config_set(cfg, key, key->def, err, errlen) == -1)
+			return -1;
+	}
+
+	line = ini_parse(path, config_line, &p);
+	if (line == -1) {
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (p.failed)
+		return -1;
+	if (line != 0) {
+		snprintf(err, errlen, "%s: syntax error on line %d", path, line);
+		return -1;
+	}
+	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+		if (config_keys[i].def == NULL && !p.seen[i]) {
+			snprintf(err, errlen, "%s.%s: missing (required)",
+			    config_keys[i].section, config_keys[i].name);
+			return -1;
+		}
+	}
+	return config_read_secret(cfg, err, errlen);
+}
+
+void
+config_free(struct config *cfg)
+{
+	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+		if (config_keys[i].type == CONFIG_STRING) {
+			char **field = (char **)(void *)((char *)cfg +
+			    config_keys[i].offset);
+
+			free(*field);
+			*field = NULL;
+		}
+	}
+	explicit_bzero(cfg->jwt_secret, sizeof(cfg->jwt_secret));
+	cfg->jwt_secret_len = 0;
+}

@@ -1,0 +1,42 @@
+/*
+ * The configuration file, shared by the FastCGI application and the push
+ * daemon: an INI file whose keys are listed, with their types, defaults and
+ * limits, in one table in config.c. Loading checks every key and names the
+ * offending one in the error.
+ */
+#ifndef CHAT_CONFIG_H
+#define CHAT_CONFIG_H
+
+#include <stddef.h>
+
+#include "log.h"
+
+#define CONFIG_ERRLEN	256
+/* The JWT secret file is read whole; a longer file is refused. */
+#define CONFIG_SECRET_MAX	4096
+#define CONFIG_SECRET_MIN	32
+
+struct config {
+	char		*db_conninfo;
+	char		*jwt_secret_file;
+	int		 access_token_minutes;
+	int		 refresh_token_days;
+	char		*cors_origins;
+	int		 max_body_bytes;
+	enum log_level	 log_level;
+
+	/* Read from jwt_secret_file; never logged. */
+	unsigned char	 jwt_secret[CONFIG_SECRET_MAX];
+	size_t		 jwt_secret_len;
+};
+
+/*
+ * Loads the file at path into cfg. Returns 0, or -1 with a message naming
+ * the key (or line) in err. On -1 cfg must still be released with
+ * config_free().
+ */
+int	config_load(struct config *cfg, const char *path, char *err,
+	    size_t errlen);
+void	config_free(struct config *cfg);
+
+#endif
