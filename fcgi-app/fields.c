@@ -1,6 +1,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +124,52 @@ fields_json_string(struct reply *rp, struct json_object *obj,
 		return -1;
 	}
 	return -1;
+}
+
+int
+fields_json_uuid(struct reply *rp, struct json_object *obj, const char *name,
+    char out[UUID_TEXT_SIZE])
+{
+	const char *text = NULL;
+	size_t len;
+
+	switch (json_input_string(obj, name, &text, &len)) {
+	case JSON_FIELD_MISSING:
+		reply_invalid(rp, "body", name, "field required",
+		    "value_error.missing");
+		return -1;
+	case JSON_FIELD_OK:
+		return fields_uuid(rp, "body", name, text, out);
+	default:
+		return fields_uuid(rp, "body", name, "", out);
+	}
+}
+
+int
+fields_json_content(struct reply *rp, struct json_object *obj,
+    const char *name, size_t max, const char **value)
+{
+	size_t len, start, end;
+	char msg[80];
+
+	if (fields_json_string(rp, obj, name, 0, SIZE_MAX, FIELDS_REQUIRED,
+	    value) == -1)
+		return -1;
+	len = strlen(*value);
+	utf8_trim(*value, len, &start, &end);
+	if (start == end) {
+		reply_invalid(rp, "body", name, "ensure this value has at "
+		    "least 1 characters", "value_error.any_str.min_length");
+		return -1;
+	}
+	if (utf8_length(*value + start, end - start) > max) {
+		snprintf(msg, sizeof(msg), "ensure this value has at most "
+		    "%zu characters", max);
+		reply_invalid(rp, "body", name, msg,
+		    "value_error.any_str.max_length");
+		return -1;
+	}
+	return 0;
 }
 
 int

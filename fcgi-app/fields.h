@@ -33,6 +33,17 @@ int	fields_json_string(struct reply *rp, struct json_object *obj,
 	    const char *name, size_t min, size_t max,
 	    enum fields_presence presence, const char **value);
 
+/* A UUID member of a JSON body; out receives it in lowercase. */
+int	fields_json_uuid(struct reply *rp, struct json_object *obj,
+	    const char *name, char out[UUID_TEXT_SIZE]);
+
+/*
+ * Message content (CONTRACT §5): a string of 1..max characters once
+ * leading and trailing white space is set aside; *value is as sent.
+ */
+int	fields_json_content(struct reply *rp, struct json_object *obj,
+	    const char *name, size_t max, const char **value);
+
 /* A field of a form or query string: where is "body" or "query". */
 int	fields_form_string(struct reply *rp, const struct form *form,
 	    const char *where, const char *name, size_t min, size_t max,

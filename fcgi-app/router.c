@@ -4,7 +4,9 @@
 #include "accounts.h"
 #include "app.h"
 #include "auth.h"
+#include "chat.h"
 #include "cors.h"
+#include "friends.h"
 #include "health.h"
 #include "login.h"
 #include "router.h"
@@ -35,6 +37,24 @@ static const struct route routes[] = {
 
 	{ "POST",	"/auth/access-token",	login_access_token, ROUTE_PUBLIC },
 	{ "POST",	"/auth/refresh-token",	login_refresh_token, ROUTE_PUBLIC },
+
+	{ "POST",	"/friends/request",	friends_request, ROUTE_AUTH },
+	{ "POST",	"/friends/accept/*",	friends_accept,	ROUTE_AUTH },
+	{ "POST",	"/friends/reject/*",	friends_reject,	ROUTE_AUTH },
+	{ "GET",	"/friends/list",	friends_list,	ROUTE_AUTH },
+	{ "GET",	"/friends",		friends_list,	ROUTE_AUTH },
+	{ "GET",	"/friends/pending",	friends_pending, ROUTE_AUTH },
+	{ "GET",	"/friends/status/*",	friends_status,	ROUTE_AUTH },
+	{ "DELETE",	"/friends/*",		friends_remove,	ROUTE_AUTH },
+	{ "GET",	"/group-chat/my-groups", friends_groups, ROUTE_AUTH },
+
+	{ "POST",	"/chat/messages",	chat_send,	ROUTE_AUTH },
+	{ "GET",	"/chat/messages/unread-count", chat_unread_count, ROUTE_AUTH },
+	{ "GET",	"/chat/messages/history/*", chat_history, ROUTE_AUTH },
+	{ "GET",	"/chat/messages/search/*", chat_search,	ROUTE_AUTH },
+	{ "PUT",	"/chat/messages/*/read", chat_mark_read, ROUTE_AUTH },
+	{ "DELETE",	"/chat/messages/*",	chat_delete,	ROUTE_AUTH },
+	{ "GET",	"/chat/friends/online",	chat_online_friends, ROUTE_AUTH },
 };
 
 #define ROUTER_NROUTES	(sizeof(routes) / sizeof(routes[0]))

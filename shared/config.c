@@ -43,6 +43,8 @@ static const struct config_key config_keys[] = {
 	KEY("http", "max_body_bytes", CONFIG_INT, "65536", 1024, 1048576,
 	    max_body_bytes),
 	KEY("log", "level", CONFIG_LEVEL, "info", 0, 0, log_level),
+	KEY("presence", "node_timeout_seconds", CONFIG_INT, "30", 3, 3600,
+	    presence_timeout_seconds),
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))

@@ -24,6 +24,7 @@ struct config {
 	char		*cors_origins;
 	int		 max_body_bytes;
 	enum log_level	 log_level;
+	int		 presence_timeout_seconds;
 
 	/* Read from jwt_secret_file; never logged. */
 	unsigned char	 jwt_secret[CONFIG_SECRET_MAX];

@@ -14,4 +14,11 @@ int	utf8_valid(const char *s, size_t len);
 /* Number of code points in the valid UTF-8 string s[0..len). */
 size_t	utf8_length(const char *s, size_t len);
 
+/*
+ * Finds s[0..len) without its leading and trailing white space (ASCII
+ * and Unicode spaces, as Python's str.strip() sees them): the result is
+ * s[*start..*end). s must be valid UTF-8.
+ */
+void	utf8_trim(const char *s, size_t len, size_t *start, size_t *end);
+
 #endif

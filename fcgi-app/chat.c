@@ -1,0 +1,134 @@
+#include <limits.h>
+#include <stdio.h>
+
+#include "app.h"
+#include "chat.h"
+#include "fields.h"
+#include "json_input.h"
+#include "proc.h"
+
+#define CHAT_CONTENT_MAX	5000
+#define CHAT_KEYWORD_MAX	200
+#define CHAT_PAGE_DEFAULT	50
+#define CHAT_PAGE_MAX		100
+
+static struct db_stmt chat_send_stmt = DB_STMT("chat_send", 3,
+    "SELECT * FROM api_send_message($1, $2, $3)");
+static struct db_stmt chat_history_stmt = DB_STMT("chat_history", 4,
+    "SELECT * FROM api_history($1, $2, $3, $4)");
+static struct db_stmt chat_search_stmt = DB_STMT("chat_search", 5,
+    "SELECT * FROM api_search($1, $2, $3, $4, $5)");
+static struct db_stmt chat_read_stmt = DB_STMT("chat_read", 2,
+    "SELECT * FROM api_mark_read($1, $2)");
+static struct db_stmt chat_delete_stmt = DB_STMT("chat_delete", 2,
+    "SELECT * FROM api_delete_message($1, $2)");
+static struct db_stmt chat_unread_stmt = DB_STMT("chat_unread", 1,
+    "SELECT api_unread_count($1)");
+static struct db_stmt chat_online_stmt = DB_STMT("chat_online", 2,
+    "SELECT api_online_friends($1, $2)");
+
+void
+chat_send(struct request *rq, struct reply *rp)
+{
+	struct json_object *obj = NULL;
+	const char *content = NULL;
+	char id[UUID_TEXT_SIZE];
+
+	if (fields_json_body(rq, rp, &obj) == 0) {
+		fields_json_uuid(rp, obj, "receiver_id", id);
+		fields_json_content(rp, obj, "content", CHAT_CONTENT_MAX,
+		    &content);
+	}
+	if (!reply_has_invalid(rp)) {
+		const char *params[] = { rq->account_id, id, content };
+
+		proc_call(rq, rp, &chat_send_stmt, params);
+	}
+	json_object_put(obj);
+}
+
+/* The skip and limit of a page, as text for the statement. */
+static void
+chat_page(struct reply *rp, const struct request *rq, char skip[24],
+    char limit[24])
+{
+	long s, l;
+
+	fields_query_int(rp, rq, "skip", 0, 0, LONG_MAX, &s);
+	fields_query_int(rp, rq, "limit", CHAT_PAGE_DEFAULT, 1, CHAT_PAGE_MAX,
+	    &l);
+	snprintf(skip, 24, "%ld", s);
+	snprintf(limit, 24, "%ld", l);
+}
+
+void
+chat_history(struct request *rq, struct reply *rp)
+{
+	char id[UUID_TEXT_SIZE], skip[24], limit[24];
+	const char *params[] = { rq->account_id, id, skip, limit };
+
+	fields_uuid(rp, "path", "friend_id", rq->params[0], id);
+	chat_page(rp, rq, skip, limit);
+	if (!reply_has_invalid(rp))
+		proc_call(rq, rp, &chat_history_stmt, params);
+}
+
+void
+chat_search(struct request *rq, struct reply *rp)
+{
+	char id[UUID_TEXT_SIZE], skip[24], limit[24];
+	const char *keyword = NULL;
+
+	fields_uuid(rp, "path", "friend_id", rq->params[0], id);
+	fields_form_string(rp, &rq->query, "query", "keyword", 1,
+	    CHAT_KEYWORD_MAX, &keyword);
+	chat_page(rp, rq, skip, limit);
+	if (!reply_has_invalid(rp)) {
+		const char *params[] = { rq->account_id, id, keyword, skip,
+		    limit };
+
+		proc_call(rq, rp, &chat_search_stmt, params);
+	}
+}
+
+/* Mark-read and delete: an operation on the message in the path. */
+static void
+chat_on_message(struct request *rq, struct reply *rp, struct db_stmt *stmt)
+{
+	char id[UUID_TEXT_SIZE];
+	const char *params[] = { rq->account_id, id };
+
+	if (fields_uuid(rp, "path", "message_id", rq->params[0], id) == 0)
+		proc_call(rq, rp, stmt, params);
+}
+
+void
+chat_mark_read(struct request *rq, struct reply *rp)
+{
+	chat_on_message(rq, rp, &chat_read_stmt);
+}
+
+void
+chat_delete(struct request *rq, struct reply *rp)
+{
+	chat_on_message(rq, rp, &chat_delete_stmt);
+}
+
+void
+chat_unread_count(struct request *rq, struct reply *rp)
+{
+	const char *params[] = { rq->account_id };
+
+	proc_json(rq, rp, &chat_unread_stmt, params);
+}
+
+void
+chat_online_friends(struct request *rq, struct reply *rp)
+{
+	char timeout[16];
+	const char *params[] = { rq->account_id, timeout };
+
+	snprintf(timeout, sizeof(timeout), "%d",
+	    rq->app->cfg.presence_timeout_seconds);
+	proc_json(rq, rp, &chat_online_stmt, params);
+}

@@ -1,0 +1,99 @@
+#include "app.h"
+#include "fields.h"
+#include "friends.h"
+#include "json_input.h"
+#include "proc.h"
+
+static struct db_stmt friends_request_stmt = DB_STMT("friends_request", 2,
+    "SELECT * FROM api_friend_request($1, $2)");
+static struct db_stmt friends_answer_stmt = DB_STMT("friends_answer", 3,
+    "SELECT * FROM api_friend_answer($1, $2, $3)");
+static struct db_stmt friends_remove_stmt = DB_STMT("friends_remove", 2,
+    "SELECT * FROM api_friend_remove($1, $2)");
+static struct db_stmt friends_status_stmt = DB_STMT("friends_status", 2,
+    "SELECT * FROM api_friend_status($1, $2)");
+static struct db_stmt friends_list_stmt = DB_STMT("friends_list", 1,
+    "SELECT api_friends($1)");
+static struct db_stmt friends_pending_stmt = DB_STMT("friends_pending", 1,
+    "SELECT api_friend_requests($1)");
+
+void
+friends_request(struct request *rq, struct reply *rp)
+{
+	struct json_object *obj = NULL;
+	char id[UUID_TEXT_SIZE];
+
+	if (fields_json_body(rq, rp, &obj) == 0 &&
+	    fields_json_uuid(rp, obj, "receiver_id", id) == 0) {
+		const char *params[] = { rq->account_id, id };
+
+		proc_call(rq, rp, &friends_request_stmt, params);
+	}
+	json_object_put(obj);
+}
+
+/* Accept or reject the pending request of the account in the path. */
+static void
+friends_answer(struct request *rq, struct reply *rp, const char *accept)
+{
+	char id[UUID_TEXT_SIZE];
+	const char *params[] = { rq->account_id, id, accept };
+
+	if (fields_uuid(rp, "path", "sender_id", rq->params[0], id) == 0)
+		proc_call(rq, rp, &friends_answer_stmt, params);
+}
+
+void
+friends_accept(struct request *rq, struct reply *rp)
+{
+	friends_answer(rq, rp, "true");
+}
+
+void
+friends_reject(struct request *rq, struct reply *rp)
+{
+	friends_answer(rq, rp, "false");
+}
+
+void
+friends_list(struct request *rq, struct reply *rp)
+{
+	const char *params[] = { rq->account_id };
+
+	proc_json(rq, rp, &friends_list_stmt, params);
+}
+
+void
+friends_pending(struct request *rq, struct reply *rp)
+{
+	const char *params[] = { rq->account_id };
+
+	proc_json(rq, rp, &friends_pending_stmt, params);
+}
+
+void
+friends_status(struct request *rq, struct reply *rp)
+{
+	char id[UUID_TEXT_SIZE];
+	const char *params[] = { rq->account_id, id };
+
+	if (fields_uuid(rp, "path", "account_id", rq->params[0], id) == 0)
+		proc_call(rq, rp, &friends_status_stmt, params);
+}
+
+void
+friends_remove(struct request *rq, struct reply *rp)
+{
+	char id[UUID_TEXT_SIZE];
+	const char *params[] = { rq->account_id, id };
+
+	if (fields_uuid(rp, "path", "friend_id", rq->params[0], id) == 0)
+		proc_call(rq, rp, &friends_remove_stmt, params);
+}
+
+void
+friends_groups(struct request *rq, struct reply *rp)
+{
+	(void)rq;
+	reply_json(rp, 200, "[]");
+}

@@ -1,0 +1,18 @@
+/* Friends (CONTRACT §4). */
+#ifndef CHAT_FRIENDS_H
+#define CHAT_FRIENDS_H
+
+#include "reply.h"
+#include "request.h"
+
+void	friends_request(struct request *rq, struct reply *rp);
+void	friends_accept(struct request *rq, struct reply *rp);
+void	friends_reject(struct request *rq, struct reply *rp);
+void	friends_list(struct request *rq, struct reply *rp);
+void	friends_pending(struct request *rq, struct reply *rp);
+void	friends_status(struct request *rq, struct reply *rp);
+void	friends_remove(struct request *rq, struct reply *rp);
+/* GET /group-chat/my-groups: the service has no group chats yet. */
+void	friends_groups(struct request *rq, struct reply *rp);
+
+#endif

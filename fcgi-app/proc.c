@@ -1,0 +1,69 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "log.h"
+#include "proc.h"
+
+/* The channel of docs/events.md; the payload is empty: a wake-up only. */
+static struct db_stmt proc_notify_stmt = DB_STMT("proc_notify", 0,
+    "SELECT pg_notify('chat_events', '')");
+
+/* An integer column of our own functions' results. */
+static int
+proc_int(const char *text)
+{
+	return (int)strtol(text, NULL, 10);
+}
+
+static void
+proc_notify(struct db *db)
+{
+	PGresult *res;
+
+	/* The change is committed; a lost wake-up only delays delivery
+	 * until the daemons' next poll, so a failure is just logged. */
+	if (db_run(db, &proc_notify_stmt, NULL, &res) != DB_OK)
+		log_warnx("notify: %s", PQresultErrorMessage(res));
+	PQclear(res);
+}
+
+void
+proc_call(struct request *rq, struct reply *rp, struct db_stmt *stmt,
+    const char *const *params)
+{
+	PGresult *res;
+	enum db_status st;
+	int events = 0;
+
+	st = db_run(&rq->app->db, stmt, params, &res);
+	if (st != DB_OK)
+		reply_db_error(rp, st);
+	else if (PQntuples(res) != 1 || PQnfields(res) != 3)
+		reply_error(rp, 500, "Internal Server Error");
+	else {
+		reply_json(rp, proc_int(PQgetvalue(res, 0, 0)),
+		    PQgetvalue(res, 0, 1));
+		events = proc_int(PQgetvalue(res, 0, 2));
+	}
+	PQclear(res);
+	if (events > 0)
+		proc_notify(&rq->app->db);
+}
+
+void
+proc_json(struct request *rq, struct reply *rp, struct db_stmt *stmt,
+    const char *const *params)
+{
+	PGresult *res;
+	enum db_status st;
+
+	st = db_run(&rq->app->db, stmt, params, &res);
+	if (st != DB_OK)
+		reply_db_error(rp, st);
+	else if (PQntuples(res) != 1)
+		reply_error(rp, 500, "Internal Server Error");
+	else
+		reply_json(rp, 200, PQgetvalue(res, 0, 0));
+	PQclear(res);
+}

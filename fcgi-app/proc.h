@@ -1,0 +1,22 @@
+/*
+ * Calls of the api_* SQL functions of sql/, which hold the rules of the
+ * friends and chat endpoints and answer (status, body, events). After a
+ * call that recorded events, proc_call() wakes the push daemons with a
+ * NOTIFY of its own, after the commit: see docs/events.md.
+ */
+#ifndef CHAT_PROC_H
+#define CHAT_PROC_H
+
+#include "db.h"
+#include "reply.h"
+#include "request.h"
+
+/* Runs stmt, which selects status, body, events; answers with them. */
+void	proc_call(struct request *rq, struct reply *rp, struct db_stmt *stmt,
+	    const char *const *params);
+
+/* Runs stmt, which selects one JSON value; answers it with 200. */
+void	proc_json(struct request *rq, struct reply *rp, struct db_stmt *stmt,
+	    const char *const *params);
+
+#endif
