@@ -21,7 +21,10 @@ enum json_input_status {
 	JSON_INPUT_NOT_OBJECT,
 };
 
-/* On JSON_INPUT_OK *out holds the object; the caller puts it. */
+/*
+ * buf[len] must be a NUL byte. On JSON_INPUT_OK *out holds the object;
+ * the caller puts it.
+ */
 enum json_input_status json_input_parse(const char *buf, size_t len,
 	    struct json_object **out);
 

@@ -1,0 +1,449 @@
+"""Helpers shared by the end-to-end tests: HTTP calls, users, tokens, checks.
+
+The suite runs against a real stack started by `./stack test`, which sets
+CHAT_URL, CHAT_DB and CHAT_JWT_SECRET_FILE (see conftest.py).  Everything
+asserted here comes from shared/CONTRACT.md and docs/API.md.
+"""
+
+import base64
+import datetime
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import string
+import time
+import uuid
+from dataclasses import dataclass
+
+import psycopg2
+import requests
+
+API = "/api/v1"
+TIMEOUT = 15
+
+ACCESS_SECONDS = 30 * 60
+REFRESH_SECONDS = 7 * 24 * 3600
+
+ACCOUNT_KEYS = {"account_id", "username", "email", "full_name", "avatar",
+                "is_active", "created_at", "role"}
+PUBLIC_KEYS = {"account_id", "username", "full_name", "avatar"}
+TOKEN_KEYS = {"access_token", "refresh_token", "token_type", "expires_in"}
+
+UUID_LOWER = re.compile(
+    r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+RFC3339_UTC_MICRO = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+
+ALNUM = string.ascii_letters + string.digits
+PASSWORD = "correct horse 9"
+
+
+# ---------------------------------------------------------------- environment
+
+def env(name):
+    """The value of a variable that `./stack test` must set."""
+    value = os.environ.get(name)
+    if not value:
+        raise RuntimeError(f"{name} is not set: run the suite with ./stack test")
+    return value
+
+
+def base_url():
+    return env("CHAT_URL").rstrip("/")
+
+
+# ----------------------------------------------------------------------- HTTP
+
+def http(method, path, token=None, headers=None, **kwargs):
+    """One request to CHAT_URL + path, never following redirects."""
+    all_headers = dict(headers or {})
+    if token is not None:
+        all_headers["Authorization"] = f"Bearer {token}"
+    return requests.request(method, base_url() + path, headers=all_headers,
+                            allow_redirects=False, timeout=TIMEOUT, **kwargs)
+
+
+def api(method, path, **kwargs):
+    """One request to a path under /api/v1."""
+    return http(method, API + path, **kwargs)
+
+
+def json_bytes(obj, ascii_only=True):
+    return json.dumps(obj, ensure_ascii=ascii_only).encode("utf-8")
+
+
+def post_json(path, obj, token=None, ascii_only=True):
+    return api("POST", path, token=token, data=json_bytes(obj, ascii_only),
+               headers={"Content-Type": "application/json"})
+
+
+def post_raw(path, body, content_type="application/json", token=None):
+    """POST raw bytes; content_type None sends no Content-Type header."""
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    return api("POST", path, token=token, data=body, headers=headers)
+
+
+def describe(r):
+    """Text for assertion messages: the request and the whole answer."""
+    return (f"{r.request.method} {r.request.url} -> {r.status_code} "
+            f"{dict(r.headers)} {r.text[:1000]!r}")
+
+
+# --------------------------------------------------------------------- checks
+
+def assert_status(r, status):
+    assert r.status_code == status, describe(r)
+
+
+def assert_json(r):
+    content_type = r.headers.get("Content-Type", "")
+    media = content_type.split(";")[0].strip().lower()
+    assert media == "application/json", describe(r)
+
+
+def body(r, status):
+    """Assert the status and a JSON answer; return the decoded body."""
+    assert_status(r, status)
+    assert_json(r)
+    return r.json()
+
+
+def assert_error(r, status, detail):
+    assert body(r, status) == {"detail": detail}, describe(r)
+
+
+def assert_unauthorized(r, detail):
+    assert_error(r, 401, detail)
+    assert r.headers.get("WWW-Authenticate") == "Bearer", describe(r)
+
+
+def assert_not_authenticated(r):
+    assert_unauthorized(r, "Not authenticated")
+
+
+def assert_bad_credentials(r):
+    assert_unauthorized(r, "Could not validate credentials")
+
+
+def assert_422(r, *entries):
+    assert body(r, 422) == {"detail": list(entries)}, describe(r)
+
+
+def error(loc, msg, type_):
+    """One entry of a 422 answer."""
+    return {"loc": list(loc), "msg": msg, "type": type_}
+
+
+def field_required(*loc):
+    return error(loc, "field required", "value_error.missing")
+
+
+def str_expected(*loc):
+    return error(loc, "str type expected", "type_error.str")
+
+
+def too_short(loc, n):
+    return error(loc, f"ensure this value has at least {n} characters",
+                 "value_error.any_str.min_length")
+
+
+def too_long(loc, n):
+    return error(loc, f"ensure this value has at most {n} characters",
+                 "value_error.any_str.max_length")
+
+
+def has_nul(*loc):
+    return error(loc, "string must not contain U+0000", "value_error.str.nul")
+
+
+def bad_username_chars():
+    return error(("body", "username"),
+                 'string does not match regex "^[A-Za-z0-9_.-]+$"',
+                 "value_error.str.regex")
+
+
+def bad_email():
+    return error(("body", "email"), "value is not a valid email address",
+                 "value_error.email")
+
+
+def bad_url_scheme():
+    return error(("body", "avatar"), "invalid or missing URL scheme",
+                 "value_error.url.scheme")
+
+
+def bad_uuid(*loc):
+    return error(loc, "value is not a valid uuid", "type_error.uuid")
+
+
+def not_integer(name):
+    return error(("query", name), "value is not a valid integer",
+                 "type_error.integer")
+
+
+def below_minimum(name, n):
+    return error(("query", name),
+                 f"ensure this value is greater than or equal to {n}",
+                 "value_error.number.not_ge")
+
+
+def above_maximum(name, n):
+    return error(("query", name),
+                 f"ensure this value is less than or equal to {n}",
+                 "value_error.number.not_le")
+
+
+def invalid_json():
+    return error(("body",), "Invalid JSON body", "value_error.jsondecode")
+
+
+def invalid_utf8():
+    return error(("body",), "Invalid UTF-8 in body", "value_error.unicode")
+
+
+def not_a_dict():
+    return error(("body",), "value is not a valid dict", "type_error.dict")
+
+
+def unsupported_content_type():
+    return error(("body",), "Unsupported content type",
+                 "type_error.content_type")
+
+
+def assert_account(account, username, email, full_name=None, avatar=None):
+    """An Account (§2) with exactly its fields and the given values."""
+    assert set(account) == ACCOUNT_KEYS, account
+    assert UUID_LOWER.match(account["account_id"]), account
+    assert account["username"] == username
+    assert account["email"] == email
+    assert account["full_name"] == full_name
+    assert account["avatar"] == avatar
+    assert account["is_active"] is True
+    assert RFC3339_UTC_MICRO.match(account["created_at"]), account
+    assert account["role"] == {"role_name": "user"}
+
+
+def public_view(account):
+    """The PublicAccount expected for an Account."""
+    return {key: account[key] for key in PUBLIC_KEYS}
+
+
+def parse_time(text):
+    """An RFC 3339 UTC time with microseconds, as the service writes it."""
+    naive = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+    return naive.replace(tzinfo=datetime.timezone.utc)
+
+
+def cors_headers(r):
+    return {k: v for k, v in r.headers.items()
+            if k.lower().startswith("access-control-")}
+
+
+def header_set(r, name):
+    """A comma-separated header as a set of lowercase items."""
+    value = r.headers.get(name, "")
+    return {item.strip().lower() for item in value.split(",") if item.strip()}
+
+
+# ---------------------------------------------------------------------- users
+
+def random_text(length, alphabet=ALNUM):
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def unique_username(length=16, prefix=""):
+    """A fresh alphanumeric username of exactly `length` characters."""
+    return prefix + random_text(length - len(prefix))
+
+
+def unique_email():
+    return f"e{secrets.token_hex(8)}@example.com"
+
+
+def long_email(length):
+    """A fresh email of exactly `length` characters, every label short."""
+    local = "e" + unique_username(9).lower()
+    labels = []
+    room = length - len(local) - len("@") - len(".com")
+    while room > 0:
+        size = min(59, room)
+        if room - size == 1:          # no room would be left after a dot
+            size -= 1
+        labels.append(unique_username(size).lower())
+        room -= size
+        if room > 0:
+            room -= 1                 # the dot before the next label
+    return f"{local}@{'.'.join(labels)}.com"
+
+
+def token_word():
+    """A lowercase word no other account shares, for search tests."""
+    return "q" + secrets.token_hex(5)
+
+
+def registration(**fields):
+    """A valid registration body with fresh names; `fields` add or override
+    (None included, to send a JSON null)."""
+    data = {"username": unique_username(), "email": unique_email(),
+            "password": PASSWORD}
+    data.update(fields)
+    return data
+
+
+def register(data, path="/accounts/"):
+    return post_json(path, data, ascii_only=False)
+
+
+def login_form(username, password, path="/auth/access-token", **extra):
+    fields = {"username": username, "password": password}
+    fields.update(extra)
+    return api("POST", path, data=fields)
+
+
+def login_json(username, password, path="/auth/access-token"):
+    return post_json(path, {"username": username, "password": password},
+                     ascii_only=False)
+
+
+def refresh(refresh_token, path="/auth/refresh-token"):
+    return post_json(path, {"refresh_token": refresh_token})
+
+
+def get_me(token):
+    return api("GET", "/accounts/me", token=token)
+
+
+@dataclass
+class User:
+    username: str
+    email: str
+    password: str
+    account: dict
+    access: str
+    refresh: str
+
+    @property
+    def account_id(self):
+        return self.account["account_id"]
+
+
+def create_account(**fields):
+    """Register an account (fresh names unless given); return the Account."""
+    data = registration(**fields)
+    return body(register(data), 201)
+
+
+def new_user(**fields):
+    """Register a fresh account and log it in."""
+    data = registration(**fields)
+    account = body(register(data), 201)
+    tokens = body(login_form(data["username"], data["password"]), 200)
+    return User(data["username"], data["email"], data["password"], account,
+                tokens["access_token"], tokens["refresh_token"])
+
+
+# --------------------------------------------------------------------- tokens
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def decode_jwt(token):
+    """Header and claims of a JWT, without checking its signature."""
+    header, payload, _ = token.split(".")
+    return json.loads(b64url_decode(header)), json.loads(b64url_decode(payload))
+
+
+def jwt_secret():
+    """The signing key: the secret file, less one trailing newline."""
+    with open(env("CHAT_JWT_SECRET_FILE"), "rb") as f:
+        data = f.read()
+    return data[:-1] if data.endswith(b"\n") else data
+
+
+_DIGESTS = {"HS256": hashlib.sha256, "HS384": hashlib.sha384,
+            "HS512": hashlib.sha512}
+
+
+def sign_jwt(header, claims, key=None):
+    """Encode a JWT; alg none gets an empty signature."""
+    signing_input = (b64url(json.dumps(header).encode()) + "."
+                     + b64url(json.dumps(claims).encode()))
+    alg = header.get("alg")
+    if alg == "none":
+        return signing_input + "."
+    key = jwt_secret() if key is None else key
+    mac = hmac.new(key, signing_input.encode("ascii"), _DIGESTS[alg])
+    return signing_input + "." + b64url(mac.digest())
+
+
+def claims(sub, type_="access", lifetime=ACCESS_SECONDS, issued=None):
+    issued = int(time.time()) if issued is None else issued
+    return {"sub": sub, "user_id": sub, "type": type_,
+            "iat": issued, "exp": issued + lifetime}
+
+
+def forge(subject, type_="access", alg="HS256", key=None, lifetime=None,
+          issued=None, **changes):
+    """A token for `subject` as the service would sign it, changed as asked.
+
+    `changes` replaces claims (sub included); None removes the claim."""
+    if lifetime is None:
+        lifetime = ACCESS_SECONDS if type_ == "access" else REFRESH_SECONDS
+    body_claims = claims(subject, type_, lifetime, issued)
+    for name, value in changes.items():
+        if value is None:
+            body_claims.pop(name, None)
+        else:
+            body_claims[name] = value
+    return sign_jwt({"alg": alg, "typ": "JWT"}, body_claims, key)
+
+
+def expired(sub, type_="access"):
+    now = int(time.time())
+    return forge(sub, type_, issued=now - 7200, lifetime=3600)
+
+
+# ------------------------------------------------------------------- database
+
+def connect_db(autocommit=True):
+    conn = psycopg2.connect(env("CHAT_DB"))
+    conn.autocommit = autocommit
+    return conn
+
+
+def set_active(db, account_id, active):
+    with db.cursor() as cur:
+        cur.execute("UPDATE account SET is_active = %s WHERE account_id = %s",
+                    (active, account_id))
+        assert cur.rowcount == 1, account_id
+
+
+def account_row(db, account_id):
+    """The stored account as a dict, or None."""
+    with db.cursor() as cur:
+        cur.execute("SELECT account_id::text, username, email, password_hash,"
+                    " full_name, avatar, is_active, created_at"
+                    " FROM account WHERE account_id = %s", (account_id,))
+        row = cur.fetchone()
+        if row is None:
+            return None
+        names = [column.name for column in cur.description]
+        return dict(zip(names, row))
+
+
+def count_accounts(db, where, params):
+    with db.cursor() as cur:
+        cur.execute("SELECT count(*) FROM account WHERE " + where, params)
+        return cur.fetchone()[0]
+
+
+def random_uuid():
+    return str(uuid.uuid4())

@@ -1,0 +1,53 @@
+"""Fixtures of the end-to-end suite.
+
+`./stack test` starts a throwaway stack and runs
+`/usr/bin/python3 -m pytest -q tests/e2e` with:
+  CHAT_URL               base URL of the web server (paths add /api/v1/...)
+  CHAT_DB                libpq connection string of the stack's database
+  CHAT_JWT_SECRET_FILE   the HS256 secret, to forge tokens
+  CHAT_PGDATA, CHAT_PGCTL, CHAT_RUN_AS, CHAT_PG_LOG  (database outage test)
+Helpers live in chat_api.py; the fixtures below wrap them.
+"""
+
+import pytest
+
+import chat_api
+
+
+@pytest.fixture(scope="session")
+def base_url():
+    return chat_api.base_url()
+
+
+@pytest.fixture(scope="session")
+def db():
+    """An autocommit connection to the stack's database."""
+    conn = chat_api.connect_db()
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def make_user():
+    """Factory: a freshly registered and logged-in account (chat_api.User)."""
+    return chat_api.new_user
+
+
+@pytest.fixture
+def user():
+    """A fresh account, logged in, that the test may change."""
+    return chat_api.new_user()
+
+
+@pytest.fixture(scope="session")
+def viewer():
+    """A logged-in account for tests that only need some valid token.
+
+    No test changes it; tests that change their account use `user`."""
+    return chat_api.new_user()
+
+
+@pytest.fixture
+def forge():
+    """Token forger: forge(sub, type_="access", alg="HS256", key=None, ...)."""
+    return chat_api.forge
