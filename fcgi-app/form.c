@@ -57,13 +57,22 @@ form_parse(struct form *form, const char *s, size_t len)
 		if (stop > s) {
 			const char *name_end = eq != NULL ? eq : stop;
 			const char *value = eq != NULL ? eq + 1 : stop;
+			size_t name_len;
 
-			f->name = form_decode(s, (size_t)(name_end - s), 1, NULL);
+			f->name = form_decode(s, (size_t)(name_end - s), 1,
+			    &name_len);
 			f->value = form_decode(value, (size_t)(stop - value), 1,
 			    &f->value_len);
 			form->nfields++;
 			if (f->name == NULL || f->value == NULL)
 				return -1;
+			/* A name with an encoded NUL names no field we know. */
+			if (strlen(f->name) != name_len) {
+				free(f->name);
+				free(f->value);
+				f->name = f->value = NULL;
+				form->nfields--;
+			}
 		}
 		s = stop + 1;
 	}

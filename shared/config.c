@@ -26,6 +26,10 @@ struct config_key {
 	size_t		 offset;
 };
 
+/* inih reads lines into a 200-byte buffer. */
+#define CONFIG_LINE_MAX	190
+#define CONFIG_FILE_MAX	(64 * 1024)
+
 #define KEY(sec, nm, ty, df, lo, hi, field) \
 	{ sec, nm, ty, df, lo, hi, offsetof(struct config, field) }
 
@@ -45,6 +49,26 @@ static const struct config_key config_keys[] = {
 	KEY("log", "level", CONFIG_LEVEL, "info", 0, 0, log_level),
 	KEY("presence", "node_timeout_seconds", CONFIG_INT, "30", 3, 3600,
 	    presence_timeout_seconds),
+	KEY("push", "event_retention_minutes", CONFIG_INT, "60", 1, 10080,
+	    push_event_retention_minutes),
+	KEY("push", "listen_address", CONFIG_STRING, "127.0.0.1", 0, 0,
+	    push_listen_address),
+	KEY("push", "listen_port", CONFIG_INT, "8001", 1, 65535,
+	    push_listen_port),
+	KEY("push", "max_connections", CONFIG_INT, "20000", 1, 1000000,
+	    push_max_connections),
+	KEY("push", "max_connections_per_account", CONFIG_INT, "16", 1, 1000,
+	    push_max_per_account),
+	KEY("push", "max_frame_bytes", CONFIG_INT, "65536", 1024, 1048576,
+	    push_max_frame_bytes),
+	KEY("push", "max_queue_bytes", CONFIG_INT, "1048576", 65536, 67108864,
+	    push_max_queue_bytes),
+	KEY("push", "node_id", CONFIG_STRING, "node-1", 0, 0, push_node_id),
+	KEY("push", "ping_seconds", CONFIG_INT, "30", 2, 3600,
+	    push_ping_seconds),
+	KEY("push", "poll_seconds", CONFIG_INT, "2", 1, 60, push_poll_seconds),
+	KEY("push", "undelivered_max", CONFIG_INT, "1000", 1, 100000,
+	    push_undelivered_max),
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -109,12 +133,23 @@ config_line(void *arg, const char *section, const char *name,
 {
 	struct config_parse *p = arg;
 
+	/* Debian's inih goes on after an error: keep the first one. */
+	if (p->failed)
+		return 0;
 	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
 		const struct config_key *key = &config_keys[i];
 
 		if (strcmp(key->section, section) != 0 ||
 		    strcmp(key->name, name) != 0)
 			continue;
+		/* inih also reads an indented line as more of the key above:
+		 * a key seen twice is refused rather than overwritten. */
+		if (p->seen[i]) {
+			snprintf(p->err, p->errlen, "%s.%s: given twice (or "
+			    "followed by an indented line)", section, name);
+			p->failed = 1;
+			return 0;
+		}
 		if (config_set(p->cfg, key, value, p->err, p->errlen) == -1) {
 			p->failed = 1;
 			return 0;
@@ -180,10 +215,57 @@ fail:
 	return -1;
 }
 
+/*
+ * Reads the whole file, refusing lines longer than inih's line buffer,
+ * which would otherwise split them silently.
+ */
+static char *
+config_read_file(const char *path, char *err, size_t errlen)
+{
+	char *text = malloc(CONFIG_FILE_MAX + 1);
+	size_t n = 0, line = 1, col = 0;
+	FILE *f;
+
+	if (text == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+		    strerror(errno));
+		free(text);
+		return NULL;
+	}
+	n = fread(text, 1, CONFIG_FILE_MAX + 1, f);
+	fclose(f);
+	if (n > CONFIG_FILE_MAX) {
+		snprintf(err, errlen, "%s: larger than %d bytes", path,
+		    CONFIG_FILE_MAX);
+		free(text);
+		return NULL;
+	}
+	text[n] = '\0';
+	for (size_t i = 0; i < n; i++, col++) {
+		if (text[i] == '\0' || col >= CONFIG_LINE_MAX) {
+			snprintf(err, errlen, "%s: line %zu: %s", path, line,
+			    text[i] == '\0' ? "NUL byte" :
+			    "longer than 190 characters");
+			free(text);
+			return NULL;
+		}
+		if (text[i] == '\n') {
+			line++;
+			col = (size_t)-1;
+		}
+	}
+	return text;
+}
+
 int
 config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 {
 	struct config_parse p = { .cfg = cfg, .err = err, .errlen = errlen };
+	char *text;
 	int line;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -195,12 +277,10 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 			return -1;
 	}
 
-	line = ini_parse(path, config_line, &p);
-	if (line == -1) {
-		snprintf(err, errlen, "%s: cannot open: %s", path,
-		    strerror(errno));
+	if ((text = config_read_file(path, err, errlen)) == NULL)
 		return -1;
-	}
+	line = ini_parse_string(text, config_line, &p);
+	free(text);
 	if (p.failed)
 		return -1;
 	if (line != 0) {

@@ -26,6 +26,19 @@ struct config {
 	enum log_level	 log_level;
 	int		 presence_timeout_seconds;
 
+	/* The push daemon. */
+	char		*push_listen_address;
+	int		 push_listen_port;
+	char		*push_node_id;
+	int		 push_ping_seconds;
+	int		 push_poll_seconds;
+	int		 push_max_connections;
+	int		 push_max_per_account;
+	int		 push_max_frame_bytes;
+	int		 push_max_queue_bytes;
+	int		 push_undelivered_max;
+	int		 push_event_retention_minutes;
+
 	/* Read from jwt_secret_file; never logged. */
 	unsigned char	 jwt_secret[CONFIG_SECRET_MAX];
 	size_t		 jwt_secret_len;

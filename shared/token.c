@@ -42,6 +42,7 @@ token_verify(const unsigned char *key, size_t keylen, const char *token,
 {
 	jwt_t *jwt = NULL;
 	const char *claim;
+	char *exp_json = NULL;
 	long exp;
 	int rc = -1;
 
@@ -58,6 +59,12 @@ token_verify(const unsigned char *key, size_t keylen, const char *token,
 	if (claim == NULL || strcmp(claim, token_type_names[type]) != 0)
 		goto done;
 
+	/* libjwt answers 0 for an exp that is not an integer: refuse any
+	 * exp that is not a plain run of digits. */
+	exp_json = jwt_get_grants_json(jwt, "exp");
+	if (exp_json == NULL || exp_json[0] == '\0' ||
+	    exp_json[strspn(exp_json, "0123456789")] != '\0')
+		goto done;
 	errno = 0;
 	exp = jwt_get_grant_int(jwt, "exp");
 	if (errno != 0 || exp <= now)
@@ -68,6 +75,7 @@ token_verify(const unsigned char *key, size_t keylen, const char *token,
 		goto done;
 	rc = 0;
 done:
+	free(exp_json);
 	jwt_free(jwt);
 	return rc;
 }
