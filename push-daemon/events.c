@@ -1,0 +1,367 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "events.h"
+#include "hub.h"
+#include "log.h"
+
+static struct pg_stmt events_horizon_stmt = PG_STMT("ev_horizon", 0,
+    "SELECT pg_snapshot_xmin(pg_current_snapshot())");
+static struct pg_stmt events_read_stmt = PG_STMT("ev_read", 1,
+    "SELECT * FROM push_events($1)");
+static struct pg_stmt events_messages_stmt = PG_STMT("ev_messages", 1,
+    "SELECT * FROM push_messages($1)");
+static struct pg_stmt events_delivered_stmt = PG_STMT("ev_delivered", 1,
+    "SELECT push_mark_delivered($1)");
+static struct pg_stmt events_notify_stmt = PG_STMT("ev_notify", 0,
+    "SELECT pg_notify('chat_events', '')");
+
+/* The reader's state: one read at a time. */
+static struct {
+	char	horizon[32];	/* xid8 as text; "" until known */
+	int	reading;
+	int	again;		/* woken during a read */
+} ev;
+
+/* One batch of events, kept while the frames of its messages are fetched. */
+struct events_batch {
+	struct hub	*hub;
+	PGresult	*events;
+	PGresult	*messages;
+};
+
+int
+events_init(struct hub *hub)
+{
+	(void)hub;
+	memset(&ev, 0, sizeof(ev));
+	return 0;
+}
+
+void
+events_free(void)
+{
+}
+
+static void
+events_notified(void *arg, PGresult *res)
+{
+	(void)arg;
+	PQclear(res);
+}
+
+void
+events_notify(struct hub *hub)
+{
+	pg_query(hub->pg, &events_notify_stmt, NULL, events_notified, NULL);
+}
+
+/*
+ * Sends {"type": type, key: id[, key2: id2]} to the sessions of to. The
+ * values are UUIDs from the database: nothing to escape.
+ */
+static void
+events_send_ids(struct hub *hub, const char *to, const char *type,
+    const char *key, const char *id, const char *key2, const char *id2)
+{
+	char text[256];
+	struct outmsg *msg;
+	int n;
+
+	if (!hub_account_online(hub, to))
+		return;
+	if (key2 == NULL)
+		n = snprintf(text, sizeof(text), "{\"type\": \"%s\", "
+		    "\"%s\": \"%s\"}", type, key, id);
+	else
+		n = snprintf(text, sizeof(text), "{\"type\": \"%s\", "
+		    "\"%s\": \"%s\", \"%s\": \"%s\"}", type, key, id, key2,
+		    id2);
+	if (n < 0 || (size_t)n >= sizeof(text) ||
+	    (msg = outmsg_new(text, (size_t)n)) == NULL)
+		return;
+	hub_send(hub, to, msg, NULL);
+	outmsg_unref(msg);
+}
+
+/* The new_message frame of message id in the batch, or NULL. */
+static int
+events_message_row(const PGresult *messages, const char *id)
+{
+	if (messages == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(messages); i++)
+		if (strcmp(PQgetvalue(messages, i, 0), id) == 0)
+			return i;
+	return -1;
+}
+
+/* Pushes a new message to its receiver and the sender's other sessions. */
+static int
+events_new_message(struct events_batch *b, const char *id)
+{
+	struct hub *hub = b->hub;
+	int row = events_message_row(b->messages, id);
+	const char *sender, *receiver;
+	struct outmsg *msg;
+	int to_receiver;
+
+	if (row == -1)
+		return 0;	/* deleted since */
+	sender = PQgetvalue(b->messages, row, 1);
+	receiver = PQgetvalue(b->messages, row, 2);
+	msg = outmsg_new(PQgetvalue(b->messages, row, 3),
+	    (size_t)PQgetlength(b->messages, row, 3));
+	if (msg == NULL)
+		return 0;
+	to_receiver = hub_account_online(hub, receiver);
+	hub_send(hub, receiver, msg, NULL);
+	for (struct session *s = hub_sessions(hub, sender); s != NULL;
+	    s = s->next_of_account)
+		if (!session_sent(s, id))
+			session_push(s, msg);
+	outmsg_unref(msg);
+	return to_receiver;
+}
+
+static void
+events_delivered(void *arg, PGresult *res)
+{
+	struct hub *hub = arg;
+
+	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
+	    PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "0") != 0)
+		events_notify(hub);
+	PQclear(res);
+}
+
+/* Appends id to the text array literal {a,b,...} in buf. */
+static void
+events_array_add(char **buf, size_t *len, size_t *cap, const char *id)
+{
+	size_t need = *len + UUID_TEXT_SIZE + 2;
+	char *grown;
+
+	if (need > *cap) {
+		*cap = need * 2;
+		if ((grown = realloc(*buf, *cap)) == NULL)
+			return;
+		*buf = grown;
+	}
+	(*buf)[*len] = *len == 0 ? '{' : ',';
+	(*len)++;
+	memcpy(*buf + *len, id, UUID_TEXT_SIZE - 1);
+	*len += UUID_TEXT_SIZE - 1;
+	(*buf)[*len] = '}';
+	(*buf)[*len + 1] = '\0';
+}
+
+static void
+events_dispatch_one(struct events_batch *b, int i, char **delivered,
+    size_t *dlen, size_t *dcap)
+{
+	struct hub *hub = b->hub;
+	const PGresult *r = b->events;
+	const char *kind = PQgetvalue(r, i, 2);
+	const char *actor = PQgetvalue(r, i, 3);
+	const char *target = PQgetvalue(r, i, 4);
+	const char *message = PQgetvalue(r, i, 5);
+
+	if (strcmp(kind, "message_created") == 0) {
+		if (events_new_message(b, message))
+			events_array_add(delivered, dlen, dcap, message);
+	} else if (strcmp(kind, "message_delivered") == 0)
+		events_send_ids(hub, target, "message_delivered", "message_id",
+		    message, NULL, NULL);
+	else if (strcmp(kind, "message_read") == 0)
+		events_send_ids(hub, target, "message_read", "message_id",
+		    message, "read_by", actor);
+	else if (strcmp(kind, "message_deleted") == 0)
+		events_send_ids(hub, target, "message_deleted", "message_id",
+		    message, NULL, NULL);
+	else if (strcmp(kind, "user_online") == 0)
+		events_send_ids(hub, target, "friend_online", "user_id", actor,
+		    NULL, NULL);
+	else if (strcmp(kind, "user_offline") == 0)
+		events_send_ids(hub, target, "friend_offline", "user_id", actor,
+		    NULL, NULL);
+	else if (strcmp(kind, "account_disabled") == 0) {
+		idmap_put(&hub->refused, actor, hub);
+		for (struct session *s = hub_sessions(hub, actor); s != NULL;
+		    s = s->next_of_account)
+			session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+	} else if (strcmp(kind, "account_enabled") == 0)
+		idmap_remove(&hub->refused, actor);
+}
+
+/* Pushes every event of the batch in order; ends the read. */
+static void
+events_dispatch(struct events_batch *b)
+{
+	struct hub *hub = b->hub;
+	char *delivered = NULL;
+	size_t dlen = 0, dcap = 0;
+	int n = PQntuples(b->events);
+
+	for (int i = 0; i < n; i++)
+		if (!PQgetisnull(b->events, i, 2))
+			events_dispatch_one(b, i, &delivered, &dlen, &dcap);
+	if (n > 0)
+		snprintf(ev.horizon, sizeof(ev.horizon), "%s",
+		    PQgetvalue(b->events, 0, 0));
+	if (delivered != NULL) {
+		const char *params[] = { delivered };
+
+		pg_query(hub->pg, &events_delivered_stmt, params,
+		    events_delivered, hub);
+		free(delivered);
+	}
+	PQclear(b->events);
+	PQclear(b->messages);
+	free(b);
+	ev.reading = 0;
+	if (ev.again) {
+		ev.again = 0;
+		events_wake(hub);
+	}
+}
+
+static void
+events_fetched(void *arg, PGresult *res)
+{
+	struct events_batch *b = arg;
+
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		/* Lost: the horizon stays, the next read redoes the batch. */
+		PQclear(res);
+		PQclear(b->events);
+		free(b);
+		ev.reading = 0;
+		return;
+	}
+	b->messages = res;
+	events_dispatch(b);
+}
+
+/* Message ids of the batch that concern a session here, as an array. */
+static char *
+events_wanted_messages(struct hub *hub, const PGresult *r)
+{
+	char *ids = NULL;
+	size_t len = 0, cap = 0;
+
+	for (int i = 0; i < PQntuples(r); i++) {
+		if (PQgetisnull(r, i, 2) ||
+		    strcmp(PQgetvalue(r, i, 2), "message_created") != 0)
+			continue;
+		if (hub_account_online(hub, PQgetvalue(r, i, 3)) ||
+		    hub_account_online(hub, PQgetvalue(r, i, 4)))
+			events_array_add(&ids, &len, &cap, PQgetvalue(r, i, 5));
+	}
+	return ids;
+}
+
+static void
+events_read(void *arg, PGresult *res)
+{
+	struct hub *hub = arg;
+	struct events_batch *b;
+	char *ids;
+
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
+	    (b = calloc(1, sizeof(*b))) == NULL) {
+		PQclear(res);
+		ev.reading = 0;
+		return;
+	}
+	b->hub = hub;
+	b->events = res;
+	ids = events_wanted_messages(hub, res);
+	if (ids == NULL) {
+		events_dispatch(b);
+		return;
+	}
+	{
+		const char *params[] = { ids };
+
+		if (pg_query(hub->pg, &events_messages_stmt, params,
+		    events_fetched, b) == -1) {
+			PQclear(b->events);
+			free(b);
+			ev.reading = 0;
+		}
+	}
+	free(ids);
+}
+
+static void
+events_horizon(void *arg, PGresult *res)
+{
+	struct hub *hub = arg;
+
+	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
+	    PQntuples(res) == 1) {
+		snprintf(ev.horizon, sizeof(ev.horizon), "%s",
+		    PQgetvalue(res, 0, 0));
+		log_info("events: reading from transaction %s on", ev.horizon);
+	}
+	PQclear(res);
+	ev.reading = 0;
+	events_wake(hub);
+}
+
+void
+events_connected(struct hub *hub)
+{
+	ev.reading = 0;
+	ev.again = 0;
+	/* Known horizon: keep it, so what happened while away is read. */
+	if (ev.horizon[0] != '\0') {
+		events_wake(hub);
+		return;
+	}
+	ev.reading = 1;
+	if (pg_query(hub->pg, &events_horizon_stmt, NULL, events_horizon,
+	    hub) == -1)
+		ev.reading = 0;
+}
+
+void
+events_wake(struct hub *hub)
+{
+	const char *params[] = { ev.horizon };
+
+	if (ev.horizon[0] == '\0' || !pg_connected(hub->pg))
+		return;
+	if (ev.reading) {
+		ev.again = 1;
+		return;
+	}
+	ev.reading = 1;
+	if (pg_query(hub->pg, &events_read_stmt, params, events_read,
+	    hub) == -1)
+		ev.reading = 0;
+}
+
+void
+events_typing(struct hub *hub, const char *payload)
+{
+	char to[UUID_TEXT_SIZE];
+	const char *frame = strchr(payload, ' ');
+	struct outmsg *msg;
+
+	if (frame == NULL || frame - payload != UUID_TEXT_SIZE - 1)
+		return;
+	memcpy(to, payload, UUID_TEXT_SIZE - 1);
+	to[UUID_TEXT_SIZE - 1] = '\0';
+	if (!hub_account_online(hub, to))
+		return;
+	frame++;
+	if ((msg = outmsg_new(frame, strlen(frame))) != NULL) {
+		hub_send(hub, to, msg, NULL);
+		outmsg_unref(msg);
+	}
+}

@@ -1,0 +1,23 @@
+/*
+ * The event reader of docs/events.md: on every wake-up (a notification, a
+ * reconnection, the periodic poll) it reads the events since its horizon
+ * and pushes them to the sessions concerned, in order; it then marks the
+ * messages it pushed to their receivers delivered.
+ */
+#ifndef CHAT_EVENTS_H
+#define CHAT_EVENTS_H
+
+struct hub;
+
+int	events_init(struct hub *hub);
+void	events_free(void);
+/* Reads what happened since the horizon (now, or after the read under way). */
+void	events_wake(struct hub *hub);
+/* The database connection is (again) up: find the horizon if unknown. */
+void	events_connected(struct hub *hub);
+/* Wakes every daemon, this one included (after a change we committed). */
+void	events_notify(struct hub *hub);
+/* A notification on chat_typing: "receiver-id frame". */
+void	events_typing(struct hub *hub, const char *payload);
+
+#endif

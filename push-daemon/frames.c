@@ -1,0 +1,348 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "events.h"
+#include "frames.h"
+#include "hub.h"
+#include "json_input.h"
+#include "log.h"
+#include "utf8.h"
+
+#define FRAMES_TEMP_ID_MAX	64
+#define FRAMES_CONTENT_MAX	5000
+
+static struct pg_stmt frames_send_stmt = PG_STMT("ws_send", 3,
+    "SELECT * FROM api_send_message($1, $2, $3)");
+static struct pg_stmt frames_read_stmt = PG_STMT("ws_read", 2,
+    "SELECT * FROM api_mark_read($1, $2)");
+static struct pg_stmt frames_typing_stmt = PG_STMT("ws_typing", 3,
+    "SELECT push_typing($1, $2, $3)");
+
+/* What a query's answer needs to reach the request's sender. */
+struct frames_req {
+	struct hub		*hub;
+	struct session_ref	 ref;
+	char			 type[16];
+	char			 temp_id[FRAMES_TEMP_ID_MAX * 4 + 1];
+	int			 has_temp_id;
+};
+
+/* Sends {"type": "error", ...}: message repeats detail for old clients. */
+static void
+frames_error(struct session *s, int code, const char *detail,
+    const char *type, const char *temp_id)
+{
+	struct json_object *obj = json_object_new_object();
+
+	if (obj == NULL)
+		return;
+	json_object_object_add(obj, "type", json_object_new_string("error"));
+	json_object_object_add(obj, "code", json_object_new_int(code));
+	json_object_object_add(obj, "detail", json_object_new_string(detail));
+	json_object_object_add(obj, "message", json_object_new_string(detail));
+	json_object_object_add(obj, "request_type", type != NULL ?
+	    json_object_new_string(type) : NULL);
+	if (temp_id != NULL)
+		json_object_object_add(obj, "temp_id",
+		    json_object_new_string(temp_id));
+	session_send_text(s, json_object_to_json_string_ext(obj,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(obj);
+}
+
+static void
+frames_req_error(struct frames_req *req, int code, const char *detail)
+{
+	struct session *s = hub_find(req->hub, &req->ref);
+
+	if (s != NULL)
+		frames_error(s, code, detail, req->type,
+		    req->has_temp_id ? req->temp_id : NULL);
+}
+
+/* The detail of an error body {"detail": "..."} of our SQL functions. */
+static void
+frames_req_refused(struct frames_req *req, int code, const char *body)
+{
+	struct json_object *obj = json_tokener_parse(body), *detail;
+
+	if (obj != NULL && json_object_object_get_ex(obj, "detail", &detail))
+		frames_req_error(req, code, json_object_get_string(detail));
+	else
+		frames_req_error(req, code, "Request refused");
+	json_object_put(obj);
+}
+
+/*
+ * The status, body and events of an api_* function's answer. Returns 0,
+ * or -1 after answering the failure.
+ */
+static int
+frames_result(struct frames_req *req, PGresult *res, int *status,
+    const char **body, int *events)
+{
+	if (res == NULL) {
+		frames_req_error(req, 503, "Database unavailable");
+		return -1;
+	}
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
+	    PQnfields(res) != 3) {
+		frames_req_error(req, 500, "Internal Server Error");
+		return -1;
+	}
+	*status = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	*body = PQgetvalue(res, 0, 1);
+	*events = (int)strtol(PQgetvalue(res, 0, 2), NULL, 10);
+	return 0;
+}
+
+static void
+frames_sent(void *arg, PGresult *res)
+{
+	struct frames_req *req = arg;
+	struct json_object *msg = NULL, *id, *created, *reply;
+	struct session *s;
+	const char *body;
+	int status, events;
+
+	if (frames_result(req, res, &status, &body, &events) == -1)
+		goto done;
+	if (events > 0)
+		events_notify(req->hub);
+	if (status != 201) {
+		frames_req_refused(req, status, body);
+		goto done;
+	}
+	s = hub_find(req->hub, &req->ref);
+	msg = json_tokener_parse(body);
+	if (s == NULL || msg == NULL ||
+	    !json_object_object_get_ex(msg, "message_id", &id) ||
+	    !json_object_object_get_ex(msg, "created_at", &created) ||
+	    (reply = json_object_new_object()) == NULL)
+		goto done;
+	session_remember_send(s, json_object_get_string(id));
+	json_object_object_add(reply, "type",
+	    json_object_new_string("message_sent"));
+	json_object_object_add(reply, "message_id", json_object_get(id));
+	json_object_object_add(reply, "status", json_object_new_string("sent"));
+	json_object_object_add(reply, "created_at", json_object_get(created));
+	if (req->has_temp_id)
+		json_object_object_add(reply, "temp_id",
+		    json_object_new_string(req->temp_id));
+	session_send_text(s, json_object_to_json_string_ext(reply,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(reply);
+done:
+	json_object_put(msg);
+	PQclear(res);
+	free(req);
+}
+
+/* mark_read answers nothing when it succeeds: the sender hears of it. */
+static void
+frames_read(void *arg, PGresult *res)
+{
+	struct frames_req *req = arg;
+	const char *body;
+	int status, events;
+
+	if (frames_result(req, res, &status, &body, &events) == 0) {
+		if (events > 0)
+			events_notify(req->hub);
+		if (status != 200)
+			frames_req_refused(req, status, body);
+	}
+	PQclear(res);
+	free(req);
+}
+
+static void
+frames_typed(void *arg, PGresult *res)
+{
+	struct frames_req *req = arg;
+
+	if (res == NULL)
+		frames_req_error(req, 503, "Database unavailable");
+	else if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		frames_req_error(req, 500, "Internal Server Error");
+	else if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+		frames_req_error(req, 403, "Not friends with recipient");
+	PQclear(res);
+	free(req);
+}
+
+static void
+frames_run(struct frames_req *req, struct pg_stmt *stmt,
+    const char *const *params, pg_result_cb cb)
+{
+	if (pg_query(req->hub->pg, stmt, params, cb, req) == -1) {
+		frames_req_error(req, 503, "Database unavailable");
+		free(req);
+	}
+}
+
+/* A UUID member; on failure answers 422 and returns -1. */
+static int
+frames_uuid(struct frames_req *req, struct json_object *obj, const char *name,
+    char out[UUID_TEXT_SIZE])
+{
+	const char *text;
+	size_t len;
+	char detail[80];
+
+	switch (json_input_string(obj, name, &text, &len)) {
+	case JSON_FIELD_OK:
+		if (uuid_normalize(text, out) == 0)
+			return 0;
+		/* FALLTHROUGH */
+	case JSON_FIELD_NOT_STRING:
+	case JSON_FIELD_HAS_NUL:
+		snprintf(detail, sizeof(detail), "%s: value is not a valid "
+		    "uuid", name);
+		break;
+	case JSON_FIELD_MISSING:
+		snprintf(detail, sizeof(detail), "%s: field required", name);
+		break;
+	}
+	frames_req_error(req, 422, detail);
+	return -1;
+}
+
+static void
+frames_send_message(struct frames_req *req, struct json_object *obj)
+{
+	char receiver[UUID_TEXT_SIZE];
+	const char *content, *params[3];
+	size_t len, start, end;
+
+	if (frames_uuid(req, obj, "receiver_id", receiver) == -1)
+		return;
+	switch (json_input_string(obj, "content", &content, &len)) {
+	case JSON_FIELD_MISSING:
+		frames_req_error(req, 422, "content: field required");
+		return;
+	case JSON_FIELD_NOT_STRING:
+		frames_req_error(req, 422, "content: str type expected");
+		return;
+	case JSON_FIELD_HAS_NUL:
+		frames_req_error(req, 422,
+		    "content: string must not contain U+0000");
+		return;
+	case JSON_FIELD_OK:
+		break;
+	}
+	utf8_trim(content, len, &start, &end);
+	if (start == end) {
+		frames_req_error(req, 422,
+		    "content: ensure this value has at least 1 characters");
+		return;
+	}
+	if (utf8_length(content + start, end - start) > FRAMES_CONTENT_MAX) {
+		frames_req_error(req, 422,
+		    "content: ensure this value has at most 5000 characters");
+		return;
+	}
+	params[0] = req->ref.account_id;
+	params[1] = receiver;
+	params[2] = content;
+	frames_run(req, &frames_send_stmt, params, frames_sent);
+}
+
+static void
+frames_mark_read(struct frames_req *req, struct json_object *obj)
+{
+	char id[UUID_TEXT_SIZE];
+	const char *params[2];
+
+	if (frames_uuid(req, obj, "message_id", id) == -1)
+		return;
+	params[0] = req->ref.account_id;
+	params[1] = id;
+	frames_run(req, &frames_read_stmt, params, frames_read);
+}
+
+static void
+frames_typing(struct frames_req *req, struct json_object *obj)
+{
+	char receiver[UUID_TEXT_SIZE];
+	struct json_object *flag;
+	const char *params[3];
+
+	if (frames_uuid(req, obj, "receiver_id", receiver) == -1)
+		return;
+	/* is_typing defaults to true, as a bare typing event means it. */
+	if (json_object_object_get_ex(obj, "is_typing", &flag) &&
+	    flag != NULL && !json_object_is_type(flag, json_type_boolean)) {
+		frames_req_error(req, 422, "is_typing: value could not be "
+		    "parsed to a boolean");
+		return;
+	}
+	params[0] = req->ref.account_id;
+	params[1] = receiver;
+	params[2] = flag == NULL || json_object_get_boolean(flag) ? "true" :
+	    "false";
+	frames_run(req, &frames_typing_stmt, params, frames_typed);
+}
+
+/* Reads type and temp_id into req; answers and returns -1 if bad. */
+static int
+frames_header(struct session *s, struct frames_req *req,
+    struct json_object *obj)
+{
+	const char *type = NULL, *temp_id = NULL;
+	size_t len;
+	enum json_input_field f;
+
+	f = json_input_string(obj, "temp_id", &temp_id, &len);
+	if (f == JSON_FIELD_OK && utf8_length(temp_id, len) <= FRAMES_TEMP_ID_MAX) {
+		memcpy(req->temp_id, temp_id, len + 1);
+		req->has_temp_id = 1;
+	} else if (f != JSON_FIELD_MISSING) {
+		frames_error(s, 422, "temp_id: a string of at most 64 "
+		    "characters expected", NULL, NULL);
+		return -1;
+	}
+	if (json_input_string(obj, "type", &type, &len) != JSON_FIELD_OK) {
+		frames_req_error(req, 422, "type: field required");
+		return -1;
+	}
+	if (strcmp(type, "send_message") != 0 && strcmp(type, "mark_read") != 0 &&
+	    strcmp(type, "typing") != 0) {
+		frames_error(s, 422, "Unknown message type", type,
+		    req->has_temp_id ? req->temp_id : NULL);
+		return -1;
+	}
+	snprintf(req->type, sizeof(req->type), "%s", type);
+	return 0;
+}
+
+void
+frames_handle(struct session *s, const char *text, size_t len)
+{
+	struct json_object *obj = NULL;
+	struct frames_req *req;
+
+	if (json_input_parse(text, len, &obj) != JSON_INPUT_OK) {
+		frames_error(s, 422, "Invalid JSON: one JSON object expected",
+		    NULL, NULL);
+		return;
+	}
+	if ((req = calloc(1, sizeof(*req))) == NULL) {
+		json_object_put(obj);
+		return;
+	}
+	req->hub = s->hub;
+	session_ref(s, &req->ref);
+	if (frames_header(s, req, obj) == -1)
+		free(req);
+	else if (strcmp(req->type, "send_message") == 0)
+		frames_send_message(req, obj);
+	else if (strcmp(req->type, "mark_read") == 0)
+		frames_mark_read(req, obj);
+	else
+		frames_typing(req, obj);
+	json_object_put(obj);
+}

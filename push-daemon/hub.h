@@ -1,0 +1,63 @@
+/*
+ * The push daemon's shared state: its configuration and node id, the
+ * database connection, every session indexed by account, and the accounts
+ * that may not connect. One hub per process, owned by main.c.
+ */
+#ifndef CHAT_HUB_H
+#define CHAT_HUB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libwebsockets.h>
+
+#include "config.h"
+#include "idmap.h"
+#include "pg.h"
+#include "session.h"
+
+#define HUB_NODE_ID_MAX	64
+
+struct hub {
+	struct lws_context	*ctx;
+	struct lws_vhost	*vhost;
+	const struct config	*cfg;
+	char			 node_id[HUB_NODE_ID_MAX];
+	struct pg		*pg;
+
+	struct idmap		 accounts;	/* account id -> first session */
+	struct idmap		 refused;	/* inactive or deleted accounts */
+	int			 refused_loaded;
+	size_t			 nsessions;
+	uint64_t		 next_session_id;
+	int			 draining;	/* SIGTERM received */
+};
+
+int	hub_init(struct hub *hub, const struct config *cfg, const char *node);
+void	hub_free(struct hub *hub);
+
+/*
+ * Links s under its account. Returns 0, or -1 when the account already
+ * has the most connections allowed.
+ */
+int	hub_link(struct hub *hub, struct session *s);
+void	hub_unlink(struct hub *hub, struct session *s);
+
+/* The first session of account_id (then follow next_of_account), or NULL. */
+struct session *hub_sessions(struct hub *hub, const char *account_id);
+int	hub_account_online(struct hub *hub, const char *account_id);
+/* The session ref names, if it is still open. */
+struct session *hub_find(struct hub *hub, const struct session_ref *ref);
+
+/* Queues msg to every session of account_id but skip (may be NULL). */
+void	hub_send(struct hub *hub, const char *account_id, struct outmsg *msg,
+	    const struct session *skip);
+
+/* Closes every session with code (SIGTERM: 1001). */
+void	hub_close_all(struct hub *hub, int code);
+
+/* Calls fn for every session. */
+void	hub_each(struct hub *hub, void (*fn)(struct session *, void *),
+	    void *arg);
+
+#endif

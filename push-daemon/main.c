@@ -1,0 +1,308 @@
+/*
+ * chat-push: the push daemon. It holds the WebSocket connections of
+ * /api/v1/chat/ws/chat (the web server proxies the upgrade here), reads the
+ * event stream of PostgreSQL, and pushes frames to the connections
+ * concerned. One libwebsockets event loop runs everything: the sockets, the
+ * database connection (non-blocking libpq, pg.c), timers and signals
+ * (a signalfd in the loop). Several daemons, each with its own node id,
+ * may serve one database.
+ *
+ * Signals: SIGTERM or SIGINT drains (closes every connection with 1001 and
+ * leaves the online set), SIGHUP reloads the configuration.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <libwebsockets.h>
+
+#include "events.h"
+#include "hub.h"
+#include "log.h"
+#include "pg.h"
+#include "presence.h"
+#include "ws.h"
+
+#define MAIN_DEFAULT_CONFIG	"/etc/chat/chat.conf"
+#define MAIN_TICK_US		(1000 * LWS_US_PER_MS)
+/* How long a drain may take before the daemon exits anyway. */
+#define MAIN_DRAIN_TICKS	5
+
+static struct {
+	struct hub		 hub;
+	struct config		 cfg;
+	const char		*config_path;
+	int			 stop;
+	int			 drain_ticks;
+	unsigned int		 ticks;
+	lws_sorted_usec_list_t	 tick;
+	lws_retry_bo_t		 retry;
+} m;
+
+static const char *const main_channels[] = {
+	"chat_events", "chat_typing", NULL
+};
+
+static void
+main_usage(void)
+{
+	fprintf(stderr, "usage: chat-push [-n] [-c config] [-i node-id] "
+	    "[-p port]\n");
+	exit(2);
+}
+
+static int
+main_port(const char *text)
+{
+	char *end;
+	long n = strtol(text, &end, 10);
+
+	if (*text == '\0' || *end != '\0' || n < 1 || n > 65535)
+		fatalx("-p: not a port number: %s", text);
+	return (int)n;
+}
+
+static void
+main_on_connect(void *arg)
+{
+	presence_connected(arg);
+}
+
+static void
+main_on_notify(void *arg, const char *channel, const char *payload)
+{
+	if (strcmp(channel, "chat_typing") == 0)
+		events_typing(arg, payload);
+	else
+		events_wake(arg);
+}
+
+static void
+main_stopped(struct hub *hub)
+{
+	(void)hub;
+	m.stop = 1;
+	lws_cancel_service(m.hub.ctx);
+}
+
+/* SIGTERM: close every connection with 1001, leave the online set, exit. */
+static void
+main_drain(void)
+{
+	if (m.hub.draining)
+		return;
+	log_info("draining %zu connections", m.hub.nsessions);
+	m.hub.draining = 1;
+	m.drain_ticks = MAIN_DRAIN_TICKS;
+	hub_close_all(&m.hub, LWS_CLOSE_STATUS_GOINGAWAY);
+	presence_stop(&m.hub, main_stopped);
+}
+
+/* SIGHUP: the keys that may change while running are taken over. */
+static void
+main_reload(void)
+{
+	struct config fresh;
+	char err[CONFIG_ERRLEN];
+
+	if (config_load(&fresh, m.config_path, err, sizeof(err)) == -1) {
+		log_warnx("reload: %s; keeping the running configuration", err);
+		config_free(&fresh);
+		return;
+	}
+	m.cfg.log_level = fresh.log_level;
+	m.cfg.push_max_connections = fresh.push_max_connections;
+	m.cfg.push_max_per_account = fresh.push_max_per_account;
+	m.cfg.push_max_frame_bytes = fresh.push_max_frame_bytes;
+	m.cfg.push_max_queue_bytes = fresh.push_max_queue_bytes;
+	m.cfg.push_undelivered_max = fresh.push_undelivered_max;
+	m.cfg.push_poll_seconds = fresh.push_poll_seconds;
+	log_set_level(m.cfg.log_level);
+	config_free(&fresh);
+	log_info("configuration reloaded");
+}
+
+static int
+main_signal_callback(struct lws *wsi, enum lws_callback_reasons reason,
+    void *user, void *in, size_t len)
+{
+	struct signalfd_siginfo si;
+
+	(void)user;
+	(void)in;
+	(void)len;
+	if (reason != LWS_CALLBACK_RAW_RX_FILE)
+		return 0;
+	if (read(lws_get_socket_fd(wsi), &si, sizeof(si)) != sizeof(si))
+		return 0;
+	if (si.ssi_signo == SIGHUP)
+		main_reload();
+	else
+		main_drain();
+	return 0;
+}
+
+static const struct lws_protocols main_signal_protocol = {
+	"chat-signals", main_signal_callback, 0, 0, 0, NULL, 0
+};
+
+static const struct lws_protocols main_protocols[] = {
+	/* First: a client naming no subprotocol gets this one. */
+	{ "chat", NULL, 0, 0, 0, NULL, 0 },
+	{ "chat-pg-raw", NULL, 0, 0, 0, NULL, 0 },
+	{ "chat-signals", NULL, 0, 0, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+static void
+main_adopt_signals(void)
+{
+	lws_sock_file_fd_type fd;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		fatal("sigprocmask");
+	fd.filefd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd.filefd == -1)
+		fatal("signalfd");
+	if (lws_adopt_descriptor_vhost(m.hub.vhost, LWS_ADOPT_RAW_FILE_DESC, fd,
+	    "chat-signals", NULL) == NULL)
+		fatalx("cannot watch signals");
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Once a second: heartbeat and reaping, the event poll, the drain limit. */
+static void
+main_tick(lws_sorted_usec_list_t *sul)
+{
+	unsigned int every = (unsigned int)m.cfg.presence_timeout_seconds / 3;
+
+	(void)sul;
+	m.ticks++;
+	if (m.hub.draining) {
+		if (--m.drain_ticks <= 0)
+			main_stopped(&m.hub);
+	} else {
+		if (m.ticks % (every > 0 ? every : 1) == 0)
+			presence_tick(&m.hub);
+		if (m.ticks % (unsigned int)m.cfg.push_poll_seconds == 0)
+			events_wake(&m.hub);
+	}
+	lws_sul_schedule(m.hub.ctx, 0, &m.tick, main_tick, MAIN_TICK_US);
+}
+
+static struct lws_context *
+main_context(int port)
+{
+	static struct lws_protocols protocols[4];
+	struct lws_context_creation_info info;
+	struct lws_context *ctx;
+
+	memcpy(protocols, main_protocols, sizeof(protocols));
+	protocols[0] = ws_protocol;
+	protocols[1] = pg_protocol;
+	protocols[2] = main_signal_protocol;
+
+	/* Pings after ping_seconds of silence; two missed intervals close. */
+	m.retry.secs_since_valid_ping = (uint16_t)m.cfg.push_ping_seconds;
+	m.retry.secs_since_valid_hangup = (uint16_t)(m.cfg.push_ping_seconds * 3);
+
+	memset(&info, 0, sizeof(info));
+	info.port = port;
+	info.iface = m.cfg.push_listen_address;
+	info.protocols = protocols;
+	info.user = &m.hub;
+	info.retry_and_idle_policy = &m.retry;
+	/* lws closes a frame of invalid UTF-8 with 1007 itself. */
+	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+	ctx = lws_create_context(&info);
+	if (ctx == NULL)
+		fatalx("cannot listen on %s:%d", info.iface, port);
+	return ctx;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *node = NULL;
+	char err[CONFIG_ERRLEN];
+	int ch, check_only = 0, port = 0;
+	struct pg_owner owner = { main_on_connect, main_on_notify, &m.hub };
+
+	m.config_path = getenv("CHAT_CONFIG");
+	if (m.config_path == NULL)
+		m.config_path = MAIN_DEFAULT_CONFIG;
+	while ((ch = getopt(argc, argv, "c:i:np:")) != -1) {
+		switch (ch) {
+		case 'c':
+			m.config_path = optarg;
+			break;
+		case 'i':
+			node = optarg;
+			break;
+		case 'n':
+			check_only = 1;
+			break;
+		case 'p':
+			port = main_port(optarg);
+			break;
+		default:
+			main_usage();
+		}
+	}
+	if (optind != argc)
+		main_usage();
+
+	log_init("chat-push", LOG_LEVEL_INFO);
+	if (config_load(&m.cfg, m.config_path, err, sizeof(err)) == -1) {
+		config_free(&m.cfg);
+		fatalx("%s", err);
+	}
+	if (check_only) {
+		config_free(&m.cfg);
+		printf("configuration OK\n");
+		return 0;
+	}
+	log_set_level(m.cfg.log_level);
+	lws_set_log_level(LLL_ERR, NULL);
+	if (node == NULL)
+		node = m.cfg.push_node_id;
+	if (port == 0)
+		port = m.cfg.push_listen_port;
+
+	if (hub_init(&m.hub, &m.cfg, node) == -1 || events_init(&m.hub) == -1)
+		fatalx("out of memory");
+	m.hub.ctx = main_context(port);
+	m.hub.vhost = lws_get_vhost_by_name(m.hub.ctx, "default");
+	if (m.hub.vhost == NULL)
+		fatalx("no default vhost");
+	main_adopt_signals();
+	m.hub.pg = pg_new(m.hub.ctx, m.hub.vhost, m.cfg.db_conninfo,
+	    main_channels, &owner);
+	if (m.hub.pg == NULL)
+		fatalx("out of memory");
+	lws_sul_schedule(m.hub.ctx, 0, &m.tick, main_tick, MAIN_TICK_US);
+	log_info("node %s listening on %s:%d", m.hub.node_id,
+	    m.cfg.push_listen_address, port);
+
+	while (!m.stop && lws_service(m.hub.ctx, 0) >= 0)
+		;
+
+	/* Free everything, so that leak checkers see a clean exit. */
+	lws_sul_cancel(&m.tick);
+	pg_free(m.hub.pg);
+	m.hub.pg = NULL;
+	lws_context_destroy(m.hub.ctx);
+	hub_free(&m.hub);
+	events_free();
+	config_free(&m.cfg);
+	log_info("stopped");
+	return 0;
+}

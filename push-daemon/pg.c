@@ -1,0 +1,427 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "pg.h"
+
+/* Queries waiting beyond this many are refused: the database is too slow. */
+#define PG_MAX_QUEUED		65536
+#define PG_CONNECT_POLL_US	(5 * LWS_US_PER_MS)
+#define PG_BACKOFF_MIN_MS	100
+#define PG_BACKOFF_MAX_MS	5000
+
+enum pg_state {
+	PG_DOWN,		/* waiting to reconnect */
+	PG_CONNECTING,
+	PG_UP,
+};
+
+struct pg_job {
+	struct pg_job	*next;
+	struct pg_stmt	*stmt;		/* NULL: sql is a plain command */
+	char		*sql;
+	int		 nparams;
+	char		**params;
+	pg_result_cb	 cb;
+	void		*arg;
+	PGresult	*result;	/* the last result seen */
+	int		 preparing;	/* the prepare is in flight */
+};
+
+struct pg {
+	struct lws_context	*ctx;
+	struct lws_vhost	*vhost;
+	char			*conninfo;
+	const char *const	*channels;
+	struct pg_owner		 owner;
+
+	enum pg_state		 state;
+	PGconn			*conn;
+	struct lws		*wsi;		/* the adopted socket */
+	unsigned int		 gen;		/* connection number */
+	int			 backoff_ms;
+	lws_sorted_usec_list_t	 timer;
+
+	struct pg_job		*head, *tail;	/* head is in flight if sent */
+	int			 head_sent;
+	int			 queued;
+};
+
+static void pg_connect_start(struct pg *pg);
+static void pg_kick(struct pg *pg);
+
+static void
+pg_job_free(struct pg_job *job)
+{
+	for (int i = 0; i < job->nparams; i++)
+		free(job->params[i]);
+	free(job->params);
+	free(job->sql);
+	PQclear(job->result);
+	free(job);
+}
+
+/* Pops the head job and runs its callback with res (which it owns). */
+static void
+pg_job_done(struct pg *pg, PGresult *res)
+{
+	struct pg_job *job = pg->head;
+
+	pg->head = job->next;
+	if (pg->head == NULL)
+		pg->tail = NULL;
+	pg->head_sent = 0;
+	pg->queued--;
+	if (job->cb != NULL)
+		job->cb(job->arg, res);
+	else
+		PQclear(res);
+	job->result = NULL;
+	pg_job_free(job);
+}
+
+static void
+pg_schedule(struct pg *pg, void (*cb)(lws_sorted_usec_list_t *),
+    lws_usec_t us)
+{
+	lws_sul_schedule(pg->ctx, 0, &pg->timer, cb, us);
+}
+
+static void
+pg_retry_timer(lws_sorted_usec_list_t *sul)
+{
+	struct pg *pg = lws_container_of(sul, struct pg, timer);
+
+	pg_connect_start(pg);
+}
+
+/*
+ * The connection is gone: fail every query, drop the socket from the loop
+ * and try again later, waiting longer after each failure.
+ */
+static void
+pg_lost(struct pg *pg, const char *why)
+{
+	if (pg->state == PG_UP)
+		log_warnx("database: connection lost: %s", why);
+	pg->state = PG_DOWN;
+	if (pg->wsi != NULL) {
+		lws_set_opaque_user_data(pg->wsi, NULL);
+		lws_set_timeout(pg->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT,
+		    LWS_TO_KILL_ASYNC);
+		pg->wsi = NULL;
+	}
+	if (pg->conn != NULL)
+		PQfinish(pg->conn);
+	pg->conn = NULL;
+	while (pg->head != NULL)
+		pg_job_done(pg, NULL);
+	pg->backoff_ms = pg->backoff_ms == 0 ? PG_BACKOFF_MIN_MS :
+	    pg->backoff_ms * 2 > PG_BACKOFF_MAX_MS ? PG_BACKOFF_MAX_MS :
+	    pg->backoff_ms * 2;
+	pg_schedule(pg, pg_retry_timer, (lws_usec_t)pg->backoff_ms *
+	    LWS_US_PER_MS);
+}
+
+static int
+pg_adopt_socket(struct pg *pg)
+{
+	lws_sock_file_fd_type fd;
+
+	fd.filefd = dup(PQsocket(pg->conn));
+	if (fd.filefd < 0)
+		return -1;
+	/* lws closes the descriptor it adopts: hence the dup. */
+	pg->wsi = lws_adopt_descriptor_vhost(pg->vhost, LWS_ADOPT_RAW_FILE_DESC,
+	    fd, pg_protocol.name, NULL);
+	if (pg->wsi == NULL) {
+		close(fd.filefd);
+		return -1;
+	}
+	lws_set_opaque_user_data(pg->wsi, pg);
+	return 0;
+}
+
+static void
+pg_connected_now(struct pg *pg)
+{
+	char sql[128];
+
+	if (PQsetnonblocking(pg->conn, 1) != 0 || pg_adopt_socket(pg) == -1) {
+		pg_lost(pg, "cannot watch the socket");
+		return;
+	}
+	pg->state = PG_UP;
+	pg->gen++;
+	pg->backoff_ms = 0;
+	log_info("database: connected");
+	for (const char *const *ch = pg->channels; *ch != NULL; ch++) {
+		struct pg_job *job = calloc(1, sizeof(*job));
+
+		if (job == NULL)
+			continue;
+		snprintf(sql, sizeof(sql), "LISTEN %s", *ch);
+		job->sql = strdup(sql);
+		if (job->sql == NULL) {
+			free(job);
+			continue;
+		}
+		/* A LISTEN goes first, before anything the owner queues. */
+		job->next = pg->head;
+		pg->head = job;
+		if (pg->tail == NULL)
+			pg->tail = job;
+		pg->queued++;
+	}
+	if (pg->owner.on_connect != NULL)
+		pg->owner.on_connect(pg->owner.arg);
+	pg_kick(pg);
+}
+
+static void
+pg_connect_poll(lws_sorted_usec_list_t *sul)
+{
+	struct pg *pg = lws_container_of(sul, struct pg, timer);
+
+	switch (PQconnectPoll(pg->conn)) {
+	case PGRES_POLLING_OK:
+		pg_connected_now(pg);
+		return;
+	case PGRES_POLLING_FAILED:
+		pg->state = PG_UP;	/* so that pg_lost logs why */
+		pg_lost(pg, PQerrorMessage(pg->conn));
+		return;
+	default:
+		pg_schedule(pg, pg_connect_poll, PG_CONNECT_POLL_US);
+	}
+}
+
+static void
+pg_connect_start(struct pg *pg)
+{
+	pg->state = PG_CONNECTING;
+	pg->conn = PQconnectStart(pg->conninfo);
+	if (pg->conn == NULL || PQstatus(pg->conn) == CONNECTION_BAD) {
+		pg_lost(pg, pg->conn != NULL ? PQerrorMessage(pg->conn) :
+		    "out of memory");
+		return;
+	}
+	pg_schedule(pg, pg_connect_poll, PG_CONNECT_POLL_US);
+}
+
+/* Sends the head job (or its prepare) when nothing is in flight. */
+static void
+pg_kick(struct pg *pg)
+{
+	struct pg_job *job = pg->head;
+	int ok;
+
+	if (pg->state != PG_UP || job == NULL || pg->head_sent)
+		return;
+	if (job->stmt == NULL)
+		ok = PQsendQuery(pg->conn, job->sql);
+	else if (job->stmt->prepared_gen != pg->gen) {
+		job->preparing = 1;
+		ok = PQsendPrepare(pg->conn, job->stmt->name, job->stmt->sql,
+		    job->stmt->nparams, NULL);
+	} else
+		ok = PQsendQueryPrepared(pg->conn, job->stmt->name,
+		    job->nparams, (const char *const *)job->params, NULL, NULL,
+		    0);
+	if (!ok) {
+		pg_lost(pg, PQerrorMessage(pg->conn));
+		return;
+	}
+	pg->head_sent = 1;
+	if (PQflush(pg->conn) == 1 && pg->wsi != NULL)
+		lws_callback_on_writable(pg->wsi);
+}
+
+static void
+pg_drain_notifies(struct pg *pg)
+{
+	PGnotify *n;
+
+	while (pg->conn != NULL && (n = PQnotifies(pg->conn)) != NULL) {
+		if (pg->owner.on_notify != NULL)
+			pg->owner.on_notify(pg->owner.arg, n->relname,
+			    n->extra);
+		PQfreemem(n);
+	}
+}
+
+/* Collects finished results; a job ends when libpq returns NULL. */
+static void
+pg_collect(struct pg *pg)
+{
+	PGresult *res;
+
+	while (pg->state == PG_UP && pg->head_sent && !PQisBusy(pg->conn)) {
+		struct pg_job *job = pg->head;
+
+		res = PQgetResult(pg->conn);
+		if (res != NULL) {
+			PQclear(job->result);
+			job->result = res;
+			continue;
+		}
+		res = job->result;
+		job->result = NULL;
+		if (job->preparing) {
+			job->preparing = 0;
+			pg->head_sent = 0;
+			if (PQresultStatus(res) == PGRES_COMMAND_OK)
+				job->stmt->prepared_gen = pg->gen;
+			else {
+				log_warnx("database: prepare %s: %s",
+				    job->stmt->name, PQresultErrorMessage(res));
+				pg_job_done(pg, res);
+				res = NULL;
+			}
+			PQclear(res);
+		} else {
+			if (PQresultStatus(res) != PGRES_TUPLES_OK &&
+			    PQresultStatus(res) != PGRES_COMMAND_OK)
+				log_warnx("database: %s: %s", job->stmt != NULL ?
+				    job->stmt->name : job->sql,
+				    PQresultErrorMessage(res));
+			pg_job_done(pg, res);
+		}
+		pg_kick(pg);
+	}
+}
+
+static int
+pg_on_readable(struct pg *pg)
+{
+	if (!PQconsumeInput(pg->conn)) {
+		pg_lost(pg, PQerrorMessage(pg->conn));
+		return -1;
+	}
+	pg_collect(pg);
+	pg_drain_notifies(pg);
+	if (pg->state == PG_UP && PQstatus(pg->conn) != CONNECTION_OK) {
+		pg_lost(pg, "connection closed");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+pg_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+    void *in, size_t len)
+{
+	struct pg *pg = lws_get_opaque_user_data(wsi);
+
+	(void)user;
+	(void)in;
+	(void)len;
+	switch (reason) {
+	case LWS_CALLBACK_RAW_RX_FILE:
+		if (pg == NULL)
+			return -1;
+		return pg_on_readable(pg);
+	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+		if (pg == NULL || pg->state != PG_UP)
+			return 0;
+		if (PQflush(pg->conn) == 1)
+			lws_callback_on_writable(wsi);
+		return 0;
+	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		if (pg != NULL && pg->wsi == wsi) {
+			pg->wsi = NULL;
+			pg_lost(pg, "socket closed");
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+const struct lws_protocols pg_protocol = {
+	"chat-pg-raw", pg_callback, 0, 0, 0, NULL, 0
+};
+
+struct pg *
+pg_new(struct lws_context *ctx, struct lws_vhost *vhost, const char *conninfo,
+    const char *const *channels, const struct pg_owner *owner)
+{
+	struct pg *pg = calloc(1, sizeof(*pg));
+
+	if (pg == NULL || (pg->conninfo = strdup(conninfo)) == NULL) {
+		free(pg);
+		return NULL;
+	}
+	pg->ctx = ctx;
+	pg->vhost = vhost;
+	pg->channels = channels;
+	pg->owner = *owner;
+	pg_connect_start(pg);
+	return pg;
+}
+
+void
+pg_free(struct pg *pg)
+{
+	if (pg == NULL)
+		return;
+	lws_sul_cancel(&pg->timer);
+	/* Callbacks see the connection lost; their queries are refused. */
+	pg->state = PG_DOWN;
+	while (pg->head != NULL)
+		pg_job_done(pg, NULL);
+	if (pg->wsi != NULL)
+		lws_set_opaque_user_data(pg->wsi, NULL);
+	if (pg->conn != NULL)
+		PQfinish(pg->conn);
+	free(pg->conninfo);
+	free(pg);
+}
+
+int
+pg_connected(const struct pg *pg)
+{
+	return pg != NULL && pg->state == PG_UP;
+}
+
+int
+pg_query(struct pg *pg, struct pg_stmt *stmt, const char *const *params,
+    pg_result_cb cb, void *arg)
+{
+	struct pg_job *job;
+
+	if (!pg_connected(pg) || pg->queued >= PG_MAX_QUEUED)
+		return -1;
+	job = calloc(1, sizeof(*job));
+	if (job == NULL)
+		return -1;
+	job->stmt = stmt;
+	job->cb = cb;
+	job->arg = arg;
+	if (stmt->nparams > 0) {
+		job->params = calloc((size_t)stmt->nparams, sizeof(char *));
+		if (job->params == NULL) {
+			free(job);
+			return -1;
+		}
+		job->nparams = stmt->nparams;
+		for (int i = 0; i < stmt->nparams; i++) {
+			if (params[i] != NULL &&
+			    (job->params[i] = strdup(params[i])) == NULL) {
+				pg_job_free(job);
+				return -1;
+			}
+		}
+	}
+	if (pg->tail != NULL)
+		pg->tail->next = job;
+	else
+		pg->head = job;
+	pg->tail = job;
+	pg->queued++;
+	pg_kick(pg);
+	return 0;
+}
+

@@ -1,0 +1,58 @@
+/*
+ * The push daemon's PostgreSQL connection, inside the libwebsockets event
+ * loop: libpq in non-blocking mode, its socket adopted into the loop, and
+ * a queue of queries whose results come back through callbacks. Nothing
+ * here waits for the database. When the connection is lost, every pending
+ * query's callback gets a NULL result, and pg.c reconnects with backoff,
+ * LISTENs again and tells its owner through on_connect.
+ */
+#ifndef CHAT_PG_H
+#define CHAT_PG_H
+
+#include <libpq-fe.h>
+#include <libwebsockets.h>
+
+/* A statement, prepared on first use on each connection. */
+struct pg_stmt {
+	const char	*name;
+	const char	*sql;
+	int		 nparams;
+	unsigned int	 prepared_gen;
+};
+
+#define PG_STMT(name, nparams, sql)	{ name, sql, nparams, 0 }
+
+/*
+ * res is NULL when the connection was lost before the result came; the
+ * callback owns res and PQclear()s it.
+ */
+typedef void (*pg_result_cb)(void *arg, PGresult *res);
+
+struct pg_owner {
+	void	(*on_connect)(void *arg);
+	void	(*on_notify)(void *arg, const char *channel,
+		    const char *payload);
+	void	*arg;
+};
+
+struct pg;
+
+/* The raw protocol that carries libpq's socket in the loop. */
+extern const struct lws_protocols pg_protocol;
+
+struct pg *pg_new(struct lws_context *ctx, struct lws_vhost *vhost,
+	    const char *conninfo, const char *const *channels,
+	    const struct pg_owner *owner);
+void	pg_free(struct pg *pg);
+
+/*
+ * Queues stmt with params (copied). cb runs once, with the result or NULL.
+ * Returns 0, or -1 (cb not called) when not connected or the queue is full.
+ */
+int	pg_query(struct pg *pg, struct pg_stmt *stmt, const char *const *params,
+	    pg_result_cb cb, void *arg);
+
+/* Whether queries can be queued; pg may be NULL (shutting down). */
+int	pg_connected(const struct pg *pg);
+
+#endif

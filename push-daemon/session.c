@@ -1,0 +1,187 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub.h"
+#include "log.h"
+#include "session.h"
+
+struct outmsg *
+outmsg_new(const char *text, size_t len)
+{
+	struct outmsg *msg = malloc(sizeof(*msg) + LWS_PRE + len);
+
+	if (msg == NULL)
+		return NULL;
+	msg->refs = 1;
+	msg->len = len;
+	memcpy(msg->buf + LWS_PRE, text, len);
+	return msg;
+}
+
+void
+outmsg_unref(struct outmsg *msg)
+{
+	if (msg != NULL && --msg->refs == 0)
+		free(msg);
+}
+
+static void
+session_list_clear(struct session_list *list)
+{
+	struct session_item *it, *next;
+
+	for (it = list->head; it != NULL; it = next) {
+		next = it->next;
+		outmsg_unref(it->msg);
+		free(it);
+	}
+	list->head = list->tail = NULL;
+}
+
+static void
+session_clear(struct session *s)
+{
+	session_list_clear(&s->queue);
+	session_list_clear(&s->held);
+	s->queued_bytes = 0;
+}
+
+/* Appends msg to list, within the session's cap on queued bytes. */
+static void
+session_append(struct session *s, struct session_list *list,
+    struct outmsg *msg)
+{
+	struct session_item *it;
+
+	if (s->state == SESSION_CLOSING || msg == NULL)
+		return;
+	if (s->queued_bytes + msg->len >
+	    (size_t)s->hub->cfg->push_max_queue_bytes) {
+		log_info("session %llu: outgoing queue full, closing",
+		    (unsigned long long)s->id);
+		session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+		return;
+	}
+	if ((it = calloc(1, sizeof(*it))) == NULL)
+		return;
+	msg->refs++;
+	it->msg = msg;
+	s->queued_bytes += msg->len;
+	if (list->tail != NULL)
+		list->tail->next = it;
+	else
+		list->head = it;
+	list->tail = it;
+	if (list == &s->queue)
+		lws_callback_on_writable(s->wsi);
+}
+
+void
+session_push(struct session *s, struct outmsg *msg)
+{
+	session_append(s, s->state == SESSION_PENDING ? &s->held : &s->queue,
+	    msg);
+}
+
+void
+session_push_now(struct session *s, struct outmsg *msg)
+{
+	session_append(s, &s->queue, msg);
+}
+
+void
+session_send_text(struct session *s, const char *text)
+{
+	struct outmsg *msg = outmsg_new(text, strlen(text));
+
+	session_push_now(s, msg);
+	outmsg_unref(msg);
+}
+
+void
+session_close(struct session *s, int code)
+{
+	if (s->state == SESSION_CLOSING)
+		return;
+	s->state = SESSION_CLOSING;
+	s->close_code = code;
+	session_clear(s);
+	lws_callback_on_writable(s->wsi);
+}
+
+void
+session_ready(struct session *s)
+{
+	if (s->state != SESSION_PENDING)
+		return;
+	s->state = SESSION_READY;
+	if (s->held.head == NULL)
+		return;
+	if (s->queue.tail != NULL)
+		s->queue.tail->next = s->held.head;
+	else
+		s->queue.head = s->held.head;
+	s->queue.tail = s->held.tail;
+	s->held.head = s->held.tail = NULL;
+	lws_callback_on_writable(s->wsi);
+}
+
+int
+session_writeable(struct session *s)
+{
+	struct session_item *it = s->queue.head;
+	int n;
+
+	if (s->state == SESSION_CLOSING) {
+		lws_close_reason(s->wsi, (enum lws_close_status)s->close_code,
+		    NULL, 0);
+		return -1;
+	}
+	if (it == NULL)
+		return 0;
+	n = lws_write(s->wsi, it->msg->buf + LWS_PRE, it->msg->len,
+	    LWS_WRITE_TEXT);
+	if (n < (int)it->msg->len)
+		return -1;
+	s->queue.head = it->next;
+	if (s->queue.head == NULL)
+		s->queue.tail = NULL;
+	s->queued_bytes -= it->msg->len;
+	outmsg_unref(it->msg);
+	free(it);
+	if (s->queue.head != NULL)
+		lws_callback_on_writable(s->wsi);
+	return 0;
+}
+
+void
+session_ref(const struct session *s, struct session_ref *ref)
+{
+	memcpy(ref->account_id, s->account_id, UUID_TEXT_SIZE);
+	ref->id = s->id;
+}
+
+void
+session_destroy(struct session *s)
+{
+	session_clear(s);
+	free(s->rx);
+	s->rx = NULL;
+	s->rx_len = 0;
+}
+
+void
+session_remember_send(struct session *s, const char *message_id)
+{
+	memcpy(s->recent[s->recent_next], message_id, UUID_TEXT_SIZE);
+	s->recent_next = (s->recent_next + 1) % SESSION_RECENT_SENDS;
+}
+
+int
+session_sent(const struct session *s, const char *message_id)
+{
+	for (int i = 0; i < SESSION_RECENT_SENDS; i++)
+		if (strcmp(s->recent[i], message_id) == 0)
+			return 1;
+	return 0;
+}

@@ -1,0 +1,99 @@
+/*
+ * One WebSocket connection. Outgoing frames are queued as shared,
+ * reference-counted buffers (a message to many recipients is serialized
+ * once) and written only from the writeable callback, one frame per call.
+ * The queue is capped: a client that does not read is closed with 1008.
+ */
+#ifndef CHAT_SESSION_H
+#define CHAT_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libwebsockets.h>
+
+#include "uuid.h"
+
+/* A frame ready to send, with LWS_PRE bytes of headroom for lws. */
+struct outmsg {
+	int		 refs;
+	size_t		 len;
+	unsigned char	 buf[];
+};
+
+struct outmsg	*outmsg_new(const char *text, size_t len);
+void		 outmsg_unref(struct outmsg *msg);
+
+struct session_item {
+	struct session_item	*next;
+	struct outmsg		*msg;
+};
+
+struct session_list {
+	struct session_item	*head, *tail;
+};
+
+enum session_state {
+	SESSION_PENDING,	/* initial frames not yet queued: hold events */
+	SESSION_READY,		/* events flow */
+	SESSION_CLOSING,	/* close frame to send */
+};
+
+/* Which session a query's answer is for: sessions may close meanwhile. */
+struct session_ref {
+	char		 account_id[UUID_TEXT_SIZE];
+	uint64_t	 id;
+};
+
+/* Own sends remembered to skip their echo (CONTRACT §6). */
+#define SESSION_RECENT_SENDS	16
+
+struct hub;
+
+/* lws allocates this per connection (per_session_data). */
+struct session {
+	struct lws		*wsi;
+	struct hub		*hub;
+	enum session_state	 state;
+	int			 linked;	/* in the hub's indexes */
+	char			 account_id[UUID_TEXT_SIZE];
+	uint64_t		 id;		/* unique on this node */
+	struct session		*next_of_account;
+
+	struct session_list	 queue;		/* to write */
+	struct session_list	 held;		/* events while PENDING */
+	size_t			 queued_bytes;	/* both lists */
+	int			 registered;	/* presence row written */
+	int			 close_code;
+
+	char			*rx;		/* a fragmented frame so far */
+	size_t			 rx_len;
+
+	char			 recent[SESSION_RECENT_SENDS][UUID_TEXT_SIZE];
+	int			 recent_next;
+};
+
+/*
+ * Queues an event frame (taking a reference): held back while the session
+ * is PENDING, so that the initial frames come first.
+ */
+void	session_push(struct session *s, struct outmsg *msg);
+/* Queues a frame at once: replies and the initial frames. */
+void	session_push_now(struct session *s, struct outmsg *msg);
+/* session_push_now() of a copy of text. */
+void	session_send_text(struct session *s, const char *text);
+/* Drops what is queued and closes with code. */
+void	session_close(struct session *s, int code);
+/* The initial frames are queued: the held events follow them. */
+void	session_ready(struct session *s);
+/* The writeable callback: 0, or -1 to close. */
+int	session_writeable(struct session *s);
+/* Releases everything the session holds. */
+void	session_destroy(struct session *s);
+
+void	session_ref(const struct session *s, struct session_ref *ref);
+
+void	session_remember_send(struct session *s, const char *message_id);
+int	session_sent(const struct session *s, const char *message_id);
+
+#endif
