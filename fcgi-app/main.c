@@ -1,13 +1,18 @@
 /*
- * chat-fcgi: the REST API as a FastCGI application. The web server starts
- * a few of these processes (or spawn-fcgi does) with the listening socket
- * as descriptor 0; each serves one request at a time over its own database
- * connection and holds no state between requests.
+ * chat-fcgi: the REST API as a FastCGI application. Each process serves
+ * one request at a time over its own database connection and holds no
+ * state between requests. Two ways to run it:
+ * - spawned by the web server (lighttpd's bin-path) or by spawn-fcgi, with
+ *   the listening socket as descriptor 0;
+ * - on its own, `chat-fcgi -s /run/chat/fcgi.sock -w 4`: it opens the Unix
+ *   socket (mode 0660: the web server must be in the socket's group) and
+ *   supervises 4 worker processes (prefork.c), for Apache and nginx.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -15,6 +20,7 @@
 #include "app.h"
 #include "log.h"
 #include "password.h"
+#include "prefork.h"
 #include "reply.h"
 #include "request.h"
 #include "router.h"
@@ -26,7 +32,8 @@ static volatile sig_atomic_t main_stopping;
 static void
 main_usage(void)
 {
-	fprintf(stderr, "usage: chat-fcgi [-n] [-c config]\n");
+	fprintf(stderr, "usage: chat-fcgi [-n] [-c config] [-s socket "
+	    "[-w workers]]\n");
 	exit(2);
 }
 
@@ -75,15 +82,22 @@ main(int argc, char *argv[])
 	struct app app;
 	FCGX_Request fcgx;
 	const char *path = getenv("CHAT_CONFIG");
+	const char *socket_path = NULL;
 	char err[CONFIG_ERRLEN];
-	int ch, check_only = 0;
+	int ch, check_only = 0, workers = 2, listen_fd = 0;
 
 	if (path == NULL)
 		path = MAIN_DEFAULT_CONFIG;
-	while ((ch = getopt(argc, argv, "c:n")) != -1) {
+	while ((ch = getopt(argc, argv, "c:ns:w:")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
+			break;
+		case 's':
+			socket_path = optarg;
+			break;
+		case 'w':
+			workers = (int)strtol(optarg, NULL, 10);
 			break;
 		case 'n':
 			check_only = 1;
@@ -110,12 +124,26 @@ main(int argc, char *argv[])
 
 	if (FCGX_Init() != 0)
 		fatalx("cannot initialise libfcgi");
+	if (socket_path != NULL) {
+		mode_t old = umask(007);
+
+		unlink(socket_path);
+		listen_fd = FCGX_OpenSocket(socket_path, 128);
+		umask(old);
+		if (listen_fd < 0)
+			fatal("cannot listen on %s", socket_path);
+		if (prefork_run(workers) == 0) {
+			unlink(socket_path);
+			config_free(&app.cfg);
+			return 0;
+		}
+	}
 	main_signals();
 	app.dummy_hash = password_hash("no account has this password");
 	if (app.dummy_hash == NULL)
 		fatalx("cannot hash a password: is yescrypt available?");
 	db_init(&app.db, app.cfg.db_conninfo);
-	FCGX_InitRequest(&fcgx, 0, 0);
+	FCGX_InitRequest(&fcgx, listen_fd, 0);
 
 	while (!main_stopping && FCGX_Accept_r(&fcgx) >= 0) {
 		main_serve(&app, &fcgx);

@@ -23,14 +23,22 @@ hub_free(struct hub *hub)
 }
 
 int
+hub_account_has_room(struct hub *hub, const char *account_id)
+{
+	int count = 0;
+
+	for (struct session *s = hub_sessions(hub, account_id); s != NULL;
+	    s = s->next_of_account)
+		count++;
+	return count < hub->cfg->push_max_per_account;
+}
+
+int
 hub_link(struct hub *hub, struct session *s)
 {
 	struct session *first = idmap_get(&hub->accounts, s->account_id);
-	int count = 0;
 
-	for (struct session *it = first; it != NULL; it = it->next_of_account)
-		count++;
-	if (count >= hub->cfg->push_max_per_account)
+	if (!hub_account_has_room(hub, s->account_id))
 		return -1;
 	if (idmap_put(&hub->accounts, s->account_id, s) == -1)
 		return -1;

@@ -46,6 +46,8 @@ void	hub_unlink(struct hub *hub, struct session *s);
 /* The first session of account_id (then follow next_of_account), or NULL. */
 struct session *hub_sessions(struct hub *hub, const char *account_id);
 int	hub_account_online(struct hub *hub, const char *account_id);
+/* Whether account_id may open one more connection here. */
+int	hub_account_has_room(struct hub *hub, const char *account_id);
 /* The session ref names, if it is still open. */
 struct session *hub_find(struct hub *hub, const struct session_ref *ref);
 

@@ -36,6 +36,7 @@ static struct {
 	struct config		 cfg;
 	const char		*config_path;
 	int			 stop;
+	int			 left_online_set;	/* drain: presence done */
 	int			 drain_ticks;
 	unsigned int		 ticks;
 	lws_sorted_usec_list_t	 tick;
@@ -81,11 +82,17 @@ main_on_notify(void *arg, const char *channel, const char *payload)
 }
 
 static void
-main_stopped(struct hub *hub)
+main_stop(void)
 {
-	(void)hub;
 	m.stop = 1;
 	lws_cancel_service(m.hub.ctx);
+}
+
+static void
+main_left_online_set(struct hub *hub)
+{
+	(void)hub;
+	m.left_online_set = 1;
 }
 
 /* SIGTERM: close every connection with 1001, leave the online set, exit. */
@@ -98,7 +105,7 @@ main_drain(void)
 	m.hub.draining = 1;
 	m.drain_ticks = MAIN_DRAIN_TICKS;
 	hub_close_all(&m.hub, LWS_CLOSE_STATUS_GOINGAWAY);
-	presence_stop(&m.hub, main_stopped);
+	presence_stop(&m.hub, main_left_online_set);
 }
 
 /* SIGHUP: the keys that may change while running are taken over. */
@@ -187,8 +194,10 @@ main_tick(lws_sorted_usec_list_t *sul)
 	(void)sul;
 	m.ticks++;
 	if (m.hub.draining) {
-		if (--m.drain_ticks <= 0)
-			main_stopped(&m.hub);
+		/* Done when every close frame went out, or time is up. */
+		if ((m.left_online_set && m.hub.nsessions == 0) ||
+		    --m.drain_ticks <= 0)
+			main_stop();
 	} else {
 		if (m.ticks % (every > 0 ? every : 1) == 0)
 			presence_tick(&m.hub);

@@ -57,6 +57,9 @@ ws_filter(struct hub *hub, struct lws *wsi, struct session *s)
 	if (hub->nsessions >= (size_t)cfg->push_max_connections)
 		return ws_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
 		    "Too many connections");
+	if (!hub_account_has_room(hub, s->account_id))
+		return ws_refuse(wsi, 429, "Too many connections for this "
+		    "account");
 	s->hub = hub;
 	return 0;
 }
