@@ -174,14 +174,15 @@ frames_typed(void *arg, PGresult *res)
 	free(req);
 }
 
-static void
+/* Queues the query: 0 when queued (the callback frees req), else -1. */
+static int
 frames_run(struct frames_req *req, struct pg_stmt *stmt,
     const char *const *params, pg_result_cb cb)
 {
-	if (pg_query(req->hub->pg, stmt, params, cb, req) == -1) {
-		frames_req_error(req, 503, "Database unavailable");
-		free(req);
-	}
+	if (pg_query(req->hub->pg, stmt, params, cb, req) == 0)
+		return 0;
+	frames_req_error(req, 503, "Database unavailable");
+	return -1;
 }
 
 /* A UUID member; on failure answers 422 and returns -1. */
@@ -211,7 +212,8 @@ frames_uuid(struct frames_req *req, struct json_object *obj, const char *name,
 	return -1;
 }
 
-static void
+/* Returns 0 when a query took over req, -1 when answered already. */
+static int
 frames_send_message(struct frames_req *req, struct json_object *obj)
 {
 	char receiver[UUID_TEXT_SIZE];
@@ -219,18 +221,18 @@ frames_send_message(struct frames_req *req, struct json_object *obj)
 	size_t len, start, end;
 
 	if (frames_uuid(req, obj, "receiver_id", receiver) == -1)
-		return;
+		return -1;
 	switch (json_input_string(obj, "content", &content, &len)) {
 	case JSON_FIELD_MISSING:
 		frames_req_error(req, 422, "content: field required");
-		return;
+		return -1;
 	case JSON_FIELD_NOT_STRING:
 		frames_req_error(req, 422, "content: str type expected");
-		return;
+		return -1;
 	case JSON_FIELD_HAS_NUL:
 		frames_req_error(req, 422,
 		    "content: string must not contain U+0000");
-		return;
+		return -1;
 	case JSON_FIELD_OK:
 		break;
 	}
@@ -238,33 +240,35 @@ frames_send_message(struct frames_req *req, struct json_object *obj)
 	if (start == end) {
 		frames_req_error(req, 422,
 		    "content: ensure this value has at least 1 characters");
-		return;
+		return -1;
 	}
 	if (utf8_length(content + start, end - start) > FRAMES_CONTENT_MAX) {
 		frames_req_error(req, 422,
 		    "content: ensure this value has at most 5000 characters");
-		return;
+		return -1;
 	}
 	params[0] = req->ref.account_id;
 	params[1] = receiver;
 	params[2] = content;
-	frames_run(req, &frames_send_stmt, params, frames_sent);
+	return frames_run(req, &frames_send_stmt, params, frames_sent);
 }
 
-static void
+/* Returns 0 when a query took over req, -1 when answered already. */
+static int
 frames_mark_read(struct frames_req *req, struct json_object *obj)
 {
 	char id[UUID_TEXT_SIZE];
 	const char *params[2];
 
 	if (frames_uuid(req, obj, "message_id", id) == -1)
-		return;
+		return -1;
 	params[0] = req->ref.account_id;
 	params[1] = id;
-	frames_run(req, &frames_read_stmt, params, frames_read);
+	return frames_run(req, &frames_read_stmt, params, frames_read);
 }
 
-static void
+/* Returns 0 when a query took over req, -1 when answered already. */
+static int
 frames_typing(struct frames_req *req, struct json_object *obj)
 {
 	char receiver[UUID_TEXT_SIZE];
@@ -272,19 +276,19 @@ frames_typing(struct frames_req *req, struct json_object *obj)
 	const char *params[3];
 
 	if (frames_uuid(req, obj, "receiver_id", receiver) == -1)
-		return;
+		return -1;
 	/* is_typing defaults to true, as a bare typing event means it. */
 	if (json_object_object_get_ex(obj, "is_typing", &flag) &&
 	    flag != NULL && !json_object_is_type(flag, json_type_boolean)) {
 		frames_req_error(req, 422, "is_typing: value could not be "
 		    "parsed to a boolean");
-		return;
+		return -1;
 	}
 	params[0] = req->ref.account_id;
 	params[1] = receiver;
 	params[2] = flag == NULL || json_object_get_boolean(flag) ? "true" :
 	    "false";
-	frames_run(req, &frames_typing_stmt, params, frames_typed);
+	return frames_run(req, &frames_typing_stmt, params, frames_typed);
 }
 
 /* Reads type and temp_id into req; answers and returns -1 if bad. */
@@ -324,6 +328,7 @@ frames_handle(struct session *s, const char *text, size_t len)
 {
 	struct json_object *obj = NULL;
 	struct frames_req *req;
+	int rc;
 
 	if (json_input_parse(text, len, &obj) != JSON_INPUT_OK) {
 		frames_error(s, 422, "Invalid JSON: one JSON object expected",
@@ -337,12 +342,14 @@ frames_handle(struct session *s, const char *text, size_t len)
 	req->hub = s->hub;
 	session_ref(s, &req->ref);
 	if (frames_header(s, req, obj) == -1)
-		free(req);
+		rc = -1;
 	else if (strcmp(req->type, "send_message") == 0)
-		frames_send_message(req, obj);
+		rc = frames_send_message(req, obj);
 	else if (strcmp(req->type, "mark_read") == 0)
-		frames_mark_read(req, obj);
+		rc = frames_mark_read(req, obj);
 	else
-		frames_typing(req, obj);
+		rc = frames_typing(req, obj);
+	if (rc == -1)
+		free(req);
 	json_object_put(obj);
 }
