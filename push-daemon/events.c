@@ -117,6 +117,7 @@ events_new_message(struct events_batch *b, const char *id)
 	    (size_t)PQgetlength(b->messages, row, 3));
 	if (msg == NULL)
 		return 0;
+	memcpy(msg->message_id, id, UUID_TEXT_SIZE);
 	to_receiver = hub_account_online(hub, receiver);
 	hub_send(hub, receiver, msg, NULL);
 	for (struct session *s = hub_sessions(hub, sender); s != NULL;

@@ -77,9 +77,12 @@ presence_undelivered(void *arg, PGresult *res)
 	if (n > 0)
 		ids = malloc((size_t)n * UUID_TEXT_SIZE + 2);
 	for (int i = 0; i < n; i++) {
-		struct outmsg *msg = outmsg_new(PQgetvalue(res, i, 1),
-		    (size_t)PQgetlength(res, i, 1));
+		struct outmsg *msg;
 
+		/* An event pushed it too while this query ran: keep one. */
+		session_drop_held(s, PQgetvalue(res, i, 0));
+		msg = outmsg_new(PQgetvalue(res, i, 1),
+		    (size_t)PQgetlength(res, i, 1));
 		session_push_now(s, msg);
 		outmsg_unref(msg);
 		if (ids != NULL) {

@@ -14,6 +14,7 @@ outmsg_new(const char *text, size_t len)
 		return NULL;
 	msg->refs = 1;
 	msg->len = len;
+	msg->message_id[0] = '\0';
 	memcpy(msg->buf + LWS_PRE, text, len);
 	return msg;
 }
@@ -168,6 +169,26 @@ session_destroy(struct session *s)
 	free(s->rx);
 	s->rx = NULL;
 	s->rx_len = 0;
+}
+
+void
+session_drop_held(struct session *s, const char *message_id)
+{
+	struct session_item **pp = &s->held.head, *prev = NULL;
+
+	for (; *pp != NULL; prev = *pp, pp = &(*pp)->next) {
+		struct session_item *it = *pp;
+
+		if (strcmp(it->msg->message_id, message_id) != 0)
+			continue;
+		*pp = it->next;
+		if (s->held.tail == it)
+			s->held.tail = prev;
+		s->queued_bytes -= it->msg->len;
+		outmsg_unref(it->msg);
+		free(it);
+		return;
+	}
 }
 
 void

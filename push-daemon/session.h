@@ -18,6 +18,7 @@
 struct outmsg {
 	int		 refs;
 	size_t		 len;
+	char		 message_id[UUID_TEXT_SIZE];	/* new_message only */
 	unsigned char	 buf[];
 };
 
@@ -92,6 +93,10 @@ int	session_writeable(struct session *s);
 void	session_destroy(struct session *s);
 
 void	session_ref(const struct session *s, struct session_ref *ref);
+
+/* Drops the held new_message of message_id, if any: the initial frames
+ * carry it, in its place in time. */
+void	session_drop_held(struct session *s, const char *message_id);
 
 void	session_remember_send(struct session *s, const char *message_id);
 int	session_sent(const struct session *s, const char *message_id);
