@@ -216,7 +216,7 @@ events_dispatch(struct events_batch *b)
 	if (delivered != NULL) {
 		const char *params[] = { delivered };
 
-		pg_query(hub->pg, &events_delivered_stmt, params,
+		pg_query(hub->pg_events, &events_delivered_stmt, params,
 		    events_delivered, hub);
 		free(delivered);
 	}
@@ -288,7 +288,7 @@ events_read(void *arg, PGresult *res)
 	{
 		const char *params[] = { ids };
 
-		if (pg_query(hub->pg, &events_messages_stmt, params,
+		if (pg_query(hub->pg_events, &events_messages_stmt, params,
 		    events_fetched, b) == -1) {
 			PQclear(b->events);
 			free(b);
@@ -325,7 +325,7 @@ events_connected(struct hub *hub)
 		return;
 	}
 	ev.reading = 1;
-	if (pg_query(hub->pg, &events_horizon_stmt, NULL, events_horizon,
+	if (pg_query(hub->pg_events, &events_horizon_stmt, NULL, events_horizon,
 	    hub) == -1)
 		ev.reading = 0;
 }
@@ -335,14 +335,14 @@ events_wake(struct hub *hub)
 {
 	const char *params[] = { ev.horizon };
 
-	if (ev.horizon[0] == '\0' || !pg_connected(hub->pg))
+	if (ev.horizon[0] == '\0' || !pg_connected(hub->pg_events))
 		return;
 	if (ev.reading) {
 		ev.again = 1;
 		return;
 	}
 	ev.reading = 1;
-	if (pg_query(hub->pg, &events_read_stmt, params, events_read,
+	if (pg_query(hub->pg_events, &events_read_stmt, params, events_read,
 	    hub) == -1)
 		ev.reading = 0;
 }

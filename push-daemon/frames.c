@@ -13,9 +13,11 @@
 
 #define FRAMES_TEMP_ID_MAX	64
 #define FRAMES_CONTENT_MAX	5000
+/* Sends in one batch at most; more wait for the next one. */
+#define FRAMES_BATCH_MAX	256
 
-static struct pg_stmt frames_send_stmt = PG_STMT("ws_send", 3,
-    "SELECT * FROM api_send_message($1, $2, $3)");
+static struct pg_stmt frames_send_stmt = PG_STMT("ws_send", 1,
+    "SELECT * FROM push_send_messages($1)");
 static struct pg_stmt frames_read_stmt = PG_STMT("ws_read", 2,
     "SELECT * FROM api_mark_read($1, $2)");
 static struct pg_stmt frames_typing_stmt = PG_STMT("ws_typing", 3,
@@ -28,7 +30,34 @@ struct frames_req {
 	char			 type[16];
 	char			 temp_id[FRAMES_TEMP_ID_MAX * 4 + 1];
 	int			 has_temp_id;
+
+	/* send_message only: what it sends, while it waits for a batch. */
+	struct frames_req	*next;
+	char			 receiver[UUID_TEXT_SIZE];
+	char			*content;
 };
+
+/*
+ * The sends waiting for a batch. One batch is in flight at a time: sends
+ * that arrive meanwhile go together in the next one, so a busy daemon
+ * commits many messages per transaction and round trip.
+ */
+static struct {
+	struct frames_req	*head, *tail;
+	int			 in_flight;
+} frames_waiting;
+
+struct frames_batch {
+	struct hub		*hub;
+	struct frames_req	*reqs;		/* in order */
+};
+
+static void
+frames_req_free(struct frames_req *req)
+{
+	free(req->content);
+	free(req);
+}
 
 /* Sends {"type": "error", ...}: message repeats detail for old clients. */
 static void
@@ -99,30 +128,26 @@ frames_result(struct frames_req *req, PGresult *res, int *status,
 	return 0;
 }
 
+/* Answers one send of a batch: message_sent, or the refusal. */
 static void
-frames_sent(void *arg, PGresult *res)
+frames_reply_sent(struct frames_req *req, int status, const char *body)
 {
-	struct frames_req *req = arg;
 	struct json_object *msg = NULL, *id, *created, *reply;
 	struct session *s;
-	const char *body;
-	int status, events;
 
-	if (frames_result(req, res, &status, &body, &events) == -1)
-		goto done;
-	if (events > 0)
-		events_notify(req->hub);
 	if (status != 201) {
 		frames_req_refused(req, status, body);
-		goto done;
+		return;
 	}
 	s = hub_find(req->hub, &req->ref);
 	msg = json_tokener_parse(body);
 	if (s == NULL || msg == NULL ||
 	    !json_object_object_get_ex(msg, "message_id", &id) ||
 	    !json_object_object_get_ex(msg, "created_at", &created) ||
-	    (reply = json_object_new_object()) == NULL)
-		goto done;
+	    (reply = json_object_new_object()) == NULL) {
+		json_object_put(msg);
+		return;
+	}
 	session_remember_send(s, json_object_get_string(id));
 	json_object_object_add(reply, "type",
 	    json_object_new_string("message_sent"));
@@ -135,10 +160,101 @@ frames_sent(void *arg, PGresult *res)
 	session_send_text(s, json_object_to_json_string_ext(reply,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(reply);
-done:
 	json_object_put(msg);
+}
+
+static void frames_flush_sends(struct hub *hub);
+
+static void
+frames_batch_sent(void *arg, PGresult *res)
+{
+	struct frames_batch *b = arg;
+	struct frames_req *req, *next;
+	int i = 0, events = 0;
+	int ok = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
+	    PQnfields(res) == 3;
+
+	for (req = b->reqs; req != NULL; req = next, i++) {
+		next = req->next;
+		if (res == NULL)
+			frames_req_error(req, 503, "Database unavailable");
+		else if (!ok || i >= PQntuples(res))
+			frames_req_error(req, 500, "Internal Server Error");
+		else {
+			frames_reply_sent(req, (int)strtol(PQgetvalue(res, i, 0),
+			    NULL, 10), PQgetvalue(res, i, 1));
+			events += (int)strtol(PQgetvalue(res, i, 2), NULL, 10);
+		}
+		frames_req_free(req);
+	}
+	if (events > 0)
+		events_notify(b->hub);
 	PQclear(res);
-	free(req);
+	frames_waiting.in_flight = 0;
+	frames_flush_sends(b->hub);
+	free(b);
+}
+
+/* The JSON array of push_send_messages() for the batch. */
+static char *
+frames_batch_json(const struct frames_batch *b)
+{
+	struct json_object *arr = json_object_new_array();
+	char *text = NULL;
+
+	if (arr == NULL)
+		return NULL;
+	for (const struct frames_req *req = b->reqs; req != NULL;
+	    req = req->next) {
+		struct json_object *item = json_object_new_object();
+
+		if (item == NULL)
+			goto done;
+		json_object_object_add(item, "sender",
+		    json_object_new_string(req->ref.account_id));
+		json_object_object_add(item, "receiver",
+		    json_object_new_string(req->receiver));
+		json_object_object_add(item, "content",
+		    json_object_new_string(req->content));
+		json_object_array_add(arr, item);
+	}
+	text = strdup(json_object_to_json_string_ext(arr,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+done:
+	json_object_put(arr);
+	return text;
+}
+
+/* Starts a batch of the waiting sends unless one is in flight. */
+static void
+frames_flush_sends(struct hub *hub)
+{
+	struct frames_batch *b;
+	struct frames_req **pp;
+	const char *params[1];
+	char *json;
+	int n = 0;
+
+	if (frames_waiting.in_flight || frames_waiting.head == NULL)
+		return;
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return;
+	b->hub = hub;
+	b->reqs = frames_waiting.head;
+	for (pp = &b->reqs; *pp != NULL && n < FRAMES_BATCH_MAX; n++)
+		pp = &(*pp)->next;
+	frames_waiting.head = *pp;
+	if (frames_waiting.head == NULL)
+		frames_waiting.tail = NULL;
+	*pp = NULL;
+
+	json = frames_batch_json(b);
+	params[0] = json;
+	frames_waiting.in_flight = 1;
+	if (json == NULL || pg_query(hub->pg, &frames_send_stmt, params,
+	    frames_batch_sent, b) == -1)
+		frames_batch_sent(b, NULL);
+	free(json);
 }
 
 /* mark_read answers nothing when it succeeds: the sender hears of it. */
@@ -217,7 +333,7 @@ static int
 frames_send_message(struct frames_req *req, struct json_object *obj)
 {
 	char receiver[UUID_TEXT_SIZE];
-	const char *content, *params[3];
+	const char *content;
 	size_t len, start, end;
 
 	if (frames_uuid(req, obj, "receiver_id", receiver) == -1)
@@ -247,10 +363,20 @@ frames_send_message(struct frames_req *req, struct json_object *obj)
 		    "content: ensure this value has at most 5000 characters");
 		return -1;
 	}
-	params[0] = req->ref.account_id;
-	params[1] = receiver;
-	params[2] = content;
-	return frames_run(req, &frames_send_stmt, params, frames_sent);
+	if (!pg_connected(req->hub->pg)) {
+		frames_req_error(req, 503, "Database unavailable");
+		return -1;
+	}
+	if ((req->content = strdup(content)) == NULL)
+		return -1;
+	memcpy(req->receiver, receiver, UUID_TEXT_SIZE);
+	if (frames_waiting.tail != NULL)
+		frames_waiting.tail->next = req;
+	else
+		frames_waiting.head = req;
+	frames_waiting.tail = req;
+	frames_flush_sends(req->hub);
+	return 0;
 }
 
 /* Returns 0 when a query took over req, -1 when answered already. */
@@ -350,6 +476,6 @@ frames_handle(struct session *s, const char *text, size_t len)
 	else
 		rc = frames_typing(req, obj);
 	if (rc == -1)
-		free(req);
+		frames_req_free(req);
 	json_object_put(obj);
 }

@@ -23,7 +23,10 @@ struct hub {
 	struct lws_vhost	*vhost;
 	const struct config	*cfg;
 	char			 node_id[HUB_NODE_ID_MAX];
-	struct pg		*pg;
+	/* Two database connections, so that reading and pushing events
+	 * never waits behind clients' requests, nor they behind it. */
+	struct pg		*pg;		/* requests, presence */
+	struct pg		*pg_events;	/* LISTEN, the event reader */
 
 	struct idmap		 accounts;	/* account id -> first session */
 	struct idmap		 refused;	/* inactive or deleted accounts */

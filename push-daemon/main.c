@@ -46,6 +46,7 @@ static struct {
 static const char *const main_channels[] = {
 	"chat_events", "chat_typing", NULL
 };
+static const char *const main_no_channels[] = { NULL };
 
 static void
 main_usage(void)
@@ -70,6 +71,12 @@ static void
 main_on_connect(void *arg)
 {
 	presence_connected(arg);
+}
+
+static void
+main_on_events_connect(void *arg)
+{
+	events_connected(arg);
 }
 
 static void
@@ -243,7 +250,10 @@ main(int argc, char *argv[])
 	const char *node = NULL;
 	char err[CONFIG_ERRLEN];
 	int ch, check_only = 0, port = 0;
-	struct pg_owner owner = { main_on_connect, main_on_notify, &m.hub };
+	struct pg_owner owner = { main_on_connect, NULL, &m.hub };
+	struct pg_owner events_owner = {
+		main_on_events_connect, main_on_notify, &m.hub
+	};
 
 	m.config_path = getenv("CHAT_CONFIG");
 	if (m.config_path == NULL)
@@ -294,8 +304,10 @@ main(int argc, char *argv[])
 		fatalx("no default vhost");
 	main_adopt_signals();
 	m.hub.pg = pg_new(m.hub.ctx, m.hub.vhost, m.cfg.db_conninfo,
-	    main_channels, &owner);
-	if (m.hub.pg == NULL)
+	    main_no_channels, &owner);
+	m.hub.pg_events = pg_new(m.hub.ctx, m.hub.vhost, m.cfg.db_conninfo,
+	    main_channels, &events_owner);
+	if (m.hub.pg == NULL || m.hub.pg_events == NULL)
 		fatalx("out of memory");
 	lws_sul_schedule(m.hub.ctx, 0, &m.tick, main_tick, MAIN_TICK_US);
 	log_info("node %s listening on %s:%d", m.hub.node_id,
@@ -307,7 +319,8 @@ main(int argc, char *argv[])
 	/* Free everything, so that leak checkers see a clean exit. */
 	lws_sul_cancel(&m.tick);
 	pg_free(m.hub.pg);
-	m.hub.pg = NULL;
+	pg_free(m.hub.pg_events);
+	m.hub.pg = m.hub.pg_events = NULL;
 	lws_context_destroy(m.hub.ctx);
 	hub_free(&m.hub);
 	events_free();

@@ -49,6 +49,9 @@ struct pg {
 	int			 queued;
 };
 
+/* Connection numbers, unique in the process (see struct pg_stmt). */
+static unsigned int pg_generation;
+
 static void pg_connect_start(struct pg *pg);
 static void pg_kick(struct pg *pg);
 
@@ -154,7 +157,7 @@ pg_connected_now(struct pg *pg)
 		return;
 	}
 	pg->state = PG_UP;
-	pg->gen++;
+	pg->gen = ++pg_generation;
 	pg->backoff_ms = 0;
 	log_info("database: connected");
 	for (const char *const *ch = pg->channels; *ch != NULL; ch++) {

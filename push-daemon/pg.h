@@ -12,7 +12,10 @@
 #include <libpq-fe.h>
 #include <libwebsockets.h>
 
-/* A statement, prepared on first use on each connection. */
+/*
+ * A statement, prepared on first use on each new connection. A statement
+ * belongs to one struct pg: it remembers one connection it is prepared on.
+ */
 struct pg_stmt {
 	const char	*name;
 	const char	*sql;

@@ -206,7 +206,6 @@ presence_connected(struct hub *hub)
 	pg_query(hub->pg, &presence_refused_stmt, NULL, presence_refused_loaded,
 	    hub);
 	hub_each(hub, presence_register, hub);
-	events_connected(hub);
 }
 
 static void
