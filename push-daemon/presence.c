@@ -116,9 +116,13 @@ presence_registered(void *arg, PGresult *res)
 	char max[16];
 	const char *params[] = { req->ref.account_id, max };
 
-	if (s == NULL || res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
-	    PQntuples(res) != 1)
+	if (s == NULL || res == NULL)
 		goto fail;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		/* The account is gone (its presence row has no account). */
+		session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+		goto fail;
+	}
 	s->registered = 1;
 	if (strcmp(PQgetvalue(res, 0, 1), "0") != 0)
 		events_notify(req->hub);

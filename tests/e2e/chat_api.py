@@ -447,3 +447,211 @@ def count_accounts(db, where, params):
 
 def random_uuid():
     return str(uuid.uuid4())
+
+
+# ------------------------------------------------------- friends (CONTRACT §4)
+
+FRIENDSHIP_KEYS = {"sender_id", "receiver_id", "status", "created_at",
+                   "updated_at"}
+PENDING_KEYS = FRIENDSHIP_KEYS | {"sender"}
+
+
+def public_of(user):
+    """The PublicAccount of a chat_api.User."""
+    return public_view(user.account)
+
+
+def friend_request(token, receiver_id, path="/friends/request"):
+    return post_json(path, {"receiver_id": receiver_id}, token=token)
+
+
+def friend_accept(token, sender_id, path="/friends/accept/"):
+    return api("POST", f"{path}{sender_id}", token=token)
+
+
+def friend_reject(token, sender_id, path="/friends/reject/"):
+    return api("POST", f"{path}{sender_id}", token=token)
+
+
+def friend_remove(token, friend_id):
+    return api("DELETE", f"/friends/{friend_id}", token=token)
+
+
+def friends_list(token, path="/friends/list"):
+    return api("GET", path, token=token)
+
+
+def friends_pending(token):
+    return api("GET", "/friends/pending", token=token)
+
+
+def friend_status(token, account_id):
+    return api("GET", f"/friends/status/{account_id}", token=token)
+
+
+def friend_status_word(user, other):
+    """The status word of `other` (a User) as `user` sees it."""
+    return body(friend_status(user.access, other.account_id), 200)["status"]
+
+
+def assert_friendship(friendship, sender, receiver, status):
+    """A Friendship (§2) with exactly its keys, between two Users."""
+    assert set(friendship) == FRIENDSHIP_KEYS, friendship
+    assert friendship["sender_id"] == sender.account_id, friendship
+    assert friendship["receiver_id"] == receiver.account_id, friendship
+    assert friendship["status"] == status, friendship
+    assert RFC3339_UTC_MICRO.match(friendship["created_at"]), friendship
+    assert RFC3339_UTC_MICRO.match(friendship["updated_at"]), friendship
+
+
+def make_friends(a, b):
+    """a asks b, b accepts; returns the accepted Friendship."""
+    assert_friendship(body(friend_request(a.access, b.account_id), 201),
+                      a, b, "pending")
+    accepted = body(friend_accept(b.access, a.account_id), 200)
+    assert_friendship(accepted, a, b, "accepted")
+    return accepted
+
+
+def new_friends(**fields):
+    """Two fresh Users who are friends (the first asked)."""
+    a, b = new_user(**fields), new_user(**fields)
+    make_friends(a, b)
+    return a, b
+
+
+# ---------------------------------------------------------- chat (CONTRACT §5)
+
+MESSAGE_KEYS = {"message_id", "sender_id", "receiver_id", "content", "status",
+                "is_deleted", "created_at", "updated_at", "read_at",
+                "sender", "receiver"}
+PAGE_KEYS = {"messages", "total", "skip", "limit"}
+
+
+def send_message(token, receiver_id, content, ascii_only=True):
+    return post_json("/chat/messages/", {"receiver_id": receiver_id,
+                                         "content": content},
+                     token=token, ascii_only=ascii_only)
+
+
+def send(sender, receiver, content="hello"):
+    """sender (a User) sends content to receiver (a User): the 201 Message."""
+    message = body(send_message(sender.access, receiver.account_id, content),
+                   201)
+    assert_message(message, sender, receiver, content)
+    return message
+
+
+def history(token, friend_id, **params):
+    return api("GET", f"/chat/messages/history/{friend_id}", token=token,
+               params=params)
+
+
+def search_messages(token, friend_id, **params):
+    return api("GET", f"/chat/messages/search/{friend_id}", token=token,
+               params=params)
+
+
+def mark_read(token, message_id):
+    return api("PUT", f"/chat/messages/{message_id}/read", token=token)
+
+
+def delete_message(token, message_id):
+    return api("DELETE", f"/chat/messages/{message_id}", token=token)
+
+
+def unread_count(token):
+    """The caller's unread count, asserting the answer's shape."""
+    answer = body(api("GET", "/chat/messages/unread-count", token=token), 200)
+    assert set(answer) == {"unread_count"}, answer
+    return answer["unread_count"]
+
+
+def online_friends(token):
+    return api("GET", "/chat/friends/online", token=token)
+
+
+def assert_message(message, sender, receiver, content, status="sent",
+                   read=False):
+    """A Message (§2) with exactly the seed's keys, between two Users."""
+    assert set(message) == MESSAGE_KEYS, message
+    assert UUID_LOWER.match(message["message_id"]), message
+    assert message["sender_id"] == sender.account_id, message
+    assert message["receiver_id"] == receiver.account_id, message
+    assert message["content"] == content, message
+    assert message["status"] == status, message
+    assert message["is_deleted"] is False, message
+    assert RFC3339_UTC_MICRO.match(message["created_at"]), message
+    assert RFC3339_UTC_MICRO.match(message["updated_at"]), message
+    assert parse_time(message["updated_at"]) >= \
+        parse_time(message["created_at"]), message
+    if read:
+        assert RFC3339_UTC_MICRO.match(message["read_at"]), message
+    else:
+        assert message["read_at"] is None, message
+    assert message["sender"] == public_of(sender), message
+    assert message["receiver"] == public_of(receiver), message
+
+
+def page(r, total, skip=0, limit=50):
+    """The messages of a history or search answer, checking the rest."""
+    answer = body(r, 200)
+    assert set(answer) == PAGE_KEYS, answer
+    assert (answer["total"], answer["skip"], answer["limit"]) == \
+        (total, skip, limit), {k: answer[k] for k in PAGE_KEYS - {"messages"}}
+    return answer["messages"]
+
+
+def ids(messages):
+    return [m["message_id"] for m in messages]
+
+
+def newest_first(messages):
+    """Messages as history orders them: created_at, then id, descending."""
+    return sorted(messages, key=lambda m: (m["created_at"], m["message_id"]),
+                  reverse=True)
+
+
+# ------------------------------------------------------------------ database
+
+def db_now(db):
+    with db.cursor() as cur:
+        cur.execute("SELECT now()")
+        return cur.fetchone()[0]
+
+
+def message_row(db, message_id):
+    """The stored message as a dict, or None."""
+    with db.cursor() as cur:
+        cur.execute("SELECT message_id::text, sender_id::text,"
+                    " receiver_id::text, content, status::text, is_deleted,"
+                    " created_at, updated_at, read_at"
+                    " FROM message WHERE message_id = %s", (message_id,))
+        row = cur.fetchone()
+        if row is None:
+            return None
+        names = [column.name for column in cur.description]
+        return dict(zip(names, row))
+
+
+def count_messages(db, a_id, b_id):
+    """Stored messages between two accounts, deleted ones included."""
+    with db.cursor() as cur:
+        cur.execute("SELECT count(*) FROM message"
+                    " WHERE (sender_id, receiver_id) IN ((%s, %s), (%s, %s))",
+                    (a_id, b_id, b_id, a_id))
+        return cur.fetchone()[0]
+
+
+def friendship_row(db, a_id, b_id):
+    """The stored friendship of a pair, whoever asked, as a dict or None."""
+    with db.cursor() as cur:
+        cur.execute("SELECT sender_id::text, receiver_id::text,"
+                    " status::text, created_at, updated_at FROM friendship"
+                    " WHERE (sender_id, receiver_id) IN ((%s, %s), (%s, %s))",
+                    (a_id, b_id, b_id, a_id))
+        row = cur.fetchone()
+        if row is None:
+            return None
+        names = [column.name for column in cur.description]
+        return dict(zip(names, row))

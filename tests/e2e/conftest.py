@@ -51,3 +51,15 @@ def viewer():
 def forge():
     """Token forger: forge(sub, type_="access", alg="HS256", key=None, ...)."""
     return chat_api.forge
+
+
+@pytest.fixture
+def friends():
+    """Two fresh accounts, logged in, who are friends (the first asked)."""
+    return chat_api.new_friends()
+
+
+@pytest.fixture
+def stranger():
+    """A fresh account, logged in, friend of nobody."""
+    return chat_api.new_user()

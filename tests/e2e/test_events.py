@@ -1,0 +1,371 @@
+"""The event stream (docs/events.md): what each endpoint records in the
+`event` table, the NOTIFY on chat_events after the commit, and
+events_since() reading without gaps when transactions commit out of order.
+
+Each test listens on chat_events with its own psycopg2 connection, takes
+the horizon before calling an endpoint, waits for the notification, then
+reads events_since(horizon), keeping only the rows of its fresh users."""
+
+import select
+import time
+
+import pytest
+
+from chat_api import (assert_error, assert_422, bad_uuid, body, connect_db,
+                      delete_message, friend_accept, friend_reject,
+                      friend_remove, friend_request, mark_read, new_user,
+                      send, send_message, api)
+
+WAIT = 5.0          # seconds to wait for a notification that must come
+QUIET = 0.5         # seconds of silence that show none was sent
+
+
+class Listener:
+    """A connection that LISTENs on chat_events and reads events_since()."""
+
+    def __init__(self):
+        self.conn = connect_db()
+        with self.conn.cursor() as cur:
+            cur.execute("LISTEN chat_events")
+
+    def close(self):
+        self.conn.close()
+
+    def query(self, sql, params=()):
+        with self.conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall()
+
+    def horizon(self):
+        """The reader's starting point: the xmin of a fresh snapshot.
+
+        Notifications of earlier calls are dropped after the query: the
+        server sends those it has been signalled before ReadyForQuery,
+        and every earlier call signalled before it answered."""
+        h = int(self.query(
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text")[0][0])
+        self.drain()
+        return h
+
+    def drain(self):
+        self.conn.poll()
+        del self.conn.notifies[:]
+
+    def notified(self, timeout):
+        """Whether a notification on chat_events arrives within timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.conn.poll()
+            found = [n for n in self.conn.notifies
+                     if n.channel == "chat_events"]
+            del self.conn.notifies[:]
+            if found:
+                assert all(n.payload == "" for n in found), found
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            select.select([self.conn], [], [], remaining)
+
+    def events_since(self, horizon):
+        """(next_horizon, events) as events_since() answers them."""
+        next_horizon, events = self.query(
+            "SELECT next_horizon::text, events FROM events_since(%s::xid8)",
+            (str(horizon),))[0]
+        return int(next_horizon), events
+
+    def fence(self):
+        """The id of a transaction that starts and ends now: once the
+        horizon has passed it, every earlier transaction has ended."""
+        return int(self.query("SELECT pg_current_xact_id()::text")[0][0])
+
+    def settled_events(self, horizon, users):
+        """The events of `users` from horizon on, once every transaction
+        that began before this call has ended; and the next horizon."""
+        fence = self.fence()
+        deadline = time.monotonic() + WAIT
+        while True:
+            next_horizon, events = self.events_since(horizon)
+            if next_horizon > fence:
+                return mine(events, users), next_horizon
+            assert time.monotonic() < deadline, \
+                f"horizon stuck at {next_horizon}, fence {fence}"
+            time.sleep(0.02)
+
+
+def mine(events, users):
+    """The events touching the given Users, as comparable tuples."""
+    wanted = {u.account_id for u in users}
+    return [(e["kind"], e["actor_id"], e["target_id"], e["message_id"])
+            for e in events
+            if e["actor_id"] in wanted or e["target_id"] in wanted]
+
+
+@pytest.fixture
+def listener():
+    conn = Listener()
+    yield conn
+    conn.close()
+
+
+def expect_events(listener, horizon, users, expected):
+    """A notification came, and the window holds exactly `expected`."""
+    assert listener.notified(WAIT), "no NOTIFY on chat_events"
+    assert listener.settled_events(horizon, users)[0] == expected
+
+
+def expect_silence(listener, horizon, users):
+    """No notification came, and the window holds nothing of `users`."""
+    assert not listener.notified(QUIET), "unexpected NOTIFY on chat_events"
+    assert listener.settled_events(horizon, users)[0] == []
+
+
+# ---------------------------------------------------------------- messages
+
+def test_send_records_message_created(listener, friends):
+    a, b = friends
+    h = listener.horizon()
+    sent = send(a, b, "event me")
+    expect_events(listener, h, friends,
+                  [("message_created", a.account_id, b.account_id,
+                    sent["message_id"])])
+
+
+def test_notification_comes_after_the_commit(listener, friends):
+    """Once the NOTIFY is heard, the event row and the message are visible."""
+    a, b = friends
+    listener.horizon()
+    sent = send(a, b, "committed first")
+    assert listener.notified(WAIT)
+    rows = listener.query(
+        "SELECT e.kind, m.content FROM event e JOIN message m USING"
+        " (message_id) WHERE e.message_id = %s", (sent["message_id"],))
+    assert rows == [("message_created", "committed first")]
+
+
+def test_each_send_records_one_event(listener, friends):
+    a, b = friends
+    h = listener.horizon()
+    first = send(a, b, "one")
+    second = send(b, a, "two")
+    third = send(a, b, "three")
+    assert listener.notified(WAIT)
+    events, _ = listener.settled_events(h, friends)
+    assert events == [
+        ("message_created", a.account_id, b.account_id, first["message_id"]),
+        ("message_created", b.account_id, a.account_id,
+         second["message_id"]),
+        ("message_created", a.account_id, b.account_id, third["message_id"]),
+    ]
+
+
+def test_mark_read_records_message_read_once(listener, friends):
+    a, b = friends
+    sent = send(a, b, "read me")
+    h = listener.horizon()
+    body(mark_read(b.access, sent["message_id"]), 200)
+    expect_events(listener, h, friends,
+                  [("message_read", b.account_id, a.account_id,
+                    sent["message_id"])])
+    # A second mark-read records nothing and sends no notification.
+    h = listener.horizon()
+    body(mark_read(b.access, sent["message_id"]), 200)
+    expect_silence(listener, h, friends)
+
+
+def test_delete_records_message_deleted(listener, friends):
+    a, b = friends
+    sent = send(a, b, "delete me")
+    h = listener.horizon()
+    body(delete_message(a.access, sent["message_id"]), 200)
+    expect_events(listener, h, friends,
+                  [("message_deleted", a.account_id, b.account_id,
+                    sent["message_id"])])
+
+
+def test_delete_of_a_read_message(listener, friends):
+    a, b = friends
+    sent = send(b, a, "read, then deleted")
+    body(mark_read(a.access, sent["message_id"]), 200)
+    h = listener.horizon()
+    body(delete_message(b.access, sent["message_id"]), 200)
+    expect_events(listener, h, friends,
+                  [("message_deleted", b.account_id, a.account_id,
+                    sent["message_id"])])
+
+
+# ----------------------------------------------------------------- friends
+
+def test_friend_request_records_friend_requested(listener, user, stranger):
+    h = listener.horizon()
+    body(friend_request(user.access, stranger.account_id), 201)
+    expect_events(listener, h, [user, stranger],
+                  [("friend_requested", user.account_id,
+                    stranger.account_id, None)])
+
+
+def test_accept_records_friend_accepted(listener, user, stranger):
+    body(friend_request(user.access, stranger.account_id), 201)
+    h = listener.horizon()
+    body(friend_accept(stranger.access, user.account_id), 200)
+    expect_events(listener, h, [user, stranger],
+                  [("friend_accepted", stranger.account_id,
+                    user.account_id, None)])
+
+
+def test_reject_records_nothing(listener, user, stranger):
+    body(friend_request(user.access, stranger.account_id), 201)
+    h = listener.horizon()
+    body(friend_reject(stranger.access, user.account_id), 200)
+    expect_silence(listener, h, [user, stranger])
+
+
+def test_request_after_rejection_records_friend_requested(listener, user,
+                                                          stranger):
+    body(friend_request(user.access, stranger.account_id), 201)
+    body(friend_reject(stranger.access, user.account_id), 200)
+    h = listener.horizon()
+    body(friend_request(stranger.access, user.account_id), 201)
+    expect_events(listener, h, [user, stranger],
+                  [("friend_requested", stranger.account_id,
+                    user.account_id, None)])
+
+
+@pytest.mark.parametrize("remover", [0, 1], ids=["asker", "accepter"])
+def test_removal_records_friend_removed(listener, friends, remover):
+    who, other = friends if remover == 0 else friends[::-1]
+    h = listener.horizon()
+    body(friend_remove(who.access, other.account_id), 200)
+    expect_events(listener, h, friends,
+                  [("friend_removed", who.account_id, other.account_id,
+                    None)])
+
+
+# ----------------------------------------------- refusals record nothing
+
+def test_refused_requests_record_nothing(listener, friends):
+    a, b = friends
+    stranger = new_user()
+    sent = send(a, b, "target")
+    h = listener.horizon()
+    assert_error(send_message(a.access, stranger.account_id, "x"), 403,
+                 "Not friends with recipient")
+    assert_error(send_message(a.access, a.account_id, "x"), 400,
+                 "Cannot send message to yourself")
+    assert_error(mark_read(a.access, sent["message_id"]), 403,
+                 "Only the receiver can mark a message as read")
+    assert_error(delete_message(b.access, sent["message_id"]), 403,
+                 "Only the sender can delete this message")
+    assert_error(friend_request(a.access, b.account_id), 400,
+                 "Already friends")
+    assert_error(friend_accept(a.access, stranger.account_id), 404,
+                 "Friend request not found")
+    assert_error(friend_remove(a.access, stranger.account_id), 404,
+                 "Friend not found")
+    assert_422(api("DELETE", "/chat/messages/nope", token=a.access),
+               bad_uuid("path", "message_id"))
+    expect_silence(listener, h, [a, b, stranger])
+
+
+def test_reads_record_nothing(listener, friends):
+    a, b = friends
+    send(a, b, "x")
+    h = listener.horizon()
+    body(api("GET", f"/chat/messages/history/{b.account_id}",
+             token=a.access), 200)
+    body(api("GET", f"/chat/messages/search/{b.account_id}?keyword=x",
+             token=a.access), 200)
+    body(api("GET", "/chat/messages/unread-count", token=b.access), 200)
+    body(api("GET", "/chat/friends/online", token=b.access), 200)
+    body(api("GET", "/friends/list", token=b.access), 200)
+    expect_silence(listener, h, friends)
+
+
+# ---------------------------------------------------- reading without gaps
+
+def test_events_since_waits_for_the_older_transaction(listener):
+    """T1 begins first and commits last: a reader must not move its
+    horizon past T1 while it runs, or it would never see T1's row."""
+    a, b = new_user(), new_user()
+    h = listener.horizon()
+    t1, t2 = connect_db(autocommit=False), connect_db(autocommit=False)
+    try:
+        c1, c2 = t1.cursor(), t2.cursor()
+        c1.execute("SELECT pg_current_xact_id()::text")
+        x1 = int(c1.fetchone()[0])
+        c1.execute("SELECT record_event('friend_requested', %s, %s)",
+                   (a.account_id, b.account_id))
+        c2.execute("SELECT pg_current_xact_id()::text")
+        x2 = int(c2.fetchone()[0])
+        c2.execute("SELECT record_event('friend_requested', %s, %s)",
+                   (b.account_id, a.account_id))
+        assert h <= x1 < x2
+        t2.commit()
+
+        # T2 has committed, T1 has not: neither row yet, horizon held.
+        n1, events = listener.events_since(h)
+        assert mine(events, [a, b]) == []
+        assert n1 <= x1
+        # Asking again from the held horizon changes nothing.
+        n1b, events = listener.events_since(n1)
+        assert mine(events, [a, b]) == [] and n1b <= x1
+
+        t1.commit()
+        # The reader continues from where it stopped: both rows, T1's
+        # first (it took the lower event_id).
+        both = [("friend_requested", a.account_id, b.account_id, None),
+                ("friend_requested", b.account_id, a.account_id, None)]
+        events, n2 = listener.settled_events(n1, [a, b])
+        assert events == both
+        assert n2 > x2
+        # From the first horizon too, and nothing twice after n2.
+        assert listener.settled_events(h, [a, b])[0] == both
+        assert listener.settled_events(n2, [a, b])[0] == []
+        rows = listener.query(
+            "SELECT xid::text FROM event WHERE kind = 'friend_requested'"
+            " AND actor_id IN (%s, %s) ORDER BY event_id",
+            (a.account_id, b.account_id))
+        assert [int(r[0]) for r in rows] == [x1, x2]
+    finally:
+        t1.close()
+        t2.close()
+
+
+def test_a_rolled_back_event_never_appears(listener):
+    a, b = new_user(), new_user()
+    h = listener.horizon()
+    t1 = connect_db(autocommit=False)
+    try:
+        with t1.cursor() as cur:
+            cur.execute("SELECT record_event('friend_removed', %s, %s)",
+                        (a.account_id, b.account_id))
+        n1, events = listener.events_since(h)
+        assert mine(events, [a, b]) == []
+        t1.rollback()
+        assert listener.settled_events(n1, [a, b])[0] == []
+        assert listener.settled_events(h, [a, b])[0] == []
+    finally:
+        t1.close()
+
+
+def test_api_event_behind_an_open_transaction(listener, friends):
+    """An event committed by the API while an older transaction is open
+    comes out once that transaction ends, not before and not never."""
+    a, b = friends
+    h = listener.horizon()
+    older = connect_db(autocommit=False)
+    try:
+        with older.cursor() as cur:
+            cur.execute("SELECT pg_current_xact_id()::text")
+            x_old = int(cur.fetchone()[0])
+        sent = send(a, b, "behind an open transaction")
+        assert listener.notified(WAIT)
+        n1, events = listener.events_since(h)
+        assert n1 <= x_old
+        assert mine(events, friends) == []
+        older.commit()
+        assert listener.settled_events(n1, friends)[0] == [
+            ("message_created", a.account_id, b.account_id,
+             sent["message_id"])]
+    finally:
+        older.close()

@@ -1,0 +1,247 @@
+"""The indexes of sql/002 serve a long conversation (the issue: "A test with
+a conversation of 100,000 messages shows through EXPLAIN that history,
+search, unread count and the friendship check use their indexes").
+
+Two friends are made through the API; 100,000 messages between them are
+then inserted with one statement, the conversation's count set to match,
+and the tables analyzed. The queries below are those of the api_*
+functions in sql/002_friends_messages_events.sql, with the caller's ids
+in place of the parameters.
+
+The friendship table of a test database holds a few hundred rows, which
+PostgreSQL rightly reads whole; so the module also adds 2,000 accepted
+friendships between inactive filler accounts (never found by account
+search, never logged in) to give the friendship check a table of a
+realistic size."""
+
+import secrets
+
+import pytest
+
+from chat_api import (connect_db, history, ids, new_friends, page,
+                      search_messages, unread_count)
+
+MESSAGES = 100_000
+UNREAD = 100            # the newest 100 are unread, the rest read
+FILLER_FRIENDSHIPS = 2_000
+
+
+@pytest.fixture(scope="module")
+def big():
+    """(a, b, db): friends with a conversation of 100,000 messages."""
+    a, b = new_friends()
+    db = connect_db()
+    run = secrets.token_hex(4)
+    with db.cursor() as cur:
+        # Message i (1 = newest, i ms before now) goes a→b when i is
+        # even, b→a when odd.
+        cur.execute("""
+            INSERT INTO message (sender_id, receiver_id, content, status,
+                                 created_at, updated_at, read_at)
+            SELECT CASE WHEN i %% 2 = 0 THEN %(a)s::uuid ELSE %(b)s::uuid END,
+                   CASE WHEN i %% 2 = 0 THEN %(b)s::uuid ELSE %(a)s::uuid END,
+                   'message ' || i || ' ' || md5(i::text),
+                   CASE WHEN i > %(unread)s THEN 'read'::message_status
+                        ELSE 'sent'::message_status END,
+                   t, t,
+                   CASE WHEN i > %(unread)s THEN t END
+              FROM generate_series(1, %(n)s) AS i,
+                   LATERAL (SELECT now() - i * interval '1 ms' AS t) AS times
+            """, {"a": a.account_id, "b": b.account_id, "n": MESSAGES,
+                  "unread": UNREAD})
+        assert cur.rowcount == MESSAGES
+        cur.execute("""
+            INSERT INTO conversation (low_id, high_id, message_count)
+            VALUES (least(%(a)s::uuid, %(b)s::uuid),
+                    greatest(%(a)s::uuid, %(b)s::uuid), %(n)s)
+            ON CONFLICT (low_id, high_id)
+            DO UPDATE SET message_count = EXCLUDED.message_count
+            """, {"a": a.account_id, "b": b.account_id, "n": MESSAGES})
+        cur.execute("""
+            WITH filler AS (
+                INSERT INTO account (username, email, password_hash,
+                                     is_active)
+                SELECT 'ixf-' || %(run)s || '-' || i,
+                       'ixf-' || %(run)s || '-' || i || '@example.com',
+                       '!', false
+                  FROM generate_series(1, %(n)s * 2) AS i
+                RETURNING account_id, username),
+            numbered AS (
+                SELECT account_id,
+                       row_number() OVER (ORDER BY username) AS k
+                  FROM filler)
+            INSERT INTO friendship (sender_id, receiver_id, status)
+            SELECT s.account_id, r.account_id, 'accepted'
+              FROM numbered s JOIN numbered r ON r.k = s.k + 1
+             WHERE s.k %% 2 = 1
+            """, {"run": run, "n": FILLER_FRIENDSHIPS})
+        assert cur.rowcount == FILLER_FRIENDSHIPS
+        cur.execute("ANALYZE message")
+        cur.execute("ANALYZE friendship")
+        cur.execute("ANALYZE conversation")
+    yield a, b, db
+    db.close()
+
+
+# ---------------------------------------------------------------- plans
+
+def index_names(plan):
+    """Every "Index Name" in an EXPLAIN (FORMAT JSON) plan tree."""
+    if isinstance(plan, dict):
+        names = [plan["Index Name"]] if "Index Name" in plan else []
+        for value in plan.values():
+            names += index_names(value)
+        return names
+    if isinstance(plan, list):
+        return [n for item in plan for n in index_names(item)]
+    return []
+
+
+def plan_of(db, query, params):
+    with db.cursor() as cur:
+        cur.execute("EXPLAIN (FORMAT JSON) " + query, params)
+        (result,), = cur.fetchall()
+    return result
+
+
+def assert_uses(db, query, params, index):
+    plan = plan_of(db, query, params)
+    assert index in index_names(plan), \
+        f"{index} not used by:\n{query}\nplan: {plan}"
+
+
+PAIR = """least(sender_id, receiver_id)
+           = least(%(me)s::uuid, %(friend)s::uuid)
+       AND greatest(sender_id, receiver_id)
+           = greatest(%(me)s::uuid, %(friend)s::uuid)"""
+
+HISTORY_PAGE = f"""
+    SELECT * FROM message
+     WHERE {PAIR}
+       AND NOT is_deleted
+     ORDER BY least(sender_id, receiver_id), greatest(sender_id, receiver_id),
+              created_at DESC, message_id DESC
+    OFFSET 0 LIMIT 50"""
+
+SEARCH_COUNT = f"""
+    SELECT count(*) FROM message
+     WHERE {PAIR}
+       AND NOT is_deleted
+       AND content ILIKE api_like_pattern('abc123')"""
+
+SEARCH_PAGE = f"""
+    SELECT * FROM message
+     WHERE {PAIR}
+       AND NOT is_deleted
+       AND content ILIKE api_like_pattern('abc123')
+     ORDER BY created_at DESC, message_id DESC
+    OFFSET 0 LIMIT 50"""
+
+UNREAD_COUNT = """
+    SELECT json_build_object('unread_count', count(*))
+      FROM message
+     WHERE receiver_id = %(me)s::uuid
+       AND status <> 'read' AND NOT is_deleted"""
+
+# are_friends(), used by history and search.
+ARE_FRIENDS = """
+    SELECT EXISTS (SELECT 1 FROM friendship
+        WHERE least(sender_id, receiver_id)
+              = least(%(me)s::uuid, %(friend)s::uuid)
+          AND greatest(sender_id, receiver_id)
+              = greatest(%(me)s::uuid, %(friend)s::uuid)
+          AND status = 'accepted')"""
+
+# The check of api_send_message.
+SEND_CHECK = """
+    SELECT 1 FROM friendship
+     WHERE least(sender_id, receiver_id)
+           = least(%(me)s::uuid, %(friend)s::uuid)
+       AND greatest(sender_id, receiver_id)
+           = greatest(%(me)s::uuid, %(friend)s::uuid)
+       AND friendship.status = 'accepted'
+       FOR SHARE"""
+
+
+def params(big):
+    a, b, _ = big
+    return {"me": b.account_id, "friend": a.account_id}
+
+
+def test_history_page_uses_message_conversation(big):
+    assert_uses(big[2], HISTORY_PAGE, params(big), "message_conversation")
+
+
+@pytest.mark.parametrize("query", [SEARCH_COUNT, SEARCH_PAGE],
+                         ids=["total", "page"])
+def test_search_uses_message_conversation_trgm(big, query):
+    assert_uses(big[2], query, params(big), "message_conversation_trgm")
+
+
+def test_unread_count_uses_message_unread(big):
+    assert_uses(big[2], UNREAD_COUNT, params(big), "message_unread")
+
+
+@pytest.mark.parametrize("query", [ARE_FRIENDS, SEND_CHECK],
+                         ids=["are_friends", "send"])
+def test_friendship_check_uses_friendship_pair_key(big, query):
+    assert_uses(big[2], query, params(big), "friendship_pair_key")
+
+
+def test_index_walker_finds_nothing_in_a_sequential_scan(big):
+    """Control: the walker does not find an index where there is none."""
+    plan = plan_of(big[2], "SELECT count(*) FROM message WHERE"
+                   " content || '' = %(me)s", params(big))
+    assert index_names(plan) == []
+
+
+# ------------------------------------------------------- the endpoints
+
+def newest(db, a, b, skip, limit):
+    """The ids of a page of history, straight from the table."""
+    with db.cursor() as cur:
+        cur.execute(f"""
+            SELECT message_id::text FROM message
+             WHERE {PAIR} AND NOT is_deleted
+             ORDER BY created_at DESC, message_id DESC
+            OFFSET %(skip)s LIMIT %(limit)s""",
+                    {"me": a.account_id, "friend": b.account_id,
+                     "skip": skip, "limit": limit})
+        return [row[0] for row in cur.fetchall()]
+
+
+def test_history_endpoint_on_100000_messages(big):
+    a, b, db = big
+    messages = page(history(b.access, a.account_id), total=MESSAGES)
+    assert len(messages) == 50
+    assert ids(messages) == newest(db, a, b, 0, 50)
+    assert [m["content"].split()[1] for m in messages] == \
+        [str(i) for i in range(1, 51)]
+    times = [m["created_at"] for m in messages]
+    assert times == sorted(times, reverse=True)
+    assert [m["status"] for m in messages] == ["sent"] * 50
+
+
+def test_history_endpoint_last_page(big):
+    a, b, db = big
+    messages = page(history(a.access, b.account_id, skip=MESSAGES - 30,
+                            limit=100),
+                    total=MESSAGES, skip=MESSAGES - 30, limit=100)
+    assert ids(messages) == newest(db, a, b, MESSAGES - 30, 100)
+    assert messages[-1]["content"].startswith(f"message {MESSAGES} ")
+
+
+def test_search_endpoint_on_100000_messages(big):
+    a, b, _ = big
+    found = page(search_messages(a.access, b.account_id,
+                                 keyword="MESSAGE 76543 "), total=1)
+    assert [m["content"].split()[1] for m in found] == ["76543"]
+    assert page(search_messages(a.access, b.account_id, keyword="abc123"),
+                total=0) == []
+
+
+def test_unread_count_endpoint_on_100000_messages(big):
+    a, b, _ = big
+    # Of the 100 unread messages, the even ones went to b, the odd to a.
+    assert unread_count(b.access) == UNREAD // 2
+    assert unread_count(a.access) == UNREAD // 2
