@@ -128,11 +128,9 @@ events_new_message(struct events_batch *b, const char *id)
 	return to_receiver;
 }
 
-static void
-events_delivered(void *arg, PGresult *res)
+void
+events_notify_if_recorded(void *hub, PGresult *res)
 {
-	struct hub *hub = arg;
-
 	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
 	    PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "0") != 0)
 		events_notify(hub);
@@ -217,7 +215,7 @@ events_dispatch(struct events_batch *b)
 		const char *params[] = { delivered };
 
 		pg_query(hub->pg_events, &events_delivered_stmt, params,
-		    events_delivered, hub);
+		    events_notify_if_recorded, hub);
 		free(delivered);
 	}
 	PQclear(b->events);

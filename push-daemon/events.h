@@ -7,6 +7,8 @@
 #ifndef CHAT_EVENTS_H
 #define CHAT_EVENTS_H
 
+#include <libpq-fe.h>
+
 struct hub;
 
 int	events_init(struct hub *hub);
@@ -17,6 +19,11 @@ void	events_wake(struct hub *hub);
 void	events_connected(struct hub *hub);
 /* Wakes every daemon, this one included (after a change we committed). */
 void	events_notify(struct hub *hub);
+/*
+ * A query callback (arg: the hub) for the functions that answer how many
+ * events they recorded: wakes the daemons when there are any.
+ */
+void	events_notify_if_recorded(void *hub, PGresult *res);
 /* A notification on chat_typing: "receiver-id frame". */
 void	events_typing(struct hub *hub, const char *payload);
 

@@ -50,18 +50,6 @@ presence_timeout_text(const struct hub *hub, char buf[16])
 	snprintf(buf, 16, "%d", hub->cfg->presence_timeout_seconds);
 }
 
-/* A function answering how many events it recorded: wake the daemons. */
-static void
-presence_counted(void *arg, PGresult *res)
-{
-	struct hub *hub = arg;
-
-	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
-	    PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "0") != 0)
-		events_notify(hub);
-	PQclear(res);
-}
-
 static void
 presence_undelivered(void *arg, PGresult *res)
 {
@@ -100,7 +88,7 @@ presence_undelivered(void *arg, PGresult *res)
 		ids[len] = '\0';
 		params[0] = ids;
 		pg_query(req->hub->pg, &presence_delivered_stmt, params,
-		    presence_counted, req->hub);
+		    events_notify_if_recorded, req->hub);
 		free(ids);
 	}
 done:
@@ -175,7 +163,7 @@ presence_close(struct hub *hub, struct session *s)
 		return;
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)s->id);
 	presence_timeout_text(hub, timeout);
-	pg_query(hub->pg, &presence_disconnect_stmt, params, presence_counted,
+	pg_query(hub->pg, &presence_disconnect_stmt, params, events_notify_if_recorded,
 	    hub);
 }
 
@@ -206,7 +194,7 @@ presence_connected(struct hub *hub)
 	presence_timeout_text(hub, timeout);
 	/* In this order on the one connection: the node's old rows go, the
 	 * refused accounts load, the open sessions register again. */
-	pg_query(hub->pg, &presence_start_stmt, params, presence_counted, hub);
+	pg_query(hub->pg, &presence_start_stmt, params, events_notify_if_recorded, hub);
 	pg_query(hub->pg, &presence_refused_stmt, NULL, presence_refused_loaded,
 	    hub);
 	hub_each(hub, presence_register, hub);
@@ -232,7 +220,7 @@ presence_tick(struct hub *hub)
 	snprintf(minutes, sizeof(minutes), "%d",
 	    hub->cfg->push_event_retention_minutes);
 	pg_query(hub->pg, &presence_heartbeat_stmt, hb, presence_ignore, NULL);
-	pg_query(hub->pg, &presence_reap_stmt, reap, presence_counted, hub);
+	pg_query(hub->pg, &presence_reap_stmt, reap, events_notify_if_recorded, hub);
 }
 
 struct presence_stopping {
@@ -245,10 +233,7 @@ presence_stopped(void *arg, PGresult *res)
 {
 	struct presence_stopping *st = arg;
 
-	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
-	    PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "0") != 0)
-		events_notify(st->hub);
-	PQclear(res);
+	events_notify_if_recorded(st->hub, res);
 	st->done(st->hub);
 	free(st);
 }
