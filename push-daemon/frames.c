@@ -426,17 +426,21 @@ frames_header(struct session *s, struct frames_req *req,
 	size_t len;
 	enum json_input_field f;
 
+	/* request_type: the type as sent, when it is a string at all. */
+	if (json_input_string(obj, "type", &type, &len) != JSON_FIELD_OK)
+		type = NULL;
 	f = json_input_string(obj, "temp_id", &temp_id, &len);
 	if (f == JSON_FIELD_OK && utf8_length(temp_id, len) <= FRAMES_TEMP_ID_MAX) {
 		memcpy(req->temp_id, temp_id, len + 1);
 		req->has_temp_id = 1;
 	} else if (f != JSON_FIELD_MISSING) {
 		frames_error(s, 422, "temp_id: a string of at most 64 "
-		    "characters expected", NULL, NULL);
+		    "characters expected", type, NULL);
 		return -1;
 	}
-	if (json_input_string(obj, "type", &type, &len) != JSON_FIELD_OK) {
-		frames_req_error(req, 422, "type: field required");
+	if (type == NULL) {
+		frames_error(s, 422, "type: field required", NULL,
+		    req->has_temp_id ? req->temp_id : NULL);
 		return -1;
 	}
 	if (strcmp(type, "send_message") != 0 && strcmp(type, "mark_read") != 0 &&
