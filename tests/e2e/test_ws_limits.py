@@ -11,9 +11,8 @@ import time
 import pytest
 
 from chat_api import (body, new_friends, online_friends, send_message)
-from ws_client import (OP_BINARY, OP_CLOSE, OP_CONT, OP_TEXT, WAIT, RawWs,
-                       blocking, close_all, handshake_status, open_ws,
-                       session, wait_status, ws_test)
+from ws_client import (OP_BINARY, OP_CONT, OP_TEXT, WAIT, RawWs, close_all,
+                       handshake_status, session, wait_status, ws_test)
 
 MAX_FRAME = 64 * 1024
 PER_ACCOUNT = 16

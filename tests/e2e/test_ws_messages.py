@@ -3,12 +3,13 @@
 
 import pytest
 
-from chat_api import (MESSAGE_KEYS, assert_message, body, count_messages,
+from chat_api import (assert_message, body, count_messages,
                       delete_message, history, mark_read, message_row,
                       new_friends, page, parse_time, send)
 from ws_client import (MESSAGE_SENT_KEYS, assert_error_frame,
-                       assert_new_message, close_all, new_message_of,
-                       of_type, session, wait_db_status, ws_test)
+                       assert_in_order, assert_new_message, close_all,
+                       new_message_of, new_messages_from, of_type, session,
+                       wait_db_status, ws_test)
 
 
 def send_frame(receiver, content, temp_id=None):
@@ -159,12 +160,11 @@ async def test_many_sends_arrive_in_created_at_order():
         await sender.send(send_frame(b, f"burst {i}", temp_id=str(i)))
     acks = [await sender.expect("message_sent") for _ in range(n)]
     assert sorted(int(ack["temp_id"]) for ack in acks) == list(range(n))
-    got = [(await receiver.expect("new_message"))["message"]
-           for _ in range(n)]
-    assert {m["message_id"] for m in got} == \
-        {ack["message_id"] for ack in acks}
-    times = [parse_time(m["created_at"]) for m in got]
-    assert times == sorted(times)
+    wanted = {ack["message_id"] for ack in acks}
+    for message_id in wanted:
+        await receiver.take(new_message_of(message_id))
+    assert {m["message_id"] for m in new_messages_from(receiver, a)} == wanted
+    assert_in_order(receiver, a)
     await close_all(sender, receiver)
 
 

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from chat_api import (body, delete_message, make_friends, mark_read,
-                      new_friends, new_user, online_friends, send)
+from chat_api import (body, delete_message, make_friends, new_friends,
+                      new_user, online_friends, send)
 from ws_client import (WAIT, assert_new_message, assert_same_new_message,
                        close_all, new_message_of, of_type, session, ws_test)
 

@@ -4,8 +4,9 @@
   CHAT_WS_URL          ws://127.0.0.1:PORT/api/v1/chat/ws/chat, through lighttpd
   CHAT_PUSH_PORTS      "p1 p2": the daemons' own ports, to pick a daemon
   CHAT_PUSH_PIDFILES   "f1 f2": their pid files
-  CHAT_STACK_DIR       the stack's state (logs under log/); `./stack
-                       daemon-restart K` starts daemon K again
+  CHAT_STACK_DIR       the stack's state (logs under log/)
+  CHAT_STACK_CMD       ./stack: `$CHAT_STACK_CMD daemon-restart K` starts
+                       daemon K again
 
 Two clients:
   - Conn, on python3-websockets 10.4 (asyncio): a task reads every frame
@@ -43,7 +44,6 @@ TEST_TIMEOUT = 90        # seconds a whole @ws_test coroutine may take
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 
-ERROR_KEYS = {"type", "code", "detail", "message", "request_type"}
 MESSAGE_SENT_KEYS = {"type", "message_id", "status", "created_at"}
 
 
@@ -88,8 +88,10 @@ def daemon_pid(k):
 
 
 def daemon_restart(k):
-    """`./stack daemon-restart k` on the stack of the suite."""
-    command = [os.path.join(ROOT, "stack"), "daemon-restart", str(k)]
+    """`./stack daemon-restart k` on the stack of the suite ($CHAT_STACK_CMD,
+    with CHAT_STACK_DIR naming the stack): returns once it listens."""
+    stack = os.environ.get("CHAT_STACK_CMD") or os.path.join(ROOT, "stack")
+    command = [stack, "daemon-restart", str(k)]
     done = subprocess.run(command, stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           timeout=60, env=dict(os.environ))
@@ -160,6 +162,7 @@ class Conn:
         self.ws = ws
         self.label = label
         self.frames = []
+        self.arrived = []           # time.monotonic() of each frame
         self.unread = []
         self.closed = None          # (code, reason) once closed
         self._arrived = asyncio.Event()
@@ -174,6 +177,7 @@ class Conn:
                 frame = json.loads(data) if isinstance(data, str) \
                     else {"binary": data}
                 self.frames.append(frame)
+                self.arrived.append(time.monotonic())
                 self.unread.append(frame)
                 self._arrived.set()
         except ConnectionClosed:
@@ -360,6 +364,38 @@ def assert_same_new_message(*frames):
     first = without_updated_at(frames[0])
     for frame in frames[1:]:
         assert without_updated_at(frame) == first, frames
+
+
+def new_messages_from(conn, sender):
+    """The new_message payloads conn received from sender, in order."""
+    return [f["message"] for f in conn.frames
+            if f.get("type") == "new_message"
+            and f["message"]["sender_id"] == sender.account_id]
+
+
+def assert_in_order(conn, sender):
+    """CONTRACT §6: for one sender and receiver, new_message arrives in
+    created_at order (a copy seen again is judged at its first arrival)."""
+    seen, order = set(), []
+    start = conn.arrived[0] if conn.arrived else 0
+    for frame, at in zip(conn.frames, conn.arrived):
+        message = frame.get("message")
+        if (frame.get("type") != "new_message"
+                or message["sender_id"] != sender.account_id
+                or message["message_id"] in seen):
+            continue
+        seen.add(message["message_id"])
+        order.append((parse_time(message["created_at"]),
+                      message["message_id"], round(at - start, 4)))
+    wrong = [(i, order[i - 1], order[i]) for i in range(1, len(order))
+             if order[i][:2] < order[i - 1][:2]]
+    assert not wrong, (
+        f"{conn.label}: new_message out of created_at order "
+        f"({len(order)} messages; #position: id created_at arrived "
+        f"(seconds after the first frame)): "
+        + "; ".join(f"#{i}: {p[1]} {p[0].isoformat()} {p[2]} s, then "
+                    f"{q[1]} {q[0].isoformat()} {q[2]} s"
+                    for i, p, q in wrong[:5]))
 
 
 async def wait_db_status(db, message_id, status, seconds=WAIT):

@@ -1,0 +1,370 @@
+"""The delivery guarantee (CONTRACT §7) under faults, counted message by
+message: kill -9 of a push daemon during a stream of sends, and an
+immediate restart of PostgreSQL during a stream of WebSocket sends. Every
+acknowledged message (201, or message_sent) reaches the receiver, live or
+at their next connection, is in history, and arrives in created_at order.
+
+Named to run after the other WebSocket tests: it kills a daemon and stops
+the database, and restores both in finally blocks."""
+
+import asyncio
+import os
+import shlex
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+
+import requests
+
+from chat_api import api, body, env, history, new_friends, send_message
+from ws_client import (WAIT, assert_in_order, blocking, close_all, daemon_pid,
+                       daemon_restart, daemon_running, new_messages_from,
+                       session, ws_test)
+
+RECOVERY_SECONDS = 15      # the daemon must serve again within this
+DELIVERY_SECONDS = 15      # every acknowledged message must arrive within
+
+
+# ------------------------------------------------------------------ helpers
+
+def received_ids(conns, sender):
+    return {m["message_id"] for conn in conns
+            for m in new_messages_from(conn, sender)}
+
+
+async def wait_received(conns, sender, wanted, seconds=DELIVERY_SECONDS):
+    """Waits until conns hold every id of wanted; returns what is missing."""
+    deadline = time.monotonic() + seconds
+    while True:
+        missing = set(wanted) - received_ids(conns, sender)
+        if not missing or time.monotonic() > deadline:
+            return missing
+        await asyncio.sleep(0.1)
+
+
+def history_ids(user, friend):
+    """Every message id of the conversation, through history pages."""
+    found, skip = set(), 0
+    while True:
+        answer = body(history(user.access, friend.account_id, skip=skip,
+                              limit=100), 200)
+        found |= {m["message_id"] for m in answer["messages"]}
+        skip += 100
+        if skip >= answer["total"]:
+            return found
+
+
+async def connect_when_ready(user, daemon, seconds=RECOVERY_SECONDS):
+    """A session on daemon once it serves again (it refuses, or is not
+    listening, while it starts)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return await session(user, daemon=daemon,
+                                 label=f"{user.username}@{daemon} again")
+        except Exception as e:      # refused handshakes, resets, timeouts
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"daemon {daemon} does not serve after "
+                    f"{seconds} s: {e!r}")
+            await asyncio.sleep(0.2)
+
+
+def kill_9(k):
+    os.kill(daemon_pid(k), signal.SIGKILL)
+
+
+def ensure_daemon(k):
+    """Daemon k runs and accepts connections again."""
+    if not daemon_running(k):
+        daemon_restart(k)
+
+
+# ----------------------------------------------------- kill -9 of a daemon
+
+@ws_test(timeout=150)
+async def test_kill_9_of_the_receivers_daemon_loses_nothing():
+    """a (daemon 1) sends N messages by REST while the daemon holding b
+    (daemon 2) is killed with SIGKILL and started again; b reconnects."""
+    a, b = new_friends()
+    n, killed = 200, 2
+    watcher = await session(a, daemon=1)
+    first = await session(b, daemon=killed)
+    acked, refused = [], []
+    lock = threading.Lock()
+
+    def stream():
+        for i in range(n):
+            try:
+                r = send_message(a.access, b.account_id, f"kill {i}")
+            except requests.RequestException as e:
+                refused.append(repr(e))
+                continue
+            with lock:
+                (acked if r.status_code == 201 else refused).append(
+                    r.json() if r.status_code == 201 else r.status_code)
+
+    conns = [first]
+    try:
+        sender = asyncio.get_running_loop().run_in_executor(None, stream)
+        deadline = time.monotonic() + 30
+        while len(acked) < n // 4 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        kill_9(killed)
+        code, _ = await first.wait_closed(WAIT)
+        assert code != 1000, "a killed daemon cannot close cleanly"
+        await blocking(daemon_restart, killed)
+        again = await connect_when_ready(b, killed)
+        conns.append(again)
+        await asyncio.wait_for(sender, 60)
+        assert refused == [], refused       # REST never needed the daemon
+        assert len(acked) == n
+        ids = [m["message_id"] for m in acked]
+        missing = await wait_received(conns, a, ids)
+        assert not missing, (
+            f"{len(missing)} of {n} acknowledged messages never reached b "
+            f"(neither live on daemon {killed} nor at reconnection): "
+            f"{sorted(missing)}")
+        assert set(ids) <= history_ids(b, a)
+        for conn in conns:
+            assert_in_order(conn, a)
+        # The restarted daemon serves everything else too.
+        await again.send({"type": "send_message",
+                          "receiver_id": a.account_id,
+                          "content": "back", "temp_id": "back"})
+        await again.expect("message_sent", temp_id="back")
+    finally:
+        await close_all(watcher, *conns)
+        await blocking(ensure_daemon, killed)
+
+
+@ws_test(timeout=150)
+async def test_kill_9_of_the_senders_daemon_loses_nothing():
+    """Same with the sender's daemon killed: REST sends do not need it, and
+    b (on the other daemon) keeps getting everything live."""
+    a, b = new_friends()
+    n, killed = 100, 1
+    watcher = await session(a, daemon=killed)
+    receiver = await session(b, daemon=2)
+    acked = []
+
+    def stream():
+        for i in range(n):
+            acked.append(body(send_message(a.access, b.account_id,
+                                           f"kill sender {i}"), 201))
+
+    try:
+        sender = asyncio.get_running_loop().run_in_executor(None, stream)
+        while len(acked) < n // 4 and not sender.done():
+            await asyncio.sleep(0.01)
+        kill_9(killed)
+        await watcher.wait_closed(WAIT)
+        await asyncio.wait_for(sender, 60)
+        ids = [m["message_id"] for m in acked]
+        missing = await wait_received([receiver], a, ids)
+        assert not missing, sorted(missing)
+        assert_in_order(receiver, a)
+        assert set(ids) <= history_ids(b, a)
+        await blocking(daemon_restart, killed)
+        again = await connect_when_ready(a, killed)
+        await again.close()
+    finally:
+        await close_all(watcher, receiver)
+        await blocking(ensure_daemon, killed)
+
+
+# ------------------------------------------------- PostgreSQL restarting
+
+def pg_ctl(*args):
+    """pg_ctl on the stack's cluster, as its owner."""
+    command = [env("CHAT_PGCTL"), "-D", env("CHAT_PGDATA"), *args]
+    run_as = os.environ.get("CHAT_RUN_AS")
+    if os.geteuid() == 0 and run_as:
+        command = ["runuser", "-u", run_as, "--", *command]
+    with tempfile.TemporaryFile() as output:
+        done = subprocess.run(command, stdin=subprocess.DEVNULL,
+                              stdout=output, stderr=subprocess.STDOUT,
+                              timeout=90)
+        output.seek(0)
+        return done.returncode, output.read().decode(errors="replace")
+
+
+def server_options():
+    """postmaster.opts less -D: what `pg_ctl start` must repeat."""
+    with open(os.path.join(env("CHAT_PGDATA"), "postmaster.opts")) as f:
+        words = shlex.split(f.read())[1:]
+    options, skip = [], False
+    for word in words:
+        if skip:
+            skip = False
+        elif word == "-D":
+            skip = True
+        elif not word.startswith("-D"):
+            options.append(word)
+    return options
+
+
+def pg_running():
+    code, _ = pg_ctl("status")
+    return code == 0
+
+
+def pg_start(options):
+    args = ["start", "-w", "-t", "60", "-l", env("CHAT_PG_LOG")]
+    if options:
+        args += ["-o", shlex.join(options)]
+    code, text = pg_ctl(*args)
+    assert code == 0, text
+
+
+def health_ok():
+    try:
+        return api("GET", "/health").status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def wait_health(seconds=30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if health_ok():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@ws_test(timeout=180)
+async def test_postgresql_restart_loses_no_acknowledged_message():
+    a, b = new_friends()
+    sender = await session(a, daemon=1)
+    receiver = await session(b, daemon=2)
+    options = server_options()
+    conns = [receiver]
+    sent = []                       # temp_ids, in order
+    stop = asyncio.Event()
+
+    async def stream():
+        i = 0
+        while not stop.is_set():
+            temp_id = f"pg-{i}"
+            sent.append(temp_id)
+            await sender.send({"type": "send_message",
+                               "receiver_id": b.account_id,
+                               "content": f"through the restart {i}",
+                               "temp_id": temp_id})
+            i += 1
+            await asyncio.sleep(0.02)
+
+    def replies():
+        acks = {f["temp_id"]: f for f in sender.frames
+                if f.get("type") == "message_sent"}
+        errors = {f.get("temp_id"): f for f in sender.frames
+                  if f.get("type") == "error"}
+        return acks, errors
+
+    try:
+        task = asyncio.get_running_loop().create_task(stream())
+        await asyncio.sleep(1.0)
+        code, text = await blocking(pg_ctl, "stop", "-m", "immediate", "-w")
+        assert code == 0, text
+        await asyncio.sleep(2.0)
+        await blocking(pg_start, options)
+        assert await blocking(wait_health), "REST did not come back"
+        # The daemon reconnects by itself: a send made now is answered.
+        deadline = time.monotonic() + RECOVERY_SECONDS
+        while True:
+            acks, _ = replies()
+            mark = len(sent)
+            await asyncio.sleep(0.5)
+            acks, _ = replies()
+            if any(t in acks for t in sent[mark:]):
+                break
+            assert time.monotonic() < deadline, \
+                "the daemon answers no send after the restart"
+        await asyncio.sleep(1.0)
+        stop.set()
+        await task
+        await asyncio.sleep(2.0)           # the last replies
+        acks, errors = replies()
+        for temp_id, error in errors.items():
+            assert error == {"type": "error", "code": 503,
+                             "detail": "Database unavailable",
+                             "message": "Database unavailable",
+                             "request_type": "send_message",
+                             "temp_id": temp_id}, error
+        assert acks, "no send was acknowledged"
+        assert errors, "no send met the outage: the test proved nothing"
+        assert len(set(acks) | set(errors)) <= len(sent)
+        ids = [ack["message_id"] for ack in acks.values()]
+        missing = await wait_received(conns, a, ids, seconds=5)
+        if missing:
+            # Not live: then at the next connection, as undelivered.
+            again = await connect_when_ready(b, 2)
+            conns.append(again)
+            missing = await wait_received(conns, a, ids)
+        assert not missing, (
+            f"{len(missing)} of {len(ids)} acknowledged messages never "
+            f"reached b: {sorted(missing)}")
+        assert set(ids) <= history_ids(b, a)
+        for conn in conns:
+            assert_in_order(conn, a)
+        # Presence came back too: b is online for a.
+        deadline = time.monotonic() + RECOVERY_SECONDS
+        while b.account_id not in body(api(
+                "GET", "/chat/friends/online", token=a.access),
+                200)["online_friends"]:
+            assert time.monotonic() < deadline, "b not online after restart"
+            await asyncio.sleep(0.2)
+    finally:
+        stop.set()
+        if not await blocking(pg_running):
+            await blocking(pg_start, options)
+        await blocking(wait_health)
+        await close_all(sender, *conns)
+
+
+@ws_test(timeout=120)
+async def test_sends_while_postgresql_is_down_get_503():
+    a, b = new_friends()
+    conn = await session(a, daemon=2)
+    options = server_options()
+    try:
+        code, text = await blocking(pg_ctl, "stop", "-m", "fast", "-w")
+        assert code == 0, text
+        await asyncio.sleep(0.5)
+        for i in range(3):
+            await conn.send({"type": "send_message",
+                             "receiver_id": b.account_id,
+                             "content": "nobody listens", "temp_id": f"d{i}"})
+            error = await conn.expect_error()
+            assert error == {"type": "error", "code": 503,
+                             "detail": "Database unavailable",
+                             "message": "Database unavailable",
+                             "request_type": "send_message",
+                             "temp_id": f"d{i}"}, error
+        await conn.send({"type": "mark_read", "message_id": a.account_id,
+                         "temp_id": "r"})
+        assert (await conn.expect_error())["code"] == 503
+        await conn.send({"type": "typing", "receiver_id": b.account_id,
+                         "temp_id": "t"})
+        assert (await conn.expect_error())["code"] == 503
+        assert conn.is_open
+        await blocking(pg_start, options)
+        assert await blocking(wait_health)
+        deadline = time.monotonic() + RECOVERY_SECONDS
+        while True:
+            await conn.send({"type": "send_message",
+                             "receiver_id": b.account_id,
+                             "content": "back again", "temp_id": "again"})
+            reply = await conn.take(lambda f: f.get("temp_id") == "again")
+            if reply["type"] == "message_sent":
+                break
+            assert time.monotonic() < deadline, reply
+            await asyncio.sleep(0.5)
+    finally:
+        if not await blocking(pg_running):
+            await blocking(pg_start, options)
+        await blocking(wait_health)
+        await conn.close()
