@@ -113,13 +113,18 @@ events_new_message(struct events_batch *b, const char *id)
 		return 0;	/* deleted since */
 	sender = PQgetvalue(b->messages, row, 1);
 	receiver = PQgetvalue(b->messages, row, 2);
-	msg = outmsg_new(PQgetvalue(b->messages, row, 3),
-	    (size_t)PQgetlength(b->messages, row, 3));
+	msg = outmsg_new(PQgetvalue(b->messages, row, 4),
+	    (size_t)PQgetlength(b->messages, row, 4));
 	if (msg == NULL)
 		return 0;
 	memcpy(msg->message_id, id, UUID_TEXT_SIZE);
+	snprintf(msg->created_at, sizeof(msg->created_at), "%s",
+	    PQgetvalue(b->messages, row, 3));
 	to_receiver = hub_account_online(hub, receiver);
-	hub_send(hub, receiver, msg, NULL);
+	for (struct session *s = hub_sessions(hub, receiver); s != NULL;
+	    s = s->next_of_account)
+		if (!session_sent_initially(s, id, events_horizon()))
+			session_push(s, msg);
 	for (struct session *s = hub_sessions(hub, sender); s != NULL;
 	    s = s->next_of_account)
 		if (!session_sent(s, id))
@@ -297,7 +302,7 @@ events_read(void *arg, PGresult *res)
 }
 
 static void
-events_horizon(void *arg, PGresult *res)
+events_horizon_found(void *arg, PGresult *res)
 {
 	struct hub *hub = arg;
 
@@ -312,6 +317,12 @@ events_horizon(void *arg, PGresult *res)
 	events_wake(hub);
 }
 
+uint64_t
+events_horizon(void)
+{
+	return strtoull(ev.horizon, NULL, 10);
+}
+
 void
 events_connected(struct hub *hub)
 {
@@ -323,8 +334,8 @@ events_connected(struct hub *hub)
 		return;
 	}
 	ev.reading = 1;
-	if (pg_query(hub->pg_events, &events_horizon_stmt, NULL, events_horizon,
-	    hub) == -1)
+	if (pg_query(hub->pg_events, &events_horizon_stmt, NULL,
+	    events_horizon_found, hub) == -1)
 		ev.reading = 0;
 }
 

@@ -7,6 +7,8 @@
 #ifndef CHAT_EVENTS_H
 #define CHAT_EVENTS_H
 
+#include <stdint.h>
+
 #include <libpq-fe.h>
 
 struct hub;
@@ -17,6 +19,8 @@ void	events_free(void);
 void	events_wake(struct hub *hub);
 /* The database connection is (again) up: find the horizon if unknown. */
 void	events_connected(struct hub *hub);
+/* The event horizon as a number (0 until known). */
+uint64_t events_horizon(void);
 /* Wakes every daemon, this one included (after a change we committed). */
 void	events_notify(struct hub *hub);
 /*

@@ -18,7 +18,7 @@ static struct pg_stmt presence_connect_stmt = PG_STMT("pr_connect", 4,
 static struct pg_stmt presence_disconnect_stmt = PG_STMT("pr_disconnect", 3,
     "SELECT push_disconnect($1, $2, $3)");
 static struct pg_stmt presence_undelivered_stmt = PG_STMT("pr_undelivered",
-    2, "SELECT * FROM push_undelivered($1, $2)");
+    3, "SELECT * FROM push_undelivered($1, $2, $3)");
 static struct pg_stmt presence_delivered_stmt = PG_STMT("pr_delivered", 1,
     "SELECT push_mark_delivered($1)");
 static struct pg_stmt presence_heartbeat_stmt = PG_STMT("pr_heartbeat", 1,
@@ -50,48 +50,106 @@ presence_timeout_text(const struct hub *hub, char buf[16])
 	snprintf(buf, 16, "%d", hub->cfg->presence_timeout_seconds);
 }
 
+/* One new_message of the initial frames, from the query or held. */
+struct presence_initial {
+	const char	*created_at;
+	const char	*message_id;
+	struct outmsg	*msg;
+};
+
+static int
+presence_initial_cmp(const void *a, const void *b)
+{
+	const struct presence_initial *x = a, *y = b;
+	int c = strcmp(x->created_at, y->created_at);
+
+	return c != 0 ? c : strcmp(x->message_id, y->message_id);
+}
+
+/* Marks the messages of the initial frames delivered. */
+static void
+presence_mark_delivered(struct hub *hub, char (*ids)[UUID_TEXT_SIZE],
+    size_t n)
+{
+	char *array = malloc(n * UUID_TEXT_SIZE + 2);
+	const char *params[1];
+	size_t len = 0;
+
+	if (array == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		array[len++] = i == 0 ? '{' : ',';
+		memcpy(array + len, ids[i], UUID_TEXT_SIZE - 1);
+		len += UUID_TEXT_SIZE - 1;
+	}
+	array[len++] = '}';
+	array[len] = '\0';
+	params[0] = array;
+	pg_query(hub->pg, &presence_delivered_stmt, params,
+	    events_notify_if_recorded, hub);
+	free(array);
+}
+
+/*
+ * The undelivered messages came: they go out merged with the messages that
+ * events pushed meanwhile (held), in created_at order, each once. Their ids
+ * are kept until the event reader is past this query's snapshot, so that
+ * their own events do not send them again.
+ */
 static void
 presence_undelivered(void *arg, PGresult *res)
 {
 	struct presence_req *req = arg;
 	struct session *s = hub_find(req->hub, &req->ref);
-	char *ids = NULL;
-	size_t len = 0;
-	int n;
+	struct presence_initial *all = NULL;
+	char (*ids)[UUID_TEXT_SIZE] = NULL;
+	size_t n = 0, nheld, nids = 0, rows;
+	struct outmsg **held = NULL;
 
 	if (s == NULL || res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
 		goto done;
-	n = PQntuples(res);
-	if (n > 0)
-		ids = malloc((size_t)n * UUID_TEXT_SIZE + 2);
-	for (int i = 0; i < n; i++) {
-		struct outmsg *msg;
+	rows = (size_t)PQntuples(res);
+	held = calloc((size_t)req->hub->cfg->push_undelivered_max + 1,
+	    sizeof(*held));
+	all = calloc(rows + (size_t)req->hub->cfg->push_undelivered_max + 1,
+	    sizeof(*all));
+	ids = calloc(rows + 1, UUID_TEXT_SIZE);
+	if (held == NULL || all == NULL || ids == NULL)
+		goto done;
+	for (size_t i = 0; i < rows; i++) {
+		struct outmsg *msg = outmsg_new(PQgetvalue(res, (int)i, 2),
+		    (size_t)PQgetlength(res, (int)i, 2));
 
-		/* An event pushed it too while this query ran: keep one. */
-		session_drop_held(s, PQgetvalue(res, i, 0));
-		msg = outmsg_new(PQgetvalue(res, i, 1),
-		    (size_t)PQgetlength(res, i, 1));
-		session_push_now(s, msg);
-		outmsg_unref(msg);
-		if (ids != NULL) {
-			ids[len++] = i == 0 ? '{' : ',';
-			memcpy(ids + len, PQgetvalue(res, i, 0),
-			    UUID_TEXT_SIZE - 1);
-			len += UUID_TEXT_SIZE - 1;
-		}
+		if (msg == NULL)
+			continue;
+		all[n].created_at = PQgetvalue(res, (int)i, 1);
+		all[n].message_id = PQgetvalue(res, (int)i, 0);
+		all[n++].msg = msg;
+		memcpy(ids[nids++], PQgetvalue(res, (int)i, 0), UUID_TEXT_SIZE);
 	}
+	nheld = session_take_held_messages(s, held,
+	    (size_t)req->hub->cfg->push_undelivered_max);
+	for (size_t i = 0; i < nheld; i++) {
+		all[n].created_at = held[i]->created_at;
+		all[n].message_id = held[i]->message_id;
+		all[n++].msg = held[i];
+	}
+	qsort(all, n, sizeof(*all), presence_initial_cmp);
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || strcmp(all[i].message_id, all[i - 1].message_id))
+			session_push_now(s, all[i].msg);
+	if (rows > 0)
+		session_set_initial(s, ids, nids,
+		    strtoull(PQgetvalue(res, 0, 3), NULL, 10));
 	session_ready(s);
-	if (ids != NULL) {
-		const char *params[1];
-
-		ids[len++] = '}';
-		ids[len] = '\0';
-		params[0] = ids;
-		pg_query(req->hub->pg, &presence_delivered_stmt, params,
-		    events_notify_if_recorded, req->hub);
-		free(ids);
-	}
+	if (nids > 0)
+		presence_mark_delivered(req->hub, ids, nids);
 done:
+	for (size_t i = 0; i < n; i++)
+		outmsg_unref(all[i].msg);
+	free(all);
+	free(held);
+	free(ids);
 	PQclear(res);
 	free(req);
 }
@@ -101,8 +159,9 @@ presence_registered(void *arg, PGresult *res)
 {
 	struct presence_req *req = arg;
 	struct session *s = hub_find(req->hub, &req->ref);
-	char max[16];
-	const char *params[] = { req->ref.account_id, max };
+	char max[16], horizon[24];
+	const char *params[] = { req->ref.account_id, max,
+	    events_horizon() > 0 ? horizon : NULL };
 
 	if (s == NULL || res == NULL)
 		goto fail;
@@ -118,6 +177,8 @@ presence_registered(void *arg, PGresult *res)
 		goto fail;	/* registered again after a reconnection */
 	session_send_text(s, PQgetvalue(res, 0, 0));
 	snprintf(max, sizeof(max), "%d", req->hub->cfg->push_undelivered_max);
+	snprintf(horizon, sizeof(horizon), "%llu",
+	    (unsigned long long)events_horizon());
 	PQclear(res);
 	if (pg_query(req->hub->pg, &presence_undelivered_stmt, params,
 	    presence_undelivered, req) == -1)

@@ -15,6 +15,7 @@ outmsg_new(const char *text, size_t len)
 	msg->refs = 1;
 	msg->len = len;
 	msg->message_id[0] = '\0';
+	msg->created_at[0] = '\0';
 	memcpy(msg->buf + LWS_PRE, text, len);
 	return msg;
 }
@@ -166,29 +167,66 @@ void
 session_destroy(struct session *s)
 {
 	session_clear(s);
+	free(s->initial);
+	s->initial = NULL;
 	free(s->rx);
 	s->rx = NULL;
 	s->rx_len = 0;
 }
 
-void
-session_drop_held(struct session *s, const char *message_id)
+size_t
+session_take_held_messages(struct session *s, struct outmsg **msgs,
+    size_t max)
 {
 	struct session_item **pp = &s->held.head, *prev = NULL;
+	size_t n = 0;
 
-	for (; *pp != NULL; prev = *pp, pp = &(*pp)->next) {
+	while (*pp != NULL && n < max) {
 		struct session_item *it = *pp;
 
-		if (strcmp(it->msg->message_id, message_id) != 0)
+		if (it->msg->message_id[0] == '\0') {
+			prev = it;
+			pp = &it->next;
 			continue;
+		}
 		*pp = it->next;
 		if (s->held.tail == it)
 			s->held.tail = prev;
 		s->queued_bytes -= it->msg->len;
-		outmsg_unref(it->msg);
+		msgs[n++] = it->msg;	/* the list's reference moves */
 		free(it);
-		return;
 	}
+	return n;
+}
+
+void
+session_set_initial(struct session *s, char (*ids)[UUID_TEXT_SIZE], size_t n,
+    uint64_t until)
+{
+	free(s->initial);
+	s->initial = NULL;
+	s->ninitial = 0;
+	if (n == 0 || (s->initial = calloc(n, UUID_TEXT_SIZE)) == NULL)
+		return;
+	memcpy(s->initial, ids, n * UUID_TEXT_SIZE);
+	s->ninitial = n;
+	s->initial_until = until;
+}
+
+int
+session_sent_initially(struct session *s, const char *message_id,
+    uint64_t horizon)
+{
+	int found = 0;
+
+	for (size_t i = 0; i < s->ninitial && !found; i++)
+		found = strcmp(s->initial[i], message_id) == 0;
+	if (s->initial != NULL && horizon >= s->initial_until) {
+		free(s->initial);
+		s->initial = NULL;
+		s->ninitial = 0;
+	}
+	return found;
 }
 
 void

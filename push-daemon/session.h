@@ -15,10 +15,15 @@
 #include "uuid.h"
 
 /* A frame ready to send, with LWS_PRE bytes of headroom for lws. */
+/* The RFC 3339 times of the API: 2024-01-01T12:00:00.123456Z */
+#define SESSION_TIME_SIZE	32
+
 struct outmsg {
 	int		 refs;
 	size_t		 len;
-	char		 message_id[UUID_TEXT_SIZE];	/* new_message only */
+	/* new_message only: which message, and when it was created. */
+	char		 message_id[UUID_TEXT_SIZE];
+	char		 created_at[SESSION_TIME_SIZE];
 	unsigned char	 buf[];
 };
 
@@ -72,6 +77,12 @@ struct session {
 
 	char			 recent[SESSION_RECENT_SENDS][UUID_TEXT_SIZE];
 	int			 recent_next;
+
+	/* Messages of the initial frames, skipped when their events come,
+	 * until the event horizon passes initial_until. */
+	char			(*initial)[UUID_TEXT_SIZE];
+	size_t			 ninitial;
+	uint64_t		 initial_until;
 };
 
 /*
@@ -94,9 +105,20 @@ void	session_destroy(struct session *s);
 
 void	session_ref(const struct session *s, struct session_ref *ref);
 
-/* Drops the held new_message of message_id, if any: the initial frames
- * carry it, in its place in time. */
-void	session_drop_held(struct session *s, const char *message_id);
+/*
+ * Takes the held new_message frames out of the held list, into msgs
+ * (references passed to the caller); returns how many, at most max.
+ */
+size_t	session_take_held_messages(struct session *s, struct outmsg **msgs,
+	    size_t max);
+
+/* Remembers the messages of the initial frames (ids copied). */
+void	session_set_initial(struct session *s, char (*ids)[UUID_TEXT_SIZE],
+	    size_t n, uint64_t until);
+/* Whether message_id went out in the initial frames (horizon: the event
+ * reader's, which lets the list go once it is past). */
+int	session_sent_initially(struct session *s, const char *message_id,
+	    uint64_t horizon);
 
 void	session_remember_send(struct session *s, const char *message_id);
 int	session_sent(const struct session *s, const char *message_id);
