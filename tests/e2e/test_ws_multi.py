@@ -9,17 +9,12 @@ import time
 import pytest
 
 from chat_api import (body, delete_message, make_friends, new_friends,
-                      new_user, online_friends, send)
+                      new_user, send)
 from ws_client import (WAIT, assert_new_message, assert_same_new_message,
-                       close_all, new_message_of, of_type, session, ws_test)
+                       close_all, new_message_of, of_type, rest_online,
+                       session, ws_test)
 
 PLACEMENTS = [(1, 2), (2, 1), (1, 1), (2, 2)]
-
-
-def rest_online(user):
-    answer = body(online_friends(user.access), 200)
-    assert set(answer) == {"online_friends"}, answer
-    return answer["online_friends"]
 
 
 async def wait_rest_online(user, expected, seconds=WAIT):

@@ -36,7 +36,7 @@ import websockets
 from websockets.exceptions import (ConnectionClosed, InvalidMessage,
                                    InvalidStatusCode)
 
-from chat_api import env, message_row, parse_time
+from chat_api import body, env, message_row, online_friends, parse_time
 
 WS_PATH = "/api/v1/chat/ws/chat"
 WAIT = 5                 # seconds a single expected frame may take
@@ -552,3 +552,10 @@ def grep_logs(needle):
             pass
     return found
 
+
+
+def rest_online(user):
+    """GET /chat/friends/online of user: the list of online friends."""
+    answer = body(online_friends(user.access), 200)
+    assert set(answer) == {"online_friends"}, answer
+    return answer["online_friends"]
