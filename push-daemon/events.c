@@ -14,8 +14,6 @@ static struct pg_stmt events_read_stmt = PG_STMT("ev_read", 1,
     "SELECT * FROM push_events($1)");
 static struct pg_stmt events_messages_stmt = PG_STMT("ev_messages", 1,
     "SELECT * FROM push_messages($1)");
-static struct pg_stmt events_delivered_stmt = PG_STMT("ev_delivered", 1,
-    "SELECT push_mark_delivered($1)");
 static struct pg_stmt events_notify_stmt = PG_STMT("ev_notify", 0,
     "SELECT pg_notify('chat_events', '')");
 
@@ -99,28 +97,30 @@ events_message_row(const PGresult *messages, const char *id)
 	return -1;
 }
 
-/* Pushes a new message to its receiver and the sender's other sessions. */
-static int
+/*
+ * Pushes a new message to its receiver and the sender's other sessions;
+ * it is marked delivered once written to the receiver (delivery.c).
+ */
+static void
 events_new_message(struct events_batch *b, const char *id)
 {
 	struct hub *hub = b->hub;
 	int row = events_message_row(b->messages, id);
 	const char *sender, *receiver;
 	struct outmsg *msg;
-	int to_receiver;
 
 	if (row == -1)
-		return 0;	/* deleted since */
+		return;		/* deleted since */
 	sender = PQgetvalue(b->messages, row, 1);
 	receiver = PQgetvalue(b->messages, row, 2);
 	msg = outmsg_new(PQgetvalue(b->messages, row, 4),
 	    (size_t)PQgetlength(b->messages, row, 4));
 	if (msg == NULL)
-		return 0;
+		return;
 	memcpy(msg->message_id, id, UUID_TEXT_SIZE);
+	memcpy(msg->receiver_id, receiver, UUID_TEXT_SIZE);
 	snprintf(msg->created_at, sizeof(msg->created_at), "%s",
 	    PQgetvalue(b->messages, row, 3));
-	to_receiver = hub_account_online(hub, receiver);
 	for (struct session *s = hub_sessions(hub, receiver); s != NULL;
 	    s = s->next_of_account)
 		if (!session_sent_initially(s, id, events_horizon()))
@@ -130,7 +130,6 @@ events_new_message(struct events_batch *b, const char *id)
 		if (!session_sent(s, id))
 			session_push(s, msg);
 	outmsg_unref(msg);
-	return to_receiver;
 }
 
 void
@@ -164,8 +163,7 @@ events_array_add(char **buf, size_t *len, size_t *cap, const char *id)
 }
 
 static void
-events_dispatch_one(struct events_batch *b, int i, char **delivered,
-    size_t *dlen, size_t *dcap)
+events_dispatch_one(struct events_batch *b, int i)
 {
 	struct hub *hub = b->hub;
 	const PGresult *r = b->events;
@@ -174,10 +172,9 @@ events_dispatch_one(struct events_batch *b, int i, char **delivered,
 	const char *target = PQgetvalue(r, i, 4);
 	const char *message = PQgetvalue(r, i, 5);
 
-	if (strcmp(kind, "message_created") == 0) {
-		if (events_new_message(b, message))
-			events_array_add(delivered, dlen, dcap, message);
-	} else if (strcmp(kind, "message_delivered") == 0)
+	if (strcmp(kind, "message_created") == 0)
+		events_new_message(b, message);
+	else if (strcmp(kind, "message_delivered") == 0)
 		events_send_ids(hub, target, "message_delivered", "message_id",
 		    message, NULL, NULL);
 	else if (strcmp(kind, "message_read") == 0)
@@ -206,23 +203,14 @@ static void
 events_dispatch(struct events_batch *b)
 {
 	struct hub *hub = b->hub;
-	char *delivered = NULL;
-	size_t dlen = 0, dcap = 0;
 	int n = PQntuples(b->events);
 
 	for (int i = 0; i < n; i++)
 		if (!PQgetisnull(b->events, i, 2))
-			events_dispatch_one(b, i, &delivered, &dlen, &dcap);
+			events_dispatch_one(b, i);
 	if (n > 0)
 		snprintf(ev.horizon, sizeof(ev.horizon), "%s",
 		    PQgetvalue(b->events, 0, 0));
-	if (delivered != NULL) {
-		const char *params[] = { delivered };
-
-		pg_query(hub->pg_events, &events_delivered_stmt, params,
-		    events_notify_if_recorded, hub);
-		free(delivered);
-	}
 	PQclear(b->events);
 	PQclear(b->messages);
 	free(b);

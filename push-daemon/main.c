@@ -19,6 +19,7 @@
 
 #include <libwebsockets.h>
 
+#include "delivery.h"
 #include "events.h"
 #include "hub.h"
 #include "log.h"
@@ -236,8 +237,14 @@ main_context(int port)
 	info.protocols = protocols;
 	info.user = &m.hub;
 	info.retry_and_idle_policy = &m.retry;
-	/* lws closes a frame of invalid UTF-8 with 1007 itself. */
+	/* lws closes a frame of invalid UTF-8 with 1007 itself. An IPv4
+	 * listen address binds only with IPv6 off: lws 4.1 would otherwise
+	 * listen on every interface. */
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+	if (strchr(m.cfg.push_listen_address, ':') == NULL &&
+	    strspn(m.cfg.push_listen_address, "0123456789.") ==
+	    strlen(m.cfg.push_listen_address))
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 	ctx = lws_create_context(&info);
 	if (ctx == NULL)
 		fatalx("cannot listen on %s:%d", info.iface, port);
@@ -324,6 +331,7 @@ main(int argc, char *argv[])
 	lws_context_destroy(m.hub.ctx);
 	hub_free(&m.hub);
 	events_free();
+	delivery_free();
 	config_free(&m.cfg);
 	log_info("stopped");
 	return 0;

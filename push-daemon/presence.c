@@ -19,8 +19,6 @@ static struct pg_stmt presence_disconnect_stmt = PG_STMT("pr_disconnect", 3,
     "SELECT push_disconnect($1, $2, $3)");
 static struct pg_stmt presence_undelivered_stmt = PG_STMT("pr_undelivered",
     3, "SELECT * FROM push_undelivered($1, $2, $3)");
-static struct pg_stmt presence_delivered_stmt = PG_STMT("pr_delivered", 1,
-    "SELECT push_mark_delivered($1)");
 static struct pg_stmt presence_heartbeat_stmt = PG_STMT("pr_heartbeat", 1,
     "SELECT push_heartbeat($1)");
 static struct pg_stmt presence_reap_stmt = PG_STMT("pr_reap", 2,
@@ -66,35 +64,12 @@ presence_initial_cmp(const void *a, const void *b)
 	return c != 0 ? c : strcmp(x->message_id, y->message_id);
 }
 
-/* Marks the messages of the initial frames delivered. */
-static void
-presence_mark_delivered(struct hub *hub, char (*ids)[UUID_TEXT_SIZE],
-    size_t n)
-{
-	char *array = malloc(n * UUID_TEXT_SIZE + 2);
-	const char *params[1];
-	size_t len = 0;
-
-	if (array == NULL)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		array[len++] = i == 0 ? '{' : ',';
-		memcpy(array + len, ids[i], UUID_TEXT_SIZE - 1);
-		len += UUID_TEXT_SIZE - 1;
-	}
-	array[len++] = '}';
-	array[len] = '\0';
-	params[0] = array;
-	pg_query(hub->pg, &presence_delivered_stmt, params,
-	    events_notify_if_recorded, hub);
-	free(array);
-}
-
 /*
  * The undelivered messages came: they go out merged with the messages that
- * events pushed meanwhile (held), in created_at order, each once. Their ids
- * are kept until the event reader is past this query's snapshot, so that
- * their own events do not send them again.
+ * events pushed meanwhile (held), in created_at order, each once, and are
+ * marked delivered as they are written. Their ids are kept until the event
+ * reader is past this query's snapshot, so that their own events do not
+ * send them again.
  */
 static void
 presence_undelivered(void *arg, PGresult *res)
@@ -106,8 +81,14 @@ presence_undelivered(void *arg, PGresult *res)
 	size_t n = 0, nheld, nids = 0, rows;
 	struct outmsg **held = NULL;
 
-	if (s == NULL || res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+	if (s == NULL)
 		goto done;
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		/* No initial messages this time: they stay undelivered, for
+		 * the next connection; events flow meanwhile. */
+		session_ready(s);
+		goto done;
+	}
 	rows = (size_t)PQntuples(res);
 	held = calloc((size_t)req->hub->cfg->push_undelivered_max + 1,
 	    sizeof(*held));
@@ -122,6 +103,9 @@ presence_undelivered(void *arg, PGresult *res)
 
 		if (msg == NULL)
 			continue;
+		memcpy(msg->message_id, PQgetvalue(res, (int)i, 0),
+		    UUID_TEXT_SIZE);
+		memcpy(msg->receiver_id, s->account_id, UUID_TEXT_SIZE);
 		all[n].created_at = PQgetvalue(res, (int)i, 1);
 		all[n].message_id = PQgetvalue(res, (int)i, 0);
 		all[n++].msg = msg;
@@ -137,13 +121,11 @@ presence_undelivered(void *arg, PGresult *res)
 	qsort(all, n, sizeof(*all), presence_initial_cmp);
 	for (size_t i = 0; i < n; i++)
 		if (i == 0 || strcmp(all[i].message_id, all[i - 1].message_id))
-			session_push_now(s, all[i].msg);
+			session_push_initial(s, all[i].msg);
 	if (rows > 0)
 		session_set_initial(s, ids, nids,
 		    strtoull(PQgetvalue(res, 0, 3), NULL, 10));
 	session_ready(s);
-	if (nids > 0)
-		presence_mark_delivered(req->hub, ids, nids);
 done:
 	for (size_t i = 0; i < n; i++)
 		outmsg_unref(all[i].msg);

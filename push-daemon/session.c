@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "delivery.h"
 #include "hub.h"
 #include "log.h"
 #include "session.h"
@@ -15,6 +16,7 @@ outmsg_new(const char *text, size_t len)
 	msg->refs = 1;
 	msg->len = len;
 	msg->message_id[0] = '\0';
+	msg->receiver_id[0] = '\0';
 	msg->created_at[0] = '\0';
 	memcpy(msg->buf + LWS_PRE, text, len);
 	return msg;
@@ -45,19 +47,31 @@ session_clear(struct session *s)
 {
 	session_list_clear(&s->queue);
 	session_list_clear(&s->held);
+	session_list_clear(&s->backlog);
 	s->queued_bytes = 0;
+	s->queue_bytes = 0;
 }
 
-/* Appends msg to list, within the session's cap on queued bytes. */
+static void
+session_list_append(struct session_list *list, struct session_item *it)
+{
+	if (list->tail != NULL)
+		list->tail->next = it;
+	else
+		list->head = it;
+	list->tail = it;
+}
+
+/* Appends msg to list; a capped frame past the cap closes with 1008. */
 static void
 session_append(struct session *s, struct session_list *list,
-    struct outmsg *msg)
+    struct outmsg *msg, int capped)
 {
 	struct session_item *it;
 
 	if (s->state == SESSION_CLOSING || msg == NULL)
 		return;
-	if (s->queued_bytes + msg->len >
+	if (capped && s->queued_bytes + msg->len >
 	    (size_t)s->hub->cfg->push_max_queue_bytes) {
 		log_info("session %llu: outgoing queue full, closing",
 		    (unsigned long long)s->id);
@@ -68,27 +82,56 @@ session_append(struct session *s, struct session_list *list,
 		return;
 	msg->refs++;
 	it->msg = msg;
-	s->queued_bytes += msg->len;
-	if (list->tail != NULL)
-		list->tail->next = it;
-	else
-		list->head = it;
-	list->tail = it;
-	if (list == &s->queue)
+	it->capped = capped;
+	if (capped)
+		s->queued_bytes += msg->len;
+	session_list_append(list, it);
+	if (list == &s->queue) {
+		s->queue_bytes += msg->len;
 		lws_callback_on_writable(s->wsi);
+	}
+}
+
+/* Moves backlog frames into the queue while it holds less than a quarter
+ * of the cap. */
+static void
+session_refill(struct session *s)
+{
+	size_t low = (size_t)s->hub->cfg->push_max_queue_bytes / 4;
+
+	while (s->backlog.head != NULL && s->queue_bytes < low) {
+		struct session_item *it = s->backlog.head;
+
+		s->backlog.head = it->next;
+		if (s->backlog.head == NULL)
+			s->backlog.tail = NULL;
+		it->next = NULL;
+		session_list_append(&s->queue, it);
+		s->queue_bytes += it->msg->len;
+		lws_callback_on_writable(s->wsi);
+	}
 }
 
 void
 session_push(struct session *s, struct outmsg *msg)
 {
-	session_append(s, s->state == SESSION_PENDING ? &s->held : &s->queue,
-	    msg);
+	struct session_list *list = s->state == SESSION_PENDING ? &s->held :
+	    s->backlog.head != NULL ? &s->backlog : &s->queue;
+
+	session_append(s, list, msg, 1);
 }
 
 void
 session_push_now(struct session *s, struct outmsg *msg)
 {
-	session_append(s, &s->queue, msg);
+	session_append(s, &s->queue, msg, 1);
+}
+
+void
+session_push_initial(struct session *s, struct outmsg *msg)
+{
+	session_append(s, &s->backlog, msg, 0);
+	session_refill(s);
 }
 
 void
@@ -114,18 +157,26 @@ session_close(struct session *s, int code)
 void
 session_ready(struct session *s)
 {
+	struct session_item *it, *next;
+
 	if (s->state != SESSION_PENDING)
 		return;
 	s->state = SESSION_READY;
-	if (s->held.head == NULL)
-		return;
-	if (s->queue.tail != NULL)
-		s->queue.tail->next = s->held.head;
-	else
-		s->queue.head = s->held.head;
-	s->queue.tail = s->held.tail;
+	/* The held events follow the initial frames, wherever those are. */
+	for (it = s->held.head; it != NULL; it = next) {
+		next = it->next;
+		it->next = NULL;
+		if (s->backlog.head != NULL)
+			session_list_append(&s->backlog, it);
+		else {
+			session_list_append(&s->queue, it);
+			s->queue_bytes += it->msg->len;
+		}
+	}
 	s->held.head = s->held.tail = NULL;
-	lws_callback_on_writable(s->wsi);
+	session_refill(s);
+	if (s->queue.head != NULL)
+		lws_callback_on_writable(s->wsi);
 }
 
 int
@@ -148,9 +199,15 @@ session_writeable(struct session *s)
 	s->queue.head = it->next;
 	if (s->queue.head == NULL)
 		s->queue.tail = NULL;
-	s->queued_bytes -= it->msg->len;
+	s->queue_bytes -= it->msg->len;
+	if (it->capped)
+		s->queued_bytes -= it->msg->len;
+	if (it->msg->message_id[0] != '\0' &&
+	    strcmp(it->msg->receiver_id, s->account_id) == 0)
+		delivery_written(s->hub, it->msg->message_id);
 	outmsg_unref(it->msg);
 	free(it);
+	session_refill(s);
 	if (s->queue.head != NULL)
 		lws_callback_on_writable(s->wsi);
 	return 0;

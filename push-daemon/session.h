@@ -21,8 +21,9 @@
 struct outmsg {
 	int		 refs;
 	size_t		 len;
-	/* new_message only: which message, and when it was created. */
+	/* new_message only: which message, to whom, created when. */
 	char		 message_id[UUID_TEXT_SIZE];
+	char		 receiver_id[UUID_TEXT_SIZE];
 	char		 created_at[SESSION_TIME_SIZE];
 	unsigned char	 buf[];
 };
@@ -33,6 +34,7 @@ void		 outmsg_unref(struct outmsg *msg);
 struct session_item {
 	struct session_item	*next;
 	struct outmsg		*msg;
+	int			 capped;	/* counts against the cap */
 };
 
 struct session_list {
@@ -66,9 +68,18 @@ struct session {
 	uint64_t		 id;		/* unique on this node */
 	struct session		*next_of_account;
 
-	struct session_list	 queue;		/* to write */
-	struct session_list	 held;		/* events while PENDING */
-	size_t			 queued_bytes;	/* both lists */
+	/*
+	 * queue: frames being written. held: events while PENDING, which
+	 * follow the initial frames. backlog: the initial undelivered
+	 * messages (and the events after them) not yet in the queue: they
+	 * enter it as it drains, so that a long absence does not overflow
+	 * the cap meant for clients that do not read.
+	 */
+	struct session_list	 queue;
+	struct session_list	 held;
+	struct session_list	 backlog;
+	size_t			 queued_bytes;	/* capped frames, all lists */
+	size_t			 queue_bytes;	/* frames in queue */
 	int			 registered;	/* presence row written */
 	int			 close_code;
 
@@ -90,8 +101,11 @@ struct session {
  * is PENDING, so that the initial frames come first.
  */
 void	session_push(struct session *s, struct outmsg *msg);
-/* Queues a frame at once: replies and the initial frames. */
+/* Queues a frame at once: replies, connection_established, online_friends. */
 void	session_push_now(struct session *s, struct outmsg *msg);
+/* Queues one of the initial undelivered messages (not capped: they enter
+ * the queue as it drains). */
+void	session_push_initial(struct session *s, struct outmsg *msg);
 /* session_push_now() of a copy of text. */
 void	session_send_text(struct session *s, const char *text);
 /* Drops what is queued and closes with code. */

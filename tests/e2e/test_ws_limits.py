@@ -6,8 +6,10 @@ read is closed with 1008 once its outgoing queue passes 1 MiB; and at most
 import asyncio
 import concurrent.futures
 import json
+import os
 import time
 
+import psycopg2
 import pytest
 
 from chat_api import (body, new_friends, online_friends, send_message)
@@ -200,6 +202,34 @@ def test_client_that_does_not_read_is_closed_with_1008(friends):
         assert how == "eof" or code == 1008, (how, code)
     finally:
         raw.close()
+    # CONTRACT §7: what was dropped with the queue was never delivered, so
+    # it comes at the next connection, oldest first, and nothing is lost.
+    received = {f["message"]["message_id"] for f in news}
+    still_sent = undelivered_ids(b)
+    assert still_sent, "the dropped messages were marked delivered"
+    assert not received & set(still_sent), "a frame that came is undelivered"
+    again = asyncio.run(initial_messages(b, len(still_sent)))
+    assert again == still_sent
+
+
+def undelivered_ids(user):
+    """Ids of the messages to user still 'sent', oldest first."""
+    with psycopg2.connect(os.environ["CHAT_DB"]) as db, db.cursor() as cur:
+        cur.execute("SELECT message_id::text FROM message"
+                    " WHERE receiver_id = %s AND status = 'sent'"
+                    " AND NOT is_deleted ORDER BY created_at, message_id",
+                    (user.account_id,))
+        return [row[0] for row in cur.fetchall()]
+
+
+async def initial_messages(user, count):
+    """The ids of the first count new_message frames of a new connection."""
+    conn = await session(user, daemon=1)
+    try:
+        return [(await conn.expect("new_message"))["message"]["message_id"]
+                for _ in range(count)]
+    finally:
+        await conn.close()
 
 
 # ------------------------------------------------------- per-account cap
