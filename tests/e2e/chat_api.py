@@ -55,6 +55,12 @@ def base_url():
     return env("CHAT_URL").rstrip("/")
 
 
+def web_server():
+    """The web server in front (CHAT_SERVER: lighttpd, nginx or apache;
+    lighttpd, the default of ./stack, when unset)."""
+    return os.environ.get("CHAT_SERVER") or "lighttpd"
+
+
 # ----------------------------------------------------------------------- HTTP
 
 def http(method, path, token=None, headers=None, **kwargs):
@@ -90,6 +96,20 @@ def describe(r):
     """Text for assertion messages: the request and the whole answer."""
     return (f"{r.request.method} {r.request.url} -> {r.status_code} "
             f"{dict(r.headers)} {r.text[:1000]!r}")
+
+
+NGINX_FOOTER = re.compile(r"<center>nginx(/[0-9.]+)?</center>")
+
+
+def assert_nginx_400(r):
+    """r is nginx's own HTML 400 Bad Request, which it writes for a request
+    it refuses before choosing a location: the application never saw the
+    request (its answers are JSON). Never a 500, a 200 or a JSON answer."""
+    assert r.status_code == 400, describe(r)
+    assert r.headers.get("Content-Type", "").startswith("text/html"), \
+        describe(r)
+    assert "<title>400 Bad Request</title>" in r.text, describe(r)
+    assert NGINX_FOOTER.search(r.text), describe(r)
 
 
 # --------------------------------------------------------------------- checks

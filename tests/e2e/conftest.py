@@ -6,6 +6,8 @@
   CHAT_DB                libpq connection string of the stack's database
   CHAT_JWT_SECRET_FILE   the HS256 secret, to forge tokens
   CHAT_PGDATA, CHAT_PGCTL, CHAT_RUN_AS, CHAT_PG_LOG  (database outage test)
+  CHAT_SERVER            the web server in front: lighttpd, nginx or apache
+                         (./stack test runs the suite behind each)
 Helpers live in chat_api.py; the fixtures below wrap them.
 """
 
