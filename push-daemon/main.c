@@ -25,6 +25,7 @@
 #include "log.h"
 #include "pg.h"
 #include "presence.h"
+#include "welcome.h"
 #include "ws.h"
 
 #define MAIN_DEFAULT_CONFIG	"/etc/chat/chat.conf"
@@ -332,6 +333,7 @@ main(int argc, char *argv[])
 	hub_free(&m.hub);
 	events_free();
 	delivery_free();
+	welcome_free();
 	config_free(&m.cfg);
 	log_info("stopped");
 	return 0;

@@ -6,6 +6,7 @@
 #include "hub.h"
 #include "log.h"
 #include "presence.h"
+#include "welcome.h"
 
 static struct pg_stmt presence_start_stmt = PG_STMT("pr_start", 2,
     "SELECT push_node_start($1, $2)");
@@ -13,34 +14,12 @@ static struct pg_stmt presence_stop_stmt = PG_STMT("pr_stop", 2,
     "SELECT push_node_stop($1, $2)");
 static struct pg_stmt presence_refused_stmt = PG_STMT("pr_refused", 0,
     "SELECT * FROM push_disabled_accounts()");
-static struct pg_stmt presence_connect_stmt = PG_STMT("pr_connect", 4,
-    "SELECT * FROM push_connect($1, $2, $3, $4)");
 static struct pg_stmt presence_disconnect_stmt = PG_STMT("pr_disconnect", 3,
     "SELECT push_disconnect($1, $2, $3)");
-static struct pg_stmt presence_undelivered_stmt = PG_STMT("pr_undelivered",
-    3, "SELECT * FROM push_undelivered($1, $2, $3)");
 static struct pg_stmt presence_heartbeat_stmt = PG_STMT("pr_heartbeat", 1,
     "SELECT push_heartbeat($1)");
 static struct pg_stmt presence_reap_stmt = PG_STMT("pr_reap", 2,
     "SELECT push_reap($1, make_interval(mins => $2))");
-
-/* A query's answer for one session. */
-struct presence_req {
-	struct hub		*hub;
-	struct session_ref	 ref;
-};
-
-static struct presence_req *
-presence_req(struct hub *hub, const struct session *s)
-{
-	struct presence_req *req = calloc(1, sizeof(*req));
-
-	if (req != NULL) {
-		req->hub = hub;
-		session_ref(s, &req->ref);
-	}
-	return req;
-}
 
 static void
 presence_timeout_text(const struct hub *hub, char buf[16])
@@ -48,166 +27,23 @@ presence_timeout_text(const struct hub *hub, char buf[16])
 	snprintf(buf, 16, "%d", hub->cfg->presence_timeout_seconds);
 }
 
-/* One new_message of the initial frames, from the query or held. */
-struct presence_initial {
-	const char	*created_at;
-	const char	*message_id;
-	struct outmsg	*msg;
-};
-
-static int
-presence_initial_cmp(const void *a, const void *b)
-{
-	const struct presence_initial *x = a, *y = b;
-	int c = strcmp(x->created_at, y->created_at);
-
-	return c != 0 ? c : strcmp(x->message_id, y->message_id);
-}
-
-/*
- * The undelivered messages came: they go out merged with the messages that
- * events pushed meanwhile (held), in created_at order, each once, and are
- * marked delivered as they are written. Their ids are kept until the event
- * reader is past this query's snapshot, so that their own events do not
- * send them again.
- */
-static void
-presence_undelivered(void *arg, PGresult *res)
-{
-	struct presence_req *req = arg;
-	struct session *s = hub_find(req->hub, &req->ref);
-	struct presence_initial *all = NULL;
-	char (*ids)[UUID_TEXT_SIZE] = NULL;
-	size_t n = 0, nheld, nids = 0, rows;
-	struct outmsg **held = NULL;
-
-	if (s == NULL)
-		goto done;
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-		/* No initial messages this time: they stay undelivered, for
-		 * the next connection; events flow meanwhile. */
-		session_ready(s);
-		goto done;
-	}
-	rows = (size_t)PQntuples(res);
-	held = calloc((size_t)req->hub->cfg->push_undelivered_max + 1,
-	    sizeof(*held));
-	all = calloc(rows + (size_t)req->hub->cfg->push_undelivered_max + 1,
-	    sizeof(*all));
-	ids = calloc(rows + 1, UUID_TEXT_SIZE);
-	if (held == NULL || all == NULL || ids == NULL)
-		goto done;
-	for (size_t i = 0; i < rows; i++) {
-		struct outmsg *msg = outmsg_new(PQgetvalue(res, (int)i, 2),
-		    (size_t)PQgetlength(res, (int)i, 2));
-
-		if (msg == NULL)
-			continue;
-		memcpy(msg->message_id, PQgetvalue(res, (int)i, 0),
-		    UUID_TEXT_SIZE);
-		memcpy(msg->receiver_id, s->account_id, UUID_TEXT_SIZE);
-		all[n].created_at = PQgetvalue(res, (int)i, 1);
-		all[n].message_id = PQgetvalue(res, (int)i, 0);
-		all[n++].msg = msg;
-		memcpy(ids[nids++], PQgetvalue(res, (int)i, 0), UUID_TEXT_SIZE);
-	}
-	nheld = session_take_held_messages(s, held,
-	    (size_t)req->hub->cfg->push_undelivered_max);
-	for (size_t i = 0; i < nheld; i++) {
-		all[n].created_at = held[i]->created_at;
-		all[n].message_id = held[i]->message_id;
-		all[n++].msg = held[i];
-	}
-	qsort(all, n, sizeof(*all), presence_initial_cmp);
-	for (size_t i = 0; i < n; i++)
-		if (i == 0 || strcmp(all[i].message_id, all[i - 1].message_id))
-			session_push_initial(s, all[i].msg);
-	if (rows > 0)
-		session_set_initial(s, ids, nids,
-		    strtoull(PQgetvalue(res, 0, 3), NULL, 10));
-	session_ready(s);
-done:
-	for (size_t i = 0; i < n; i++)
-		outmsg_unref(all[i].msg);
-	free(all);
-	free(held);
-	free(ids);
-	PQclear(res);
-	free(req);
-}
-
-static void
-presence_registered(void *arg, PGresult *res)
-{
-	struct presence_req *req = arg;
-	struct session *s = hub_find(req->hub, &req->ref);
-	char max[16], horizon[24];
-	const char *params[] = { req->ref.account_id, max,
-	    events_horizon() > 0 ? horizon : NULL };
-
-	if (s == NULL || res == NULL)
-		goto fail;
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		/* The account is gone (its presence row has no account). */
-		session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
-		goto fail;
-	}
-	s->registered = 1;
-	if (strcmp(PQgetvalue(res, 0, 1), "0") != 0)
-		events_notify(req->hub);
-	if (s->state != SESSION_PENDING)
-		goto fail;	/* registered again after a reconnection */
-	session_send_text(s, PQgetvalue(res, 0, 0));
-	snprintf(max, sizeof(max), "%d", req->hub->cfg->push_undelivered_max);
-	snprintf(horizon, sizeof(horizon), "%llu",
-	    (unsigned long long)events_horizon());
-	PQclear(res);
-	if (pg_query(req->hub->pg, &presence_undelivered_stmt, params,
-	    presence_undelivered, req) == -1)
-		free(req);
-	return;
-fail:
-	PQclear(res);
-	free(req);
-}
-
-static void
-presence_register(struct session *s, void *arg)
-{
-	struct hub *hub = arg;
-	struct presence_req *req;
-	char id[24], timeout[16];
-	const char *params[] = { hub->node_id, id, s->account_id, timeout };
-
-	if (s->state == SESSION_CLOSING || (req = presence_req(hub, s)) == NULL)
-		return;
-	snprintf(id, sizeof(id), "%llu", (unsigned long long)s->id);
-	presence_timeout_text(hub, timeout);
-	if (pg_query(hub->pg, &presence_connect_stmt, params,
-	    presence_registered, req) == -1)
-		free(req);
-}
-
-void
-presence_open(struct hub *hub, struct session *s)
-{
-	/* Without the database, the session waits for presence_connected. */
-	if (pg_connected(hub->pg))
-		presence_register(s, hub);
-}
-
 void
 presence_close(struct hub *hub, struct session *s)
+{
+	if (s->registered)
+		presence_close_id(hub, s->id);
+}
+
+void
+presence_close_id(struct hub *hub, uint64_t session_id)
 {
 	char id[24], timeout[16];
 	const char *params[] = { hub->node_id, id, timeout };
 
-	if (!s->registered)
-		return;
-	snprintf(id, sizeof(id), "%llu", (unsigned long long)s->id);
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)session_id);
 	presence_timeout_text(hub, timeout);
-	pg_query(hub->pg, &presence_disconnect_stmt, params, events_notify_if_recorded,
-	    hub);
+	pg_query(hub->pg, &presence_disconnect_stmt, params,
+	    events_notify_if_recorded, hub);
 }
 
 static void
@@ -240,7 +76,7 @@ presence_connected(struct hub *hub)
 	pg_query(hub->pg, &presence_start_stmt, params, events_notify_if_recorded, hub);
 	pg_query(hub->pg, &presence_refused_stmt, NULL, presence_refused_loaded,
 	    hub);
-	hub_each(hub, presence_register, hub);
+	welcome_all(hub);
 }
 
 static void

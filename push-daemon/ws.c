@@ -6,6 +6,7 @@
 #include "hub.h"
 #include "log.h"
 #include "presence.h"
+#include "welcome.h"
 #include "token.h"
 #include "ws.h"
 
@@ -82,7 +83,7 @@ ws_established(struct hub *hub, struct lws *wsi, struct session *s)
 	    "\"user_id\": \"%s\", \"message\": \"Connected to chat server\"}",
 	    s->account_id);
 	session_send_text(s, frame);
-	presence_open(hub, s);
+	welcome_session(hub, s);
 	return 0;
 }
 

@@ -1,0 +1,324 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "events.h"
+#include "hub.h"
+#include "log.h"
+#include "presence.h"
+#include "welcome.h"
+
+/* Sessions in one registration at most; more wait for the next. */
+#define WELCOME_BATCH_MAX	500
+
+static struct pg_stmt welcome_connect_stmt = PG_STMT("wl_connect", 3,
+    "SELECT * FROM push_connect_many($1, $2, $3)");
+static struct pg_stmt welcome_undelivered_stmt = PG_STMT("wl_undelivered", 3,
+    "SELECT * FROM push_undelivered_many($1, $2, $3)");
+
+/* Sessions waiting for registration; one batch in flight at a time. */
+static struct {
+	struct session_ref	*refs;
+	size_t			 n, cap;
+	int			 in_flight;
+} wl;
+
+struct welcome_batch {
+	struct hub		*hub;
+	struct session_ref	*refs;
+	size_t			 n;
+};
+
+static void welcome_flush(struct hub *hub);
+
+static void
+welcome_batch_free(struct welcome_batch *b)
+{
+	free(b->refs);
+	free(b);
+}
+
+/* One new_message of the initial frames, from the query or held. */
+struct welcome_initial {
+	const char	*created_at;
+	const char	*message_id;
+	struct outmsg	*msg;
+};
+
+static int
+welcome_initial_cmp(const void *a, const void *b)
+{
+	const struct welcome_initial *x = a, *y = b;
+	int c = strcmp(x->created_at, y->created_at);
+
+	return c != 0 ? c : strcmp(x->message_id, y->message_id);
+}
+
+/*
+ * Queues the initial messages of s, rows [first, first + n) of res (columns
+ * account, message_id, created_at, frame, snapshot_xmax), merged with the
+ * messages that events pushed meanwhile (held), in created_at order, each
+ * once; they are marked delivered as they are written. Their ids are kept
+ * until the event reader is past the query's snapshot, so that their own
+ * events do not send them again.
+ */
+static void
+welcome_messages(struct session *s, const PGresult *res, int first, int n)
+{
+	size_t max = (size_t)s->hub->cfg->push_undelivered_max + 1;
+	struct welcome_initial *all = calloc((size_t)n + max, sizeof(*all));
+	char (*ids)[UUID_TEXT_SIZE] = calloc((size_t)n + 1, UUID_TEXT_SIZE);
+	struct outmsg **held = calloc(max, sizeof(*held));
+	size_t count = 0, nheld;
+
+	if (all == NULL || ids == NULL || held == NULL)
+		goto done;
+	for (int i = 0; i < n; i++) {
+		int row = first + i;
+		struct outmsg *msg = outmsg_new(PQgetvalue(res, row, 3),
+		    (size_t)PQgetlength(res, row, 3));
+
+		if (msg == NULL)
+			continue;
+		memcpy(msg->message_id, PQgetvalue(res, row, 1), UUID_TEXT_SIZE);
+		memcpy(msg->receiver_id, s->account_id, UUID_TEXT_SIZE);
+		all[count].created_at = PQgetvalue(res, row, 2);
+		all[count].message_id = PQgetvalue(res, row, 1);
+		all[count++].msg = msg;
+		memcpy(ids[i], PQgetvalue(res, row, 1), UUID_TEXT_SIZE);
+	}
+	nheld = session_take_held_messages(s, held, max - 1);
+	for (size_t i = 0; i < nheld; i++) {
+		all[count].created_at = held[i]->created_at;
+		all[count].message_id = held[i]->message_id;
+		all[count++].msg = held[i];
+	}
+	qsort(all, count, sizeof(*all), welcome_initial_cmp);
+	for (size_t i = 0; i < count; i++)
+		if (i == 0 || strcmp(all[i].message_id, all[i - 1].message_id))
+			session_push_initial(s, all[i].msg);
+	if (n > 0)
+		session_set_initial(s, ids, (size_t)n,
+		    strtoull(PQgetvalue(res, first, 4), NULL, 10));
+done:
+	for (size_t i = 0; i < count; i++)
+		outmsg_unref(all[i].msg);
+	free(all);
+	free(held);
+	free(ids);
+}
+
+static void
+welcome_undelivered(void *arg, PGresult *res)
+{
+	struct welcome_batch *b = arg;
+	int ok = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK;
+	int rows = ok ? PQntuples(res) : 0;
+
+	for (size_t k = 0; k < b->n; k++) {
+		struct session *s = hub_find(b->hub, &b->refs[k]);
+		int first = -1, n = 0;
+
+		if (s == NULL || s->state != SESSION_PENDING)
+			continue;
+		/* Rows are grouped by account. */
+		for (int i = 0; i < rows; i++) {
+			if (strcmp(PQgetvalue(res, i, 0), s->account_id) != 0)
+				continue;
+			if (first == -1)
+				first = i;
+			n++;
+		}
+		/* Without an answer the messages stay undelivered, for the
+		 * next connection; events flow meanwhile. */
+		if (n > 0)
+			welcome_messages(s, res, first, n);
+		session_ready(s);
+	}
+	PQclear(res);
+	welcome_batch_free(b);
+}
+
+/* The undelivered messages of the batch's sessions that are new. */
+static void
+welcome_fetch_messages(struct welcome_batch *b)
+{
+	struct hub *hub = b->hub;
+	char max[16], horizon[24], *accounts;
+	const char *params[3];
+	size_t len = 0;
+
+	accounts = malloc(b->n * UUID_TEXT_SIZE + 3);
+	if (accounts == NULL) {
+		welcome_undelivered(b, NULL);
+		return;
+	}
+	accounts[len++] = '{';
+	for (size_t k = 0; k < b->n; k++) {
+		if (len > 1)
+			accounts[len++] = ',';
+		memcpy(accounts + len, b->refs[k].account_id, UUID_TEXT_SIZE - 1);
+		len += UUID_TEXT_SIZE - 1;
+	}
+	accounts[len++] = '}';
+	accounts[len] = '\0';
+	snprintf(max, sizeof(max), "%d", hub->cfg->push_undelivered_max);
+	snprintf(horizon, sizeof(horizon), "%llu",
+	    (unsigned long long)events_horizon());
+	params[0] = accounts;
+	params[1] = max;
+	params[2] = events_horizon() > 0 ? horizon : NULL;
+	if (pg_query(hub->pg, &welcome_undelivered_stmt, params,
+	    welcome_undelivered, b) == -1)
+		welcome_undelivered(b, NULL);
+	free(accounts);
+}
+
+/* The registration answered: a row per connection, by connection id. */
+static void
+welcome_registered(void *arg, PGresult *res)
+{
+	struct welcome_batch *b = arg;
+	int ok = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK;
+	int events = 0;
+
+	for (int i = 0; ok && i < PQntuples(res); i++) {
+		unsigned long long id = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+
+		events += (int)strtol(PQgetvalue(res, i, 2), NULL, 10);
+		for (size_t k = 0; k < b->n; k++) {
+			struct session *s;
+
+			if (b->refs[k].id != id)
+				continue;
+			if ((s = hub_find(b->hub, &b->refs[k])) == NULL) {
+				/* Closed meanwhile: its row goes again. */
+				if (!PQgetisnull(res, i, 1))
+					presence_close_id(b->hub, id);
+				continue;
+			}
+			if (PQgetisnull(res, i, 1)) {
+				/* The account is gone. */
+				session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+				continue;
+			}
+			s->registered = 1;
+			if (s->state == SESSION_PENDING)
+				session_send_text(s, PQgetvalue(res, i, 1));
+		}
+	}
+	if (events > 0)
+		events_notify(b->hub);
+	PQclear(res);
+	wl.in_flight = 0;
+	welcome_flush(b->hub);
+	if (ok)
+		welcome_fetch_messages(b);
+	else
+		welcome_batch_free(b);	/* they wait for the reconnection */
+}
+
+static char *
+welcome_batch_json(const struct welcome_batch *b)
+{
+	struct json_object *arr = json_object_new_array();
+	char *text = NULL, id[24];
+
+	if (arr == NULL)
+		return NULL;
+	for (size_t k = 0; k < b->n; k++) {
+		struct json_object *item = json_object_new_object();
+
+		if (item == NULL)
+			goto done;
+		snprintf(id, sizeof(id), "%llu",
+		    (unsigned long long)b->refs[k].id);
+		json_object_object_add(item, "conn", json_object_new_string(id));
+		json_object_object_add(item, "account",
+		    json_object_new_string(b->refs[k].account_id));
+		json_object_array_add(arr, item);
+	}
+	text = strdup(json_object_to_json_string_ext(arr,
+	    JSON_C_TO_STRING_PLAIN));
+done:
+	json_object_put(arr);
+	return text;
+}
+
+/* Sends the waiting sessions' registration unless one is in flight. */
+static void
+welcome_flush(struct hub *hub)
+{
+	struct welcome_batch *b;
+	char timeout[16], *json;
+	const char *params[3];
+	size_t n = wl.n < WELCOME_BATCH_MAX ? wl.n : WELCOME_BATCH_MAX;
+
+	if (wl.in_flight || n == 0 || !pg_connected(hub->pg))
+		return;
+	if ((b = calloc(1, sizeof(*b))) == NULL ||
+	    (b->refs = calloc(n, sizeof(*b->refs))) == NULL) {
+		free(b);
+		return;
+	}
+	b->hub = hub;
+	b->n = n;
+	memcpy(b->refs, wl.refs, n * sizeof(*b->refs));
+	memmove(wl.refs, wl.refs + n, (wl.n - n) * sizeof(*wl.refs));
+	wl.n -= n;
+
+	json = welcome_batch_json(b);
+	snprintf(timeout, sizeof(timeout), "%d",
+	    hub->cfg->presence_timeout_seconds);
+	params[0] = hub->node_id;
+	params[1] = json;
+	params[2] = timeout;
+	wl.in_flight = json != NULL && pg_query(hub->pg, &welcome_connect_stmt,
+	    params, welcome_registered, b) == 0;
+	if (!wl.in_flight)
+		welcome_batch_free(b);
+	free(json);
+}
+
+void
+welcome_session(struct hub *hub, struct session *s)
+{
+	if (s->state == SESSION_CLOSING)
+		return;
+	if (wl.n == wl.cap) {
+		size_t cap = wl.cap == 0 ? 64 : wl.cap * 2;
+		struct session_ref *grown = realloc(wl.refs,
+		    cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return;
+		wl.refs = grown;
+		wl.cap = cap;
+	}
+	session_ref(s, &wl.refs[wl.n++]);
+	welcome_flush(hub);
+}
+
+static void
+welcome_again(struct session *s, void *arg)
+{
+	welcome_session(arg, s);
+}
+
+void
+welcome_all(struct hub *hub)
+{
+	/* The connection that had a batch in flight is gone with it. */
+	wl.in_flight = 0;
+	wl.n = 0;
+	hub_each(hub, welcome_again, hub);
+}
+
+void
+welcome_free(void)
+{
+	free(wl.refs);
+	memset(&wl, 0, sizeof(wl));
+}
