@@ -4,33 +4,56 @@
  *
  *   wsload -f accounts.txt -h 127.0.0.1 -p PORT[,PORT...] [-b 127.0.0.2,...]
  *          [-m idle|pairs] [-r messages/s] [-d seconds] [-c connects/s]
+ *          [-t connect-timeout-seconds] [-w settle-seconds]
  *
  * accounts.txt has one line per connection: "account-id token peer-id".
  * Mode idle opens every connection and holds it for -d seconds. Mode pairs
  * also sends, at -r messages per second in all, from each connection to its
- * peer, a content carrying the send time; the receiving connection reads it
- * back and records the latency. At the end one JSON object is printed with
- * the connection and latency figures. Connections are spread over the ports
- * and source addresses given, round robin.
+ * peer, a content carrying a run id and the send time; the receiving
+ * connection reads it back and records the latency. Messages of another run
+ * (undelivered ones a daemon pushes at connect) carry another run id and
+ * are not counted; nor are duplicates (a message received twice), which are
+ * counted apart, as are messages that come back to the sender's own
+ * connection (echoed) or reach another connection than the sender's peer
+ * (misrouted). With -w the sends start that many seconds after the
+ * connect phase, once the daemons have done the work of the connects. At
+ * the end one JSON object is printed on stdout with the connection and
+ * latency figures.
+ *
+ * Connections are spread over the ports round robin, and over the source
+ * addresses (-b) so that each (source, port) pair gets its share: one
+ * source address reaches one port from at most ~28,000 client ports.
+ *
+ * When the connect phase is over (every connection open or failed, or
+ * -t seconds after the last connect started) wsload prints "ready opened=N
+ * failed=N" on stderr. SIGTERM or SIGINT end the run early, with the report.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT	24
+#endif
 
 #define WS_PATH		"/api/v1/chat/ws/chat"
 #define MAX_ADDRS	16
 #define RX_CAP		(256 * 1024)
 #define MAX_SAMPLES	(4 * 1024 * 1024)
+/* After the sends: this long for the last arrivals. */
+#define DRAIN_NS	2000000000ULL
 
 enum conn_state {
 	CONN_NEW,
@@ -54,6 +77,18 @@ struct conn {
 	uint64_t	 seq;
 };
 
+/* The messages received, as (sender's index, sequence): finds duplicates. */
+struct seen {
+	uint64_t	*keys;		/* key + 1; 0 is a free slot */
+	size_t		 n, cap;	/* cap: a power of two */
+};
+
+/* Latency samples in microseconds. */
+struct samples {
+	uint64_t	*us;
+	size_t		 n, cap;
+};
+
 static struct {
 	struct conn	*conns;
 	size_t		 nconns;
@@ -67,13 +102,20 @@ static struct {
 	double		 rate;
 	double		 seconds;
 	double		 connect_rate;
+	double		 connect_timeout;
+	unsigned long long run_id;
 
-	size_t		 opened, failed, closed_by_server;
-	uint64_t	 first_open_ns, last_open_ns;
-	uint64_t	 sent, acked, received, errors;
-	uint64_t	*latency_us;
-	size_t		 nlatency;
+	size_t		 opened, failed, refused, closed_by_server;
+	uint64_t	 first_start_ns, first_open_ns, last_open_ns;
+	uint64_t	 send_start_ns, send_end_ns;
+	uint64_t	 sent, acked, received, foreign, errors;
+	uint64_t	 duplicates, echoed, misrouted;
+	struct samples	 latency, handshake;
+	struct seen	 seen;
+	double		 settle;
 } w;
+
+static volatile sig_atomic_t stop_requested;
 
 static uint64_t
 now_ns(void)
@@ -92,6 +134,78 @@ die(const char *what)
 }
 
 static void
+on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* Up to the hard limit: a process holds one descriptor per connection. */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void
+samples_init(struct samples *s, size_t cap)
+{
+	s->cap = cap;
+	s->n = 0;
+	s->us = malloc(cap * sizeof(*s->us));
+	if (s->us == NULL)
+		die("malloc");
+}
+
+static void
+samples_add(struct samples *s, uint64_t from_ns, uint64_t to_ns)
+{
+	if (s->n < s->cap && to_ns >= from_ns)
+		s->us[s->n++] = (to_ns - from_ns) / 1000;
+}
+
+static uint64_t
+seen_hash(uint64_t key)
+{
+	key ^= key >> 33;
+	key *= 0xff51afd7ed558ccdULL;
+	key ^= key >> 33;
+	return key;
+}
+
+/* Adds key to the set; returns 0 if it was there already. */
+static int
+seen_add(struct seen *set, uint64_t key)
+{
+	size_t i;
+
+	if (2 * (set->n + 1) > set->cap) {
+		struct seen bigger = { .cap = set->cap ? set->cap * 2 : 65536 };
+
+		bigger.keys = calloc(bigger.cap, sizeof(*bigger.keys));
+		if (bigger.keys == NULL)
+			die("calloc");
+		for (size_t j = 0; j < set->cap; j++)
+			if (set->keys[j] != 0)
+				seen_add(&bigger, set->keys[j] - 1);
+		free(set->keys);
+		*set = bigger;
+	}
+	for (i = seen_hash(key) & (set->cap - 1); set->keys[i] != 0;
+	    i = (i + 1) & (set->cap - 1))
+		if (set->keys[i] == key + 1)
+			return 0;
+	set->keys[i] = key + 1;
+	set->n++;
+	return 1;
+}
+
+static void
 load_accounts(const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -101,6 +215,8 @@ load_accounts(const char *path)
 	if (f == NULL)
 		die(path);
 	w.conns = calloc(cap, sizeof(*w.conns));
+	if (w.conns == NULL)
+		die("calloc");
 	while (fgets(line, sizeof(line), f) != NULL) {
 		char *rest = line;
 		char *account = strsep(&rest, " \n");
@@ -111,7 +227,7 @@ load_accounts(const char *path)
 		if (peer != NULL && *peer == '\0')
 			peer = NULL;
 
-		if (account == NULL || token == NULL)
+		if (account == NULL || token == NULL || *token == '\0')
 			continue;
 		if (w.nconns == cap) {
 			cap *= 2;
@@ -151,6 +267,8 @@ watch(struct conn *c, uint32_t events, int op)
 		die("epoll_ctl");
 }
 
+static void conn_close(struct conn *c);
+
 static void
 flush_tx(struct conn *c)
 {
@@ -159,8 +277,9 @@ flush_tx(struct conn *c)
 		    MSG_NOSIGNAL);
 
 		if (n < 0) {
-			if (errno == EAGAIN)
+			if (errno == EAGAIN || errno == EINTR)
 				break;
+			conn_close(c);
 			return;
 		}
 		c->tx_off += (size_t)n;
@@ -179,6 +298,8 @@ send_frame(struct conn *c, int opcode, const char *data, size_t len)
 	static const unsigned char key[4] = { 0x12, 0x34, 0x56, 0x78 };
 	char *masked = malloc(len + 1);
 
+	if (masked == NULL)
+		die("malloc");
 	hdr[h++] = (unsigned char)(0x80 | opcode);
 	if (len < 126)
 		hdr[h++] = (unsigned char)(0x80 | len);
@@ -204,6 +325,8 @@ send_frame(struct conn *c, int opcode, const char *data, size_t len)
 static void
 conn_close(struct conn *c)
 {
+	if (c->state == CONN_CLOSED)
+		return;
 	if (c->fd >= 0) {
 		watch(c, 0, EPOLL_CTL_DEL);
 		close(c->fd);
@@ -211,9 +334,14 @@ conn_close(struct conn *c)
 	c->fd = -1;
 	if (c->state == CONN_OPEN)
 		w.closed_by_server++;
-	else if (c->state != CONN_CLOSED)
+	else
 		w.failed++;
 	c->state = CONN_CLOSED;
+	/* Buffers of a closed connection are of no more use. */
+	free(c->rx);
+	free(c->tx);
+	c->rx = c->tx = NULL;
+	c->rx_len = c->rx_cap = c->tx_len = c->tx_off = c->tx_cap = 0;
 }
 
 static void
@@ -228,13 +356,27 @@ conn_start(struct conn *c, size_t index)
 		c->state = CONN_CLOSED;
 		return;
 	}
+	c->state = CONN_CONNECTING;
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (w.nbinds > 0) {
 		struct sockaddr_in src = { .sin_family = AF_INET };
 
-		src.sin_addr = w.binds[index % (size_t)w.nbinds];
+		/*
+		 * The port is chosen at connect(), for the whole 4-tuple:
+		 * without this, bind() would reserve a client port of the
+		 * source address for every destination at once.
+		 */
+		setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+		    sizeof(one));
+		/* Consecutive connections go to the ports in turn; each
+		 * round of ports moves to the next source address. */
+		src.sin_addr = w.binds[(index / (size_t)w.nports) %
+		    (size_t)w.nbinds];
 		if (bind(c->fd, (struct sockaddr *)&src, sizeof(src)) == -1) {
-			conn_close(c);
+			close(c->fd);
+			c->fd = -1;
+			w.failed++;
+			c->state = CONN_CLOSED;
 			return;
 		}
 	}
@@ -243,10 +385,12 @@ conn_start(struct conn *c, size_t index)
 	c->started_ns = now_ns();
 	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 &&
 	    errno != EINPROGRESS) {
-		conn_close(c);
+		close(c->fd);
+		c->fd = -1;
+		w.failed++;
+		c->state = CONN_CLOSED;
 		return;
 	}
-	c->state = CONN_CONNECTING;
 	watch(c, EPOLLOUT, EPOLL_CTL_ADD);
 }
 
@@ -259,29 +403,91 @@ conn_handshake(struct conn *c)
 	    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
 	    "Sec-WebSocket-Version: 13\r\n\r\n", c->token, w.host);
 
+	if (n < 0 || (size_t)n >= sizeof(req)) {
+		conn_close(c);
+		return;
+	}
 	c->state = CONN_HANDSHAKE;
 	tx_append(c, req, (size_t)n);
 	flush_tx(c);
+}
+
+/*
+ * The value of the frame's "type" key, copied into type (empty when there
+ * is none). The daemon's frames are flat JSON objects whose "type" comes
+ * before any content, so the first "type" key is the frame's.
+ */
+static void
+frame_type(const char *text, size_t len, char *type, size_t size)
+{
+	const char *p = memmem(text, len, "\"type\"", 6);
+	const char *end = text + len;
+	size_t n = 0;
+
+	type[0] = '\0';
+	if (p == NULL)
+		return;
+	p += 6;
+	while (p < end && (*p == ' ' || *p == ':'))
+		p++;
+	if (p >= end || *p != '"')
+		return;
+	for (p++; p < end && *p != '"' && n + 1 < size; p++)
+		type[n++] = *p;
+	type[n] = '\0';
+}
+
+/*
+ * A new_message of this run: "bench:RUN:SENT_NS:SENDER_INDEX:SEQ" in its
+ * content. Counted once per (sender, sequence), and only when it reached
+ * the sender's peer.
+ */
+static void
+on_new_message(struct conn *c, const char *text, size_t len)
+{
+	const char *mark = memmem(text, len, "bench:", 6);
+	unsigned long long run, sent_ns, sender, seq;
+	char *p;
+
+	if (mark == NULL)
+		return;
+	run = strtoull(mark + 6, &p, 10);
+	if (run != w.run_id || *p != ':') {
+		w.foreign++;
+		return;
+	}
+	sent_ns = strtoull(p + 1, &p, 10);
+	sender = *p == ':' ? strtoull(p + 1, &p, 10) : 0;
+	seq = *p == ':' ? strtoull(p + 1, &p, 10) : 0;
+	if (sender < w.nconns && c == &w.conns[sender]) {
+		w.echoed++;	/* the sender's own connection */
+		return;
+	}
+	if (sender >= w.nconns || w.conns[sender].peer == NULL ||
+	    strcmp(w.conns[sender].peer, c->account) != 0) {
+		w.misrouted++;
+		return;
+	}
+	if (!seen_add(&w.seen, (uint64_t)sender << 32 | (seq & 0xffffffffULL))) {
+		w.duplicates++;
+		return;
+	}
+	w.received++;
+	samples_add(&w.latency, sent_ns, now_ns());
 }
 
 /* Looks at one server frame (JSON text): acks, arrivals, errors. */
 static void
 on_text(struct conn *c, const char *text, size_t len)
 {
-	const char *mark;
+	char type[32];
 
-	(void)c;
-	if (len > 20 && memmem(text, len, "\"message_sent\"", 14) != NULL)
+	frame_type(text, len, type, sizeof(type));
+	if (strcmp(type, "message_sent") == 0)
 		w.acked++;
-	else if (memmem(text, len, "\"new_message\"", 13) != NULL &&
-	    (mark = memmem(text, len, "bench:", 6)) != NULL) {
-		unsigned long long sent_ns = strtoull(mark + 6, NULL, 10);
-		uint64_t t = now_ns();
-
-		w.received++;
-		if (w.nlatency < MAX_SAMPLES && t > sent_ns)
-			w.latency_us[w.nlatency++] = (t - sent_ns) / 1000;
-	} else if (memmem(text, len, "\"error\"", 7) != NULL)
+	else if (strcmp(type, "new_message") == 0)
+		on_new_message(c, text, len);
+	else if (strcmp(type, "error") == 0)
 		w.errors++;
 }
 
@@ -314,9 +520,11 @@ parse_frames(struct conn *c)
 			break;
 		if (opcode == 0x1)
 			on_text(c, (char *)p + h, (size_t)len);
-		else if (opcode == 0x9)
+		else if (opcode == 0x9) {
 			send_frame(c, 0xA, (char *)p + h, (size_t)len);
-		else if (opcode == 0x8)
+			if (c->state == CONN_CLOSED)
+				return -1;
+		} else if (opcode == 0x8)
 			return -1;
 		off += h + (size_t)len;
 	}
@@ -334,6 +542,7 @@ on_handshake_reply(struct conn *c)
 	if (end == NULL)
 		return;
 	if (c->rx_len < 12 || memcmp(c->rx + 9, "101", 3) != 0) {
+		w.refused++;
 		conn_close(c);
 		return;
 	}
@@ -345,6 +554,7 @@ on_handshake_reply(struct conn *c)
 	w.last_open_ns = now_ns();
 	if (w.first_open_ns == 0)
 		w.first_open_ns = w.last_open_ns;
+	samples_add(&w.handshake, c->started_ns, w.last_open_ns);
 }
 
 static void
@@ -354,15 +564,19 @@ on_readable(struct conn *c)
 		ssize_t n;
 
 		if (c->rx_cap - c->rx_len < 4096) {
-			c->rx_cap = c->rx_cap == 0 ? 8192 : c->rx_cap * 2;
-			if (c->rx_cap > RX_CAP) {
+			size_t cap = c->rx_cap == 0 ? 8192 : c->rx_cap * 2;
+
+			if (cap > RX_CAP) {
 				conn_close(c);
 				return;
 			}
-			c->rx = realloc(c->rx, c->rx_cap);
+			c->rx = realloc(c->rx, cap);
+			if (c->rx == NULL)
+				die("realloc");
+			c->rx_cap = cap;
 		}
 		n = recv(c->fd, c->rx + c->rx_len, c->rx_cap - c->rx_len, 0);
-		if (n == 0 || (n < 0 && errno != EAGAIN)) {
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 			conn_close(c);
 			return;
 		}
@@ -379,12 +593,14 @@ on_readable(struct conn *c)
 static void
 on_event(struct conn *c, uint32_t events)
 {
+	if (c->state == CONN_CLOSED)
+		return;
 	if (c->state == CONN_CONNECTING) {
 		int err = 0;
 		socklen_t len = sizeof(err);
 
 		getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-		if (err != 0) {
+		if (err != 0 || (events & (EPOLLERR | EPOLLHUP))) {
 			conn_close(c);
 			return;
 		}
@@ -393,28 +609,31 @@ on_event(struct conn *c, uint32_t events)
 	}
 	if (events & (EPOLLERR | EPOLLHUP)) {
 		on_readable(c);
-		if (c->state != CONN_CLOSED)
-			conn_close(c);
+		conn_close(c);
 		return;
 	}
 	if (events & EPOLLOUT)
 		flush_tx(c);
-	if (events & EPOLLIN)
+	if ((events & EPOLLIN) && c->state != CONN_CLOSED)
 		on_readable(c);
 }
 
 static void
-send_one(struct conn *c)
+send_one(size_t index)
 {
+	struct conn *c = &w.conns[index];
 	char msg[512];
 	int n;
 
 	if (c->state != CONN_OPEN || c->peer == NULL)
 		return;
 	n = snprintf(msg, sizeof(msg), "{\"type\": \"send_message\", "
-	    "\"receiver_id\": \"%s\", \"content\": \"bench:%llu:%llu\"}",
-	    c->peer, (unsigned long long)now_ns(),
+	    "\"receiver_id\": \"%s\", "
+	    "\"content\": \"bench:%llu:%llu:%zu:%llu\"}",
+	    c->peer, w.run_id, (unsigned long long)now_ns(), index,
 	    (unsigned long long)c->seq++);
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		return;
 	send_frame(c, 0x1, msg, (size_t)n);
 	w.sent++;
 }
@@ -427,40 +646,73 @@ cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The p-quantile of sorted samples, in milliseconds; -1 without samples. */
 static double
-percentile(double p)
+percentile(const struct samples *s, double p)
 {
 	size_t i;
 
-	if (w.nlatency == 0)
+	if (s->n == 0)
 		return -1;
-	i = (size_t)(p * (double)(w.nlatency - 1));
-	return (double)w.latency_us[i] / 1000.0;
+	i = (size_t)(p * (double)(s->n - 1) + 0.5);
+	return (double)s->us[i] / 1000.0;
+}
+
+static void
+print_percentiles(const char *name, struct samples *s, int last)
+{
+	qsort(s->us, s->n, sizeof(*s->us), cmp_u64);
+	printf("\"%s\": {\"samples\": %zu, \"p50\": %.3f, \"p90\": %.3f, "
+	    "\"p99\": %.3f, \"p999\": %.3f, \"max\": %.3f}%s", name, s->n,
+	    percentile(s, 0.5), percentile(s, 0.9), percentile(s, 0.99),
+	    percentile(s, 0.999), percentile(s, 1.0), last ? "" : ", ");
 }
 
 static void
 report(double elapsed)
 {
-	double connect_secs = (double)(w.last_open_ns - w.first_open_ns) / 1e9;
+	double connect_secs = w.first_start_ns != 0 && w.last_open_ns != 0 ?
+	    (double)(w.last_open_ns - w.first_start_ns) / 1e9 : 0.0;
+	double send_secs = w.send_end_ns > w.send_start_ns ?
+	    (double)(w.send_end_ns - w.send_start_ns) / 1e9 : 0.0;
+	size_t open_at_end = 0;
 
-	qsort(w.latency_us, w.nlatency, sizeof(uint64_t), cmp_u64);
-	printf("{\"connections\": %zu, \"opened\": %zu, \"failed\": %zu, "
-	    "\"closed_by_server\": %zu, \"connects_per_s\": %.1f, "
+	for (size_t i = 0; i < w.nconns; i++)
+		if (w.conns[i].state == CONN_OPEN)
+			open_at_end++;
+	printf("{\"mode\": \"%s\", \"connections\": %zu, \"opened\": %zu, "
+	    "\"failed\": %zu, \"refused\": %zu, \"closed_by_server\": %zu, "
+	    "\"open_at_end\": %zu, \"connect_s\": %.3f, "
+	    "\"connects_per_s\": %.1f, ", w.pairs ? "pairs" : "idle",
+	    w.nconns, w.opened, w.failed, w.refused, w.closed_by_server,
+	    open_at_end, connect_secs,
+	    connect_secs > 0 ? (double)w.opened / connect_secs : 0.0);
+	printf("\"rate_asked\": %.1f, \"send_s\": %.3f, \"send_rate\": %.1f, "
 	    "\"sent\": %llu, \"acked\": %llu, \"received\": %llu, "
-	    "\"errors\": %llu, \"elapsed_s\": %.2f, \"latency_ms\": "
-	    "{\"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, \"max\": %.3f}}\n",
-	    w.nconns, w.opened, w.failed, w.closed_by_server,
-	    connect_secs > 0 ? (double)w.opened / connect_secs : 0.0,
+	    "\"lost\": %lld, \"duplicates\": %llu, \"echoed\": %llu, "
+	    "\"misrouted\": %llu, "
+	    "\"foreign\": %llu, \"errors\": %llu, "
+	    "\"elapsed_s\": %.2f, ", w.pairs ? w.rate : 0.0, send_secs,
+	    send_secs > 0 ? (double)w.sent / send_secs : 0.0,
 	    (unsigned long long)w.sent, (unsigned long long)w.acked,
-	    (unsigned long long)w.received, (unsigned long long)w.errors,
-	    elapsed, percentile(0.5), percentile(0.9), percentile(0.99),
-	    percentile(1.0));
+	    (unsigned long long)w.received,
+	    (long long)w.sent - (long long)w.received,
+	    (unsigned long long)w.duplicates, (unsigned long long)w.echoed,
+	    (unsigned long long)w.misrouted,
+	    (unsigned long long)w.foreign, (unsigned long long)w.errors,
+	    elapsed);
+	print_percentiles("handshake_ms", &w.handshake, 0);
+	print_percentiles("latency_ms", &w.latency, 1);
+	printf("}\n");
+	fflush(stdout);
 }
 
 static void
 parse_list(char *arg, int is_port)
 {
 	for (char *t; (t = strsep(&arg, ",")) != NULL;) {
+		if (*t == '\0')
+			continue;
 		if (is_port && w.nports < MAX_ADDRS)
 			w.ports[w.nports++] = (int)strtol(t, NULL, 10);
 		else if (!is_port && w.nbinds < MAX_ADDRS &&
@@ -473,15 +725,18 @@ int
 main(int argc, char *argv[])
 {
 	struct epoll_event events[512];
+	struct sigaction sa;
 	const char *accounts = NULL;
-	uint64_t start, end, next_send, next_connect;
+	uint64_t start, end = 0, next_send = 0, next_connect;
+	uint64_t last_start_ns = 0, ready_ns = 0;
 	size_t to_start = 0, send_index = 0;
 	int ch;
 
 	w.host = "127.0.0.1";
 	w.seconds = 10;
 	w.connect_rate = 5000;
-	while ((ch = getopt(argc, argv, "b:c:d:f:h:m:p:r:")) != -1) {
+	w.connect_timeout = 30;
+	while ((ch = getopt(argc, argv, "b:c:d:f:h:m:p:r:t:w:")) != -1) {
 		switch (ch) {
 		case 'b': parse_list(optarg, 0); break;
 		case 'c': w.connect_rate = strtod(optarg, NULL); break;
@@ -491,26 +746,38 @@ main(int argc, char *argv[])
 		case 'm': w.pairs = strcmp(optarg, "pairs") == 0; break;
 		case 'p': parse_list(optarg, 1); break;
 		case 'r': w.rate = strtod(optarg, NULL); break;
+		case 't': w.connect_timeout = strtod(optarg, NULL); break;
+		case 'w': w.settle = strtod(optarg, NULL); break;
 		default:
 			fprintf(stderr, "usage: see the comment in wsload.c\n");
 			return 2;
 		}
 	}
-	if (accounts == NULL || w.nports == 0) {
+	if (accounts == NULL || w.nports == 0 || w.connect_rate <= 0) {
 		fprintf(stderr, "wsload: -f accounts and -p ports needed\n");
 		return 2;
 	}
+	raise_fd_limit();
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
 	load_accounts(accounts);
-	w.latency_us = malloc(MAX_SAMPLES * sizeof(uint64_t));
-	if ((w.ep = epoll_create1(EPOLL_CLOEXEC)) == -1 || w.latency_us == NULL)
-		die("setup");
+	samples_init(&w.latency, MAX_SAMPLES);
+	samples_init(&w.handshake, w.nconns + 1);
+	if ((w.ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		die("epoll_create1");
 
 	start = now_ns();
+	/* Tells this run's messages from those of earlier runs. */
+	w.run_id = (start ^ ((unsigned long long)getpid() << 32)) % 1000000000ULL;
 	next_connect = start;
-	next_send = 0;
-	/* Connect at the given rate, then (pairs) send at the given rate. */
-	end = start + (uint64_t)(w.seconds * 1e9);
-	for (;;) {
+	w.first_start_ns = start;
+	/* Connect at the given rate, then hold (idle) or send (pairs). */
+	while (!stop_requested) {
 		uint64_t t = now_ns();
 		int n;
 
@@ -518,20 +785,27 @@ main(int argc, char *argv[])
 			conn_start(&w.conns[to_start], to_start);
 			to_start++;
 			next_connect += (uint64_t)(1e9 / w.connect_rate);
+			last_start_ns = t;
 		}
-		if (to_start == w.nconns && w.opened + w.failed >= w.nconns &&
-		    next_send == 0) {
-			next_send = t;
-			end = t + (uint64_t)(w.seconds * 1e9);
+		if (ready_ns == 0 && to_start == w.nconns &&
+		    (w.opened + w.failed >= w.nconns ||
+		    t > last_start_ns + (uint64_t)(w.connect_timeout * 1e9))) {
+			ready_ns = t;
+			next_send = t + (uint64_t)(w.settle * 1e9);
+			end = next_send + (uint64_t)(w.seconds * 1e9);
+			w.send_start_ns = next_send;
+			fprintf(stderr, "ready opened=%zu failed=%zu\n",
+			    w.opened, w.failed);
 		}
-		if (w.pairs && next_send != 0 && w.rate > 0 && t < end) {
+		if (w.pairs && ready_ns != 0 && w.rate > 0 && t >= next_send &&
+		    t < end) {
 			while (t >= next_send) {
-				send_one(&w.conns[send_index++ % w.nconns]);
+				send_one(send_index++ % w.nconns);
 				next_send += (uint64_t)(1e9 / w.rate);
 			}
+			w.send_end_ns = t;
 		}
-		/* After the sends: two seconds for the last arrivals. */
-		if (next_send != 0 && t > end + (w.pairs ? 2000000000ULL : 0))
+		if (ready_ns != 0 && t > end + (w.pairs ? DRAIN_NS : 0))
 			break;
 		n = epoll_wait(w.ep, events, 512, 1);
 		for (int i = 0; i < n; i++)

@@ -157,5 +157,5 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 }
 
 const struct lws_protocols ws_protocol = {
-	"chat", ws_callback, sizeof(struct session), 4096, 0, NULL, 0
+	"chat", ws_callback, sizeof(struct session), 1024, 0, NULL, 0
 };

@@ -1,0 +1,99 @@
+#!/usr/bin/python3
+"""Writes bench/RESULTS.md from every bench/results/*.json (one object per
+scenario, written by bench/run): a table of figure, target, met, machine
+and date, then each scenario's method and notes.
+
+    results_table.py RESULTS_DIR OUT.md
+"""
+import glob
+import json
+import os
+import sys
+
+# The order of the issue; scenarios unknown here come after, by name.
+ORDER = ["history", "send", "fcgi_overhead", "idle", "latency", "max_rate",
+         "connects", "history_depth"]
+
+
+def machine_text(m):
+    if not m:
+        return "?"
+    mem = m.get("memory_mib")
+    mem = f"{mem / 1024:.0f} GiB" if isinstance(mem, (int, float)) else "?"
+    return f"{m.get('nproc', '?')} × {m.get('cpu', '?')}, {mem}, Linux {m.get('kernel', '?')}"
+
+
+def met_text(r):
+    if r.get("error"):
+        return "not run"
+    met = r.get("met")
+    return "yes" if met is True else "no" if met is False else "—"
+
+
+def cell(text):
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def main():
+    results_dir, out = sys.argv[1:3]
+    results = []
+    for path in sorted(glob.glob(os.path.join(results_dir, "*.json"))):
+        try:
+            with open(path) as f:
+                results.append(json.load(f))
+        except (OSError, ValueError) as e:
+            print(f"results_table: skipping {path}: {e}", file=sys.stderr)
+
+    def key(r):
+        name = r.get("scenario", "")
+        return (ORDER.index(name) if name in ORDER else len(ORDER), name)
+
+    results.sort(key=key)
+    lines = [
+        "# Benchmark results",
+        "",
+        "Written by `bench/run` (`./stack bench`) from `bench/results/*.json`;"
+        " do not edit by hand. Each scenario ran against a stack of its own"
+        " (optimized build, 4 push daemons, PostgreSQL with fsync and"
+        " synchronous_commit on), with the load generators on the same"
+        " machine. Other work on the machine disturbs the figures: the load"
+        " average at the start of each scenario is given (1, 5 and 15"
+        " minutes).",
+        "",
+        "| scenario | figure | target | met | load at start | machine | date |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        load = r.get("load_average_at_start") or []
+        lines.append("| " + " | ".join(cell(x) for x in [
+            r.get("scenario", "?"),
+            r.get("error") or r.get("summary", ""),
+            r.get("target", ""),
+            met_text(r),
+            " ".join(f"{x:.2f}" for x in load),
+            machine_text(r.get("machine")),
+            r.get("date", ""),
+        ]) + " |")
+    lines += ["", "## Method and notes", ""]
+    for r in results:
+        lines.append(f"### {r.get('scenario', '?')}")
+        lines.append("")
+        if r.get("method"):
+            lines.append(r["method"])
+            lines.append("")
+        for note in r.get("notes") or []:
+            lines.append(f"- {note}")
+        if r.get("notes"):
+            lines.append("")
+        stack = r.get("stack") or {}
+        if stack:
+            lines.append("Stack: " + ", ".join(f"{k} {v}" for k, v in stack.items())
+                         + f". Took {r.get('duration', '?')} s.")
+            lines.append("")
+    with open(out + ".tmp", "w") as f:
+        f.write("\n".join(lines).rstrip() + "\n")
+    os.replace(out + ".tmp", out)
+
+
+if __name__ == "__main__":
+    main()
