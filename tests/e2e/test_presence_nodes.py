@@ -1,0 +1,178 @@
+"""A push daemon's connections leaving the online set in SQL: push_node_stop
+(SIGTERM), push_node_start (a restart after a crash) and push_reap (a node
+whose heartbeat went stale) tell the online friends of each account left
+with no connection, once, and take the accounts' locks in the order of
+push_connect_many, so that they and a batch of connections cannot deadlock.
+
+Called directly on test nodes; the stack's daemons reap only nodes whose
+heartbeat is stale, so a live test node is left alone."""
+
+import secrets
+import threading
+import time
+
+from chat_api import connect_db, make_friends, new_user
+
+TIMEOUT = 60                  # timeout_seconds for the functions under test
+
+
+def node_name():
+    return "test-node-" + secrets.token_hex(4)
+
+
+def add_node(cur, node, rows, heartbeat_ago="0 seconds"):
+    """A presence node with connections (connection_id, account_id)."""
+    cur.execute("INSERT INTO presence_node (node_id, heartbeat_at)"
+                " VALUES (%s, now() - %s::interval)", (node, heartbeat_ago))
+    for connection_id, account_id in rows:
+        cur.execute("INSERT INTO presence_connection"
+                    " (node_id, connection_id, account_id)"
+                    " VALUES (%s, %s, %s)", (node, connection_id, account_id))
+
+
+def drop_nodes(db, nodes):
+    with db.cursor() as cur:
+        cur.execute("DELETE FROM presence_node WHERE node_id = ANY (%s)",
+                    (list(nodes),))
+
+
+def offline_events(cur, *accounts):
+    """(actor, target) of the user_offline events of accounts, sorted."""
+    cur.execute("SELECT actor_id::text, target_id::text FROM event"
+                " WHERE kind = 'user_offline' AND actor_id = ANY (%s::uuid[])"
+                " ORDER BY 1, 2", (list(accounts),))
+    return cur.fetchall()
+
+
+def node_exists(cur, node):
+    cur.execute("SELECT count(*) FROM presence_node WHERE node_id = %s",
+                (node,))
+    return cur.fetchone()[0] == 1
+
+
+def watched_pair():
+    """Accounts a and b, and w, a friend of both, online on a live node."""
+    a, b, w = new_user(), new_user(), new_user()
+    make_friends(w, a)
+    make_friends(w, b)
+    return a.account_id, b.account_id, w.account_id
+
+
+def test_node_stop_tells_online_friends_once(db):
+    a, b, w = watched_pair()
+    stopping, other, watcher = node_name(), node_name(), node_name()
+    try:
+        with db.cursor() as cur:
+            add_node(cur, watcher, [(1, w)])
+            # a twice on the stopping node; b also on another node.
+            add_node(cur, stopping, [(1, a), (2, b), (3, a)])
+            add_node(cur, other, [(1, b)])
+            cur.execute("SELECT push_node_stop(%s, %s)", (stopping, TIMEOUT))
+            assert cur.fetchone()[0] == 1
+            assert offline_events(cur, a, b) == [(a, w)]
+            assert not node_exists(cur, stopping)
+            cur.execute("SELECT count(*) FROM presence_connection"
+                        " WHERE node_id = %s", (stopping,))
+            assert cur.fetchone()[0] == 0
+    finally:
+        drop_nodes(db, [stopping, other, watcher])
+
+
+def test_node_start_clears_an_earlier_run(db):
+    a, b, w = watched_pair()
+    restarted, watcher = node_name(), node_name()
+    try:
+        with db.cursor() as cur:
+            add_node(cur, watcher, [(1, w)])
+            add_node(cur, restarted, [(1, a), (2, b), (3, a)])
+            cur.execute("SELECT push_node_start(%s, %s)", (restarted, TIMEOUT))
+            assert cur.fetchone()[0] == 2
+            assert offline_events(cur, a, b) == sorted([(a, w), (b, w)])
+            assert node_exists(cur, restarted)
+            cur.execute("SELECT count(*) FROM presence_connection"
+                        " WHERE node_id = %s", (restarted,))
+            assert cur.fetchone()[0] == 0
+    finally:
+        drop_nodes(db, [restarted, watcher])
+
+
+def test_reap_takes_dead_nodes_out_once(db):
+    """Two dead nodes, a on both: one user_offline each. Built and reaped
+    in one transaction, so that no daemon reaps the nodes first."""
+    a, b, w = watched_pair()
+    dead, watcher = [node_name(), node_name()], node_name()
+    tx = connect_db(autocommit=False)
+    try:
+        with tx.cursor() as cur:
+            add_node(cur, watcher, [(1, w)])
+            add_node(cur, dead[0], [(1, a), (2, b)], "10 minutes")
+            add_node(cur, dead[1], [(1, a)], "10 minutes")
+            cur.execute("SELECT push_reap(%s, interval '1 year')", (TIMEOUT,))
+            # Other dead nodes may be reaped too: at least ours.
+            assert cur.fetchone()[0] >= 2
+            assert offline_events(cur, a, b) == sorted([(a, w), (b, w)])
+            assert not node_exists(cur, dead[0])
+            assert not node_exists(cur, dead[1])
+        tx.commit()
+    finally:
+        tx.rollback()
+        tx.close()
+        drop_nodes(db, [*dead, watcher])
+
+
+def backend_waits_on_lock(db, pid, seconds=10):
+    deadline = time.monotonic() + seconds
+    with db.cursor() as cur:
+        while time.monotonic() < deadline:
+            cur.execute("SELECT wait_event_type FROM pg_stat_activity"
+                        " WHERE pid = %s", (pid,))
+            row = cur.fetchone()
+            if row and row[0] == "Lock":
+                return True
+            time.sleep(0.05)
+    return False
+
+
+def test_node_stop_and_connections_cannot_deadlock(db):
+    """A connection batch holds the lower account and then takes the higher
+    one, as push_connect_many does; a node stop that took the higher one
+    first, waiting for the lower, would deadlock with it."""
+    low, high = sorted(new_user().account_id for _ in range(2))
+    stopping, batch_node = node_name(), node_name()
+    with db.cursor() as cur:
+        # The higher account first, in heap and in key order.
+        add_node(cur, stopping, [(1, high), (2, low)])
+        add_node(cur, batch_node, [])
+    batch = connect_db(autocommit=False)
+    stopper = connect_db()
+    errors, answers = [], []
+
+    def stop():
+        try:
+            with stopper.cursor() as cur:
+                cur.execute("SELECT push_node_stop(%s, %s)",
+                            (stopping, TIMEOUT))
+                answers.append(cur.fetchone()[0])
+        except Exception as e:          # noqa: BLE001 (reported below)
+            errors.append(e)
+
+    thread = threading.Thread(target=stop)
+    try:
+        with batch.cursor() as cur:
+            cur.execute("SELECT * FROM push_connect(%s, 1, %s, %s)",
+                        (batch_node, low, TIMEOUT))
+            thread.start()
+            assert backend_waits_on_lock(db, stopper.get_backend_pid())
+            cur.execute("SELECT * FROM push_connect(%s, 2, %s, %s)",
+                        (batch_node, high, TIMEOUT))
+        batch.commit()
+        thread.join(30)
+        assert not thread.is_alive()
+        assert not errors, errors
+        assert answers == [0]          # both are online on batch_node
+    finally:
+        batch.rollback()
+        thread.join(30)
+        batch.close()
+        stopper.close()
+        drop_nodes(db, [stopping, batch_node])
