@@ -91,27 +91,16 @@ chat_search(struct request *rq, struct reply *rp)
 	}
 }
 
-/* Mark-read and delete: an operation on the message in the path. */
-static void
-chat_on_message(struct request *rq, struct reply *rp, struct db_stmt *stmt)
-{
-	char id[UUID_TEXT_SIZE];
-	const char *params[] = { rq->account_id, id };
-
-	if (fields_uuid(rp, "path", "message_id", rq->params[0], id) == 0)
-		proc_call(rq, rp, stmt, params);
-}
-
 void
 chat_mark_read(struct request *rq, struct reply *rp)
 {
-	chat_on_message(rq, rp, &chat_read_stmt);
+	proc_call_on_id(rq, rp, &chat_read_stmt, "message_id", NULL);
 }
 
 void
 chat_delete(struct request *rq, struct reply *rp)
 {
-	chat_on_message(rq, rp, &chat_delete_stmt);
+	proc_call_on_id(rq, rp, &chat_delete_stmt, "message_id", NULL);
 }
 
 void

@@ -32,27 +32,16 @@ friends_request(struct request *rq, struct reply *rp)
 	json_object_put(obj);
 }
 
-/* Accept or reject the pending request of the account in the path. */
-static void
-friends_answer(struct request *rq, struct reply *rp, const char *accept)
-{
-	char id[UUID_TEXT_SIZE];
-	const char *params[] = { rq->account_id, id, accept };
-
-	if (fields_uuid(rp, "path", "sender_id", rq->params[0], id) == 0)
-		proc_call(rq, rp, &friends_answer_stmt, params);
-}
-
 void
 friends_accept(struct request *rq, struct reply *rp)
 {
-	friends_answer(rq, rp, "true");
+	proc_call_on_id(rq, rp, &friends_answer_stmt, "sender_id", "true");
 }
 
 void
 friends_reject(struct request *rq, struct reply *rp)
 {
-	friends_answer(rq, rp, "false");
+	proc_call_on_id(rq, rp, &friends_answer_stmt, "sender_id", "false");
 }
 
 void
@@ -74,21 +63,13 @@ friends_pending(struct request *rq, struct reply *rp)
 void
 friends_status(struct request *rq, struct reply *rp)
 {
-	char id[UUID_TEXT_SIZE];
-	const char *params[] = { rq->account_id, id };
-
-	if (fields_uuid(rp, "path", "account_id", rq->params[0], id) == 0)
-		proc_call(rq, rp, &friends_status_stmt, params);
+	proc_call_on_id(rq, rp, &friends_status_stmt, "account_id", NULL);
 }
 
 void
 friends_remove(struct request *rq, struct reply *rp)
 {
-	char id[UUID_TEXT_SIZE];
-	const char *params[] = { rq->account_id, id };
-
-	if (fields_uuid(rp, "path", "friend_id", rq->params[0], id) == 0)
-		proc_call(rq, rp, &friends_remove_stmt, params);
+	proc_call_on_id(rq, rp, &friends_remove_stmt, "friend_id", NULL);
 }
 
 void

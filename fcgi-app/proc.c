@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "fields.h"
 #include "log.h"
 #include "proc.h"
 
@@ -49,6 +50,17 @@ proc_call(struct request *rq, struct reply *rp, struct db_stmt *stmt,
 	PQclear(res);
 	if (events > 0)
 		proc_notify(&rq->app->db);
+}
+
+void
+proc_call_on_id(struct request *rq, struct reply *rp, struct db_stmt *stmt,
+    const char *name, const char *extra)
+{
+	char id[UUID_TEXT_SIZE];
+	const char *params[] = { rq->account_id, id, extra };
+
+	if (fields_uuid(rp, "path", name, rq->params[0], id) == 0)
+		proc_call(rq, rp, stmt, params);
 }
 
 void

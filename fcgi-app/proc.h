@@ -15,6 +15,14 @@
 void	proc_call(struct request *rq, struct reply *rp, struct db_stmt *stmt,
 	    const char *const *params);
 
+/*
+ * proc_call() for a handler that acts on the object named in the path:
+ * stmt gets the caller's account, the UUID of the path parameter name,
+ * then extra unless NULL. A bad UUID is a 422 at ["path", name].
+ */
+void	proc_call_on_id(struct request *rq, struct reply *rp,
+	    struct db_stmt *stmt, const char *name, const char *extra);
+
 /* Runs stmt, which selects one JSON value; answers it with 200. */
 void	proc_json(struct request *rq, struct reply *rp, struct db_stmt *stmt,
 	    const char *const *params);
