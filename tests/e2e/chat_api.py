@@ -13,7 +13,10 @@ import json
 import os
 import re
 import secrets
+import shlex
 import string
+import subprocess
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -467,6 +470,81 @@ def count_accounts(db, where, params):
 
 def random_uuid():
     return str(uuid.uuid4())
+
+
+# ------------------------------------------------ the stack's PostgreSQL
+
+def pg_ctl(*args):
+    """pg_ctl on the stack's cluster, as its owner: (exit code, output)."""
+    command = [env("CHAT_PGCTL"), "-D", env("CHAT_PGDATA"), *args]
+    run_as = os.environ.get("CHAT_RUN_AS")
+    if os.geteuid() == 0 and run_as:
+        command = ["runuser", "-u", run_as, "--", *command]
+    with tempfile.TemporaryFile() as output:
+        done = subprocess.run(command, stdin=subprocess.DEVNULL,
+                              stdout=output, stderr=subprocess.STDOUT,
+                              timeout=90)
+        output.seek(0)
+        return done.returncode, output.read().decode(errors="replace")
+
+
+def pg_server_options():
+    """The options the server was started with, less -D: `pg_ctl start`
+    alone would not repeat those given on the original command line."""
+    with open(os.path.join(env("CHAT_PGDATA"), "postmaster.opts")) as f:
+        words = shlex.split(f.read())[1:]
+    options, skip = [], False
+    for word in words:
+        if skip:
+            skip = False
+        elif word == "-D":
+            skip = True
+        elif not word.startswith("-D"):
+            options.append(word)
+    return options
+
+
+class Database:
+    """Stops and starts the stack's PostgreSQL (CHAT_PGDATA, CHAT_PGCTL,
+    CHAT_RUN_AS, CHAT_PG_LOG). Made while the server runs: it reads the
+    server's options then, for start()."""
+
+    def __init__(self):
+        self.options = pg_server_options()
+
+    def running(self):
+        return pg_ctl("status")[0] == 0
+
+    def stop(self, mode="fast"):
+        code, text = pg_ctl("stop", "-m", mode, "-w")
+        assert code == 0, text
+
+    def start(self):
+        """Starts the server unless it runs."""
+        if self.running():
+            return
+        log = os.environ.get("CHAT_PG_LOG") or os.path.join(
+            env("CHAT_PGDATA"), "outage-test.log")
+        args = ["start", "-w", "-t", "60", "-l", log]
+        if self.options:
+            args += ["-o", shlex.join(self.options)]
+        code, text = pg_ctl(*args)
+        assert code == 0, text
+
+
+def wait_for_health(seconds=30):
+    """Polls GET /health until it answers 200 or seconds pass; returns the
+    last answer, None when the web server never answered."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            r = api("GET", "/health")
+        except requests.RequestException:
+            r = None
+        if (r is not None and r.status_code == 200) or \
+                time.monotonic() > deadline:
+            return r
+        time.sleep(0.2)
 
 
 # ------------------------------------------------------- friends (CONTRACT §4)

@@ -9,16 +9,14 @@ the database, and restores both in finally blocks."""
 
 import asyncio
 import os
-import shlex
 import signal
-import subprocess
-import tempfile
 import threading
 import time
 
 import requests
 
-from chat_api import api, body, env, history, new_friends, send_message
+from chat_api import (Database, api, body, history, new_friends,
+                      send_message, wait_for_health)
 from ws_client import (WAIT, assert_in_order, blocking, close_all, daemon_pid,
                        daemon_restart, daemon_running, new_messages_from,
                        session, ws_test)
@@ -177,62 +175,9 @@ async def test_kill_9_of_the_senders_daemon_loses_nothing():
 
 # ------------------------------------------------- PostgreSQL restarting
 
-def pg_ctl(*args):
-    """pg_ctl on the stack's cluster, as its owner."""
-    command = [env("CHAT_PGCTL"), "-D", env("CHAT_PGDATA"), *args]
-    run_as = os.environ.get("CHAT_RUN_AS")
-    if os.geteuid() == 0 and run_as:
-        command = ["runuser", "-u", run_as, "--", *command]
-    with tempfile.TemporaryFile() as output:
-        done = subprocess.run(command, stdin=subprocess.DEVNULL,
-                              stdout=output, stderr=subprocess.STDOUT,
-                              timeout=90)
-        output.seek(0)
-        return done.returncode, output.read().decode(errors="replace")
-
-
-def server_options():
-    """postmaster.opts less -D: what `pg_ctl start` must repeat."""
-    with open(os.path.join(env("CHAT_PGDATA"), "postmaster.opts")) as f:
-        words = shlex.split(f.read())[1:]
-    options, skip = [], False
-    for word in words:
-        if skip:
-            skip = False
-        elif word == "-D":
-            skip = True
-        elif not word.startswith("-D"):
-            options.append(word)
-    return options
-
-
-def pg_running():
-    code, _ = pg_ctl("status")
-    return code == 0
-
-
-def pg_start(options):
-    args = ["start", "-w", "-t", "60", "-l", env("CHAT_PG_LOG")]
-    if options:
-        args += ["-o", shlex.join(options)]
-    code, text = pg_ctl(*args)
-    assert code == 0, text
-
-
-def health_ok():
-    try:
-        return api("GET", "/health").status_code == 200
-    except requests.RequestException:
-        return False
-
-
-def wait_health(seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if health_ok():
-            return True
-        time.sleep(0.2)
-    return False
+async def health_comes_back():
+    r = await blocking(wait_for_health)
+    return r is not None and r.status_code == 200
 
 
 @ws_test(timeout=180)
@@ -240,7 +185,7 @@ async def test_postgresql_restart_loses_no_acknowledged_message():
     a, b = new_friends()
     sender = await session(a, daemon=1)
     receiver = await session(b, daemon=2)
-    options = server_options()
+    database = Database()
     conns = [receiver]
     sent = []                       # temp_ids, in order
     stop = asyncio.Event()
@@ -267,11 +212,10 @@ async def test_postgresql_restart_loses_no_acknowledged_message():
     try:
         task = asyncio.get_running_loop().create_task(stream())
         await asyncio.sleep(1.0)
-        code, text = await blocking(pg_ctl, "stop", "-m", "immediate", "-w")
-        assert code == 0, text
+        await blocking(database.stop, "immediate")
         await asyncio.sleep(2.0)
-        await blocking(pg_start, options)
-        assert await blocking(wait_health), "REST did not come back"
+        await blocking(database.start)
+        assert await health_comes_back(), "REST did not come back"
         # The daemon reconnects by itself: a send made now is answered.
         deadline = time.monotonic() + RECOVERY_SECONDS
         while True:
@@ -319,9 +263,8 @@ async def test_postgresql_restart_loses_no_acknowledged_message():
             await asyncio.sleep(0.2)
     finally:
         stop.set()
-        if not await blocking(pg_running):
-            await blocking(pg_start, options)
-        await blocking(wait_health)
+        await blocking(database.start)
+        await blocking(wait_for_health)
         await close_all(sender, *conns)
 
 
@@ -329,10 +272,9 @@ async def test_postgresql_restart_loses_no_acknowledged_message():
 async def test_sends_while_postgresql_is_down_get_503():
     a, b = new_friends()
     conn = await session(a, daemon=2)
-    options = server_options()
+    database = Database()
     try:
-        code, text = await blocking(pg_ctl, "stop", "-m", "fast", "-w")
-        assert code == 0, text
+        await blocking(database.stop)
         await asyncio.sleep(0.5)
         for i in range(3):
             await conn.send({"type": "send_message",
@@ -351,8 +293,8 @@ async def test_sends_while_postgresql_is_down_get_503():
                          "temp_id": "t"})
         assert (await conn.expect_error())["code"] == 503
         assert conn.is_open
-        await blocking(pg_start, options)
-        assert await blocking(wait_health)
+        await blocking(database.start)
+        assert await health_comes_back()
         deadline = time.monotonic() + RECOVERY_SECONDS
         while True:
             await conn.send({"type": "send_message",
@@ -364,7 +306,6 @@ async def test_sends_while_postgresql_is_down_get_503():
             assert time.monotonic() < deadline, reply
             await asyncio.sleep(0.5)
     finally:
-        if not await blocking(pg_running):
-            await blocking(pg_start, options)
-        await blocking(wait_health)
+        await blocking(database.start)
+        await blocking(wait_for_health)
         await conn.close()
