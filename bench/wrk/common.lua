@@ -1,5 +1,5 @@
--- Shared by the wrk scripts of bench/run: the accounts file and the JSON
--- report. Loaded with dofile() from the directory in WRK_LUA_DIR.
+-- Shared by the wrk scripts of bench/run: the accounts file, a GET per
+-- account, and the JSON report. Loaded with dofile() from the directory in WRK_LUA_DIR.
 --
 -- Environment:
 --   WRK_ACCOUNTS  wsload's accounts file: "account-id token peer-id" a line
@@ -39,6 +39,32 @@ function common.round_robin(requests)
    return function()
       i = i % n + 1
       return requests[i]
+   end
+end
+
+-- Makes the script a GET per account of the accounts file, as that
+-- account (its token), path(account) its path, the threads going round
+-- the accounts: defines wrk's setup, init, request and done.
+function common.get_as_each_account(path)
+   local next_request
+
+   setup = common.setup
+   done = common.done
+
+   function init(args)
+      local requests = {}
+      for _, a in ipairs(common.load_accounts()) do
+         requests[#requests + 1] = wrk.format("GET", path(a),
+            { ["Authorization"] = "Bearer " .. a.token })
+      end
+      assert(#requests > 0, "no accounts: set WRK_ACCOUNTS")
+      next_request = common.round_robin(requests)
+   end
+
+   -- Defined when the script is loaded: wrk asks its main state whether
+   -- the script defines request(), and init() never runs there.
+   function request()
+      return next_request()
    end
 end
 

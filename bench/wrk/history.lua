@@ -3,24 +3,8 @@
 -- connections do not all read one conversation.
 local common = dofile((os.getenv("WRK_LUA_DIR") or "bench/wrk") .. "/common.lua")
 
-setup = common.setup
-done = common.done
-local next_request
+local limit = os.getenv("WRK_LIMIT") or "50"
 
-function init(args)
-   local limit = os.getenv("WRK_LIMIT") or "50"
-   local requests = {}
-   for _, a in ipairs(common.load_accounts()) do
-      requests[#requests + 1] = wrk.format("GET",
-         "/api/v1/chat/messages/history/" .. a.peer .. "?limit=" .. limit,
-         { ["Authorization"] = "Bearer " .. a.token })
-   end
-   assert(#requests > 0, "no accounts: set WRK_ACCOUNTS")
-   next_request = common.round_robin(requests)
-end
-
--- At the top level: wrk asks its main state whether the script defines
--- request(), and init() never runs there.
-function request()
-   return next_request()
-end
+common.get_as_each_account(function(a)
+   return "/api/v1/chat/messages/history/" .. a.peer .. "?limit=" .. limit
+end)
