@@ -5,6 +5,7 @@
 #include "chat.h"
 #include "fields.h"
 #include "json_input.h"
+#include "page.h"
 #include "proc.h"
 
 #define CHAT_CONTENT_MAX	5000
@@ -14,10 +15,12 @@
 
 static struct db_stmt chat_send_stmt = DB_STMT("chat_send", 3,
     "SELECT * FROM api_send_message($1, $2, $3)");
-static struct db_stmt chat_history_stmt = DB_STMT("chat_history", 4,
-    "SELECT * FROM api_history($1, $2, $3, $4)");
-static struct db_stmt chat_search_stmt = DB_STMT("chat_search", 5,
-    "SELECT * FROM api_search($1, $2, $3, $4, $5)");
+static struct db_stmt chat_history_stmt = DB_STMT_FLAGS("chat_history", 4,
+    DB_BINARY, "SELECT * FROM api_history_rows($1, $2, $3, $4)");
+/* A long conversation's search needs a plan of its own: see db.h. */
+static struct db_stmt chat_search_stmt = DB_STMT_FLAGS("chat_search", 5,
+    DB_BINARY | DB_PLAN_EACH,
+    "SELECT * FROM api_search_rows($1, $2, $3, $4, $5)");
 static struct db_stmt chat_read_stmt = DB_STMT("chat_read", 2,
     "SELECT * FROM api_mark_read($1, $2)");
 static struct db_stmt chat_delete_stmt = DB_STMT("chat_delete", 2,
@@ -70,7 +73,7 @@ chat_history(struct request *rq, struct reply *rp)
 	fields_uuid(rp, "path", "friend_id", rq->params[0], id);
 	chat_page(rp, rq, skip, limit);
 	if (!reply_has_invalid(rp))
-		proc_call(rq, rp, &chat_history_stmt, params);
+		page_call(rq, rp, &chat_history_stmt, params, skip, limit);
 }
 
 void
@@ -87,7 +90,7 @@ chat_search(struct request *rq, struct reply *rp)
 		const char *params[] = { rq->account_id, id, keyword, skip,
 		    limit };
 
-		proc_call(rq, rp, &chat_search_stmt, params);
+		page_call(rq, rp, &chat_search_stmt, params, skip, limit);
 	}
 }
 

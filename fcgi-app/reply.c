@@ -61,6 +61,14 @@ reply_json(struct reply *rp, int status, const char *json)
 }
 
 void
+reply_take(struct reply *rp, int status, char *body)
+{
+	free(rp->body);
+	rp->body = body;
+	rp->status = status;
+}
+
+void
 reply_object(struct reply *rp, int status, struct json_object *obj)
 {
 	if (obj == NULL) {

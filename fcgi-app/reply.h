@@ -25,6 +25,8 @@ void	reply_free(struct reply *rp);
 
 /* Answers status with a copy of the JSON text json. */
 void	reply_json(struct reply *rp, int status, const char *json);
+/* Answers status with body, JSON text the reply takes over (frees). */
+void	reply_take(struct reply *rp, int status, char *body);
 /* Answers status with obj serialized; takes over the reference to obj. */
 void	reply_object(struct reply *rp, int status, struct json_object *obj);
 /* Answers status with {"detail": detail}. */

@@ -1,0 +1,204 @@
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "app.h"
+#include "jsonw.h"
+#include "page.h"
+
+/* The columns of api_history_rows and api_search_rows, in order. */
+enum page_col {
+	PAGE_STATUS, PAGE_BODY, PAGE_TOTAL, PAGE_ID, PAGE_SENDER_ID,
+	PAGE_RECEIVER_ID, PAGE_CONTENT, PAGE_MSG_STATUS, PAGE_DELETED,
+	PAGE_CREATED, PAGE_UPDATED, PAGE_READ, PAGE_SENDER, PAGE_RECEIVER,
+	PAGE_NCOLS
+};
+
+/* A page holds at most 100 messages of at most 5,000 characters. */
+#define PAGE_MAX_BYTES	(8u << 20)
+
+/* Big-endian integers of PostgreSQL's binary format. */
+static int64_t
+page_int64(const char *p)
+{
+	uint32_t hi, lo;
+
+	memcpy(&hi, p, 4);
+	memcpy(&lo, p + 4, 4);
+	return (int64_t)(((uint64_t)ntohl(hi) << 32) | ntohl(lo));
+}
+
+static int32_t
+page_int32(const char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return (int32_t)ntohl(v);
+}
+
+/* Whether column col of row is not NULL and len bytes long (0: any). */
+static int
+page_has(const PGresult *res, int row, int col, int len)
+{
+	return !PQgetisnull(res, row, col) &&
+	    (len == 0 || PQgetlength(res, row, col) == len);
+}
+
+/* Whether a message row has every column of the fixed size it should. */
+static int
+page_row_ok(const PGresult *res, int row)
+{
+	return page_has(res, row, PAGE_ID, 16) &&
+	    page_has(res, row, PAGE_SENDER_ID, 16) &&
+	    page_has(res, row, PAGE_RECEIVER_ID, 16) &&
+	    page_has(res, row, PAGE_CONTENT, 0) &&
+	    page_has(res, row, PAGE_MSG_STATUS, 0) &&
+	    page_has(res, row, PAGE_DELETED, 1) &&
+	    page_has(res, row, PAGE_CREATED, 8) &&
+	    page_has(res, row, PAGE_UPDATED, 8) &&
+	    (PQgetisnull(res, row, PAGE_READ) ||
+	     page_has(res, row, PAGE_READ, 8)) &&
+	    page_has(res, row, PAGE_SENDER, 0) &&
+	    page_has(res, row, PAGE_RECEIVER, 0);
+}
+
+static void
+page_value(struct jsonw *w, const PGresult *res, int row, int col)
+{
+	jsonw_raw(w, PQgetvalue(res, row, col),
+	    (size_t)PQgetlength(res, row, col));
+}
+
+static void
+page_time(struct jsonw *w, const PGresult *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col))
+		jsonw_lit(w, "null");
+	else
+		jsonw_pg_time(w, page_int64(PQgetvalue(res, row, col)));
+}
+
+/* One message: the object of CONTRACT §2, in api_message's key order. */
+static void
+page_message(struct jsonw *w, const PGresult *res, int row)
+{
+	jsonw_lit(w, "{\"message_id\":");
+	jsonw_uuid(w, (const unsigned char *)PQgetvalue(res, row, PAGE_ID));
+	jsonw_lit(w, ",\"sender_id\":");
+	jsonw_uuid(w,
+	    (const unsigned char *)PQgetvalue(res, row, PAGE_SENDER_ID));
+	jsonw_lit(w, ",\"receiver_id\":");
+	jsonw_uuid(w,
+	    (const unsigned char *)PQgetvalue(res, row, PAGE_RECEIVER_ID));
+	jsonw_lit(w, ",\"content\":");
+	jsonw_string(w, PQgetvalue(res, row, PAGE_CONTENT),
+	    (size_t)PQgetlength(res, row, PAGE_CONTENT));
+	jsonw_lit(w, ",\"status\":");
+	jsonw_string(w, PQgetvalue(res, row, PAGE_MSG_STATUS),
+	    (size_t)PQgetlength(res, row, PAGE_MSG_STATUS));
+	if (PQgetvalue(res, row, PAGE_DELETED)[0])
+		jsonw_lit(w, ",\"is_deleted\":true,\"created_at\":");
+	else
+		jsonw_lit(w, ",\"is_deleted\":false,\"created_at\":");
+	page_time(w, res, row, PAGE_CREATED);
+	jsonw_lit(w, ",\"updated_at\":");
+	page_time(w, res, row, PAGE_UPDATED);
+	jsonw_lit(w, ",\"read_at\":");
+	page_time(w, res, row, PAGE_READ);
+	jsonw_lit(w, ",\"sender\":");
+	page_value(w, res, row, PAGE_SENDER);
+	jsonw_lit(w, ",\"receiver\":");
+	page_value(w, res, row, PAGE_RECEIVER);
+	jsonw_lit(w, "}");
+}
+
+/*
+ * The body of a 200: {"messages": [...], "total", "skip", "limit"}. NULL
+ * when a row is not what sql/009 selects, or memory ran out.
+ */
+static char *
+page_body(const PGresult *res, int64_t total, const char *skip,
+    const char *limit)
+{
+	struct jsonw w;
+	int row, first = 1;
+
+	jsonw_init(&w, PAGE_MAX_BYTES);
+	jsonw_lit(&w, "{\"messages\":[");
+	for (row = 0; row < PQntuples(res); row++) {
+		if (!PQgetisnull(res, row, PAGE_STATUS))
+			continue;	/* the header */
+		if (!page_row_ok(res, row)) {
+			jsonw_free(&w);
+			return NULL;
+		}
+		if (!first)
+			jsonw_lit(&w, ",");
+		first = 0;
+		page_message(&w, res, row);
+	}
+	jsonw_lit(&w, "],\"total\":");
+	jsonw_int(&w, total);
+	jsonw_lit(&w, ",\"skip\":");
+	jsonw_raw(&w, skip, strlen(skip));
+	jsonw_lit(&w, ",\"limit\":");
+	jsonw_raw(&w, limit, strlen(limit));
+	jsonw_lit(&w, "}");
+	return jsonw_take(&w);
+}
+
+/* The header row: the one with a status; -1 if there is none. */
+static int
+page_header(const PGresult *res)
+{
+	int row;
+
+	for (row = 0; row < PQntuples(res); row++)
+		if (page_has(res, row, PAGE_STATUS, 4) &&
+		    page_has(res, row, PAGE_TOTAL, 8))
+			return row;
+	return -1;
+}
+
+static void
+page_answer(struct reply *rp, const PGresult *res, const char *skip,
+    const char *limit)
+{
+	int head, status;
+	char *body;
+
+	if (PQnfields(res) != PAGE_NCOLS || (head = page_header(res)) == -1) {
+		reply_error(rp, 500, "Internal Server Error");
+		return;
+	}
+	status = page_int32(PQgetvalue(res, head, PAGE_STATUS));
+	if (status != 200) {
+		if (page_has(res, head, PAGE_BODY, 0))
+			reply_json(rp, status, PQgetvalue(res, head, PAGE_BODY));
+		else
+			reply_error(rp, 500, "Internal Server Error");
+		return;
+	}
+	body = page_body(res, page_int64(PQgetvalue(res, head, PAGE_TOTAL)),
+	    skip, limit);
+	if (body == NULL)
+		reply_error(rp, 500, "Internal Server Error");
+	else
+		reply_take(rp, 200, body);
+}
+
+void
+page_call(struct request *rq, struct reply *rp, struct db_stmt *stmt,
+    const char *const *params, const char *skip, const char *limit)
+{
+	PGresult *res;
+	enum db_status st;
+
+	st = db_run(&rq->app->db, stmt, params, &res);
+	if (st != DB_OK)
+		reply_db_error(rp, st);
+	else
+		page_answer(rp, res, skip, limit);
+	PQclear(res);
+}

@@ -1,0 +1,178 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonw.h"
+
+#define JSONW_FIRST_CAP	4096
+
+void
+jsonw_init(struct jsonw *w, size_t max)
+{
+	memset(w, 0, sizeof(*w));
+	w->max = max;
+}
+
+void
+jsonw_free(struct jsonw *w)
+{
+	free(w->buf);
+	w->buf = NULL;
+	w->len = w->cap = 0;
+}
+
+/* Room for n more bytes and a NUL; 0, or -1 with the writer failed. */
+static int
+jsonw_reserve(struct jsonw *w, size_t n)
+{
+	size_t need, cap;
+	char *grown;
+
+	if (w->failed)
+		return -1;
+	if (n > w->max || w->len > w->max - n) {
+		w->failed = 1;
+		return -1;
+	}
+	need = w->len + n + 1;
+	if (need <= w->cap)
+		return 0;
+	cap = w->cap != 0 ? w->cap : JSONW_FIRST_CAP;
+	while (cap < need)
+		cap *= 2;
+	if ((grown = realloc(w->buf, cap)) == NULL) {
+		w->failed = 1;
+		return -1;
+	}
+	w->buf = grown;
+	w->cap = cap;
+	return 0;
+}
+
+char *
+jsonw_take(struct jsonw *w)
+{
+	char *text;
+
+	if (jsonw_reserve(w, 0) == -1) {
+		jsonw_free(w);
+		return NULL;
+	}
+	w->buf[w->len] = '\0';
+	text = w->buf;
+	w->buf = NULL;
+	w->len = w->cap = 0;
+	return text;
+}
+
+void
+jsonw_raw(struct jsonw *w, const char *s, size_t n)
+{
+	if (jsonw_reserve(w, n) == 0) {
+		memcpy(w->buf + w->len, s, n);
+		w->len += n;
+	}
+}
+
+/* The escape of byte c, or NULL when it stands for itself. */
+static const char *
+jsonw_escape(unsigned char c, char tmp[8])
+{
+	switch (c) {
+	case '"':	return "\\\"";
+	case '\\':	return "\\\\";
+	case '\b':	return "\\b";
+	case '\f':	return "\\f";
+	case '\n':	return "\\n";
+	case '\r':	return "\\r";
+	case '\t':	return "\\t";
+	}
+	if (c >= 0x20)
+		return NULL;
+	snprintf(tmp, 8, "\\u%04x", c);
+	return tmp;
+}
+
+void
+jsonw_string(struct jsonw *w, const char *s, size_t n)
+{
+	size_t i, run = 0;
+	const char *esc;
+	char tmp[8];
+
+	jsonw_lit(w, "\"");
+	for (i = 0; i < n; i++) {
+		if ((esc = jsonw_escape((unsigned char)s[i], tmp)) == NULL)
+			continue;
+		jsonw_raw(w, s + run, i - run);
+		jsonw_raw(w, esc, strlen(esc));
+		run = i + 1;
+	}
+	jsonw_raw(w, s + run, n - run);
+	jsonw_lit(w, "\"");
+}
+
+void
+jsonw_uuid(struct jsonw *w, const unsigned char id[16])
+{
+	static const char hex[] = "0123456789abcdef";
+	char text[38];
+	size_t i, o = 0;
+
+	text[o++] = '"';
+	for (i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			text[o++] = '-';
+		text[o++] = hex[id[i] >> 4];
+		text[o++] = hex[id[i] & 0x0f];
+	}
+	text[o++] = '"';
+	jsonw_raw(w, text, o);
+}
+
+/* Floor division, for times before 2000. */
+static int64_t
+jsonw_floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+void
+jsonw_pg_time(struct jsonw *w, int64_t usec)
+{
+	const int64_t day = 86400LL * 1000000;
+	int64_t days = jsonw_floor_div(usec, day);
+	int64_t in_day = usec - days * day;
+	int64_t z, era, doe, yoe, y, doy, mp, d, m, secs;
+	char text[40];
+	int n;
+
+	/* Days since 2000-01-01 to a civil date (H. Hinnant's algorithm,
+	 * which counts from 0000-03-01). */
+	z = days + 10957 + 719468;
+	era = jsonw_floor_div(z, 146097);
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	y = yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y += m <= 2;
+	secs = in_day / 1000000;
+	n = snprintf(text, sizeof(text),
+	    "\"%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%06lldZ\"",
+	    (long long)y, (long long)m, (long long)d, (long long)(secs / 3600),
+	    (long long)(secs / 60 % 60), (long long)(secs % 60),
+	    (long long)(in_day % 1000000));
+	jsonw_raw(w, text, (size_t)n);
+}
+
+void
+jsonw_int(struct jsonw *w, long long v)
+{
+	char text[24];
+	int n = snprintf(text, sizeof(text), "%lld", v);
+
+	jsonw_raw(w, text, (size_t)n);
+}
