@@ -6,9 +6,9 @@
 #include "log.h"
 #include "proc.h"
 
-/* The channel of docs/events.md; the payload is empty: a wake-up only. */
+/* The NOTIFY of docs/events.md; the payload is empty: a wake-up only. */
 static struct db_stmt proc_notify_stmt = DB_STMT("proc_notify", 0,
-    "SELECT pg_notify('chat_events', '')");
+    "SELECT wake_push_daemons()");
 
 /* An integer column of our own functions' results. */
 static int
