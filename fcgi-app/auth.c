@@ -32,7 +32,7 @@ auth_account_active(struct request *rq, struct reply *rp,
 }
 
 int
-auth_bearer(struct request *rq, struct reply *rp)
+auth_token(struct request *rq, struct reply *rp)
 {
 	const struct config *cfg = &rq->app->cfg;
 	const char *h = rq->authorization;
@@ -53,6 +53,20 @@ auth_bearer(struct request *rq, struct reply *rp)
 		reply_error(rp, 401, "Could not validate credentials");
 		return -1;
 	}
+	return 0;
+}
+
+int
+auth_account(struct request *rq, struct reply *rp)
+{
 	return auth_account_active(rq, rp, rq->account_id, 401,
 	    "Could not validate credentials");
+}
+
+int
+auth_bearer(struct request *rq, struct reply *rp)
+{
+	if (auth_token(rq, rp) == -1)
+		return -1;
+	return auth_account(rq, rp);
 }

@@ -12,6 +12,19 @@
 int	auth_bearer(struct request *rq, struct reply *rp);
 
 /*
+ * auth_bearer() without the account's look-up, for a route whose
+ * statement checks the account itself: 0 with rq->account_id set when the
+ * token is valid, else -1 with the 401 in rp.
+ */
+int	auth_token(struct request *rq, struct reply *rp);
+
+/*
+ * The look-up auth_token() left out: 0 when the account exists and is
+ * active, else -1 with the answer of auth_bearer() in rp.
+ */
+int	auth_account(struct request *rq, struct reply *rp);
+
+/*
  * Looks up whether account_id may act: 0 when it exists and is active,
  * -1 with the answer in rp otherwise (gone_status and gone_detail for an
  * account that no longer exists).

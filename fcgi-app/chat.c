@@ -14,7 +14,7 @@
 #define CHAT_PAGE_MAX		100
 
 static struct db_stmt chat_send_stmt = DB_STMT("chat_send", 3,
-    "SELECT * FROM api_send_message($1, $2, $3)");
+    "SELECT * FROM api_send_message_checked($1, $2, $3)");
 static struct db_stmt chat_history_stmt = DB_STMT_FLAGS("chat_history", 4,
     DB_BINARY, "SELECT * FROM api_history_rows($1, $2, $3, $4)");
 /* A long conversation's search needs a plan of its own: see db.h. */

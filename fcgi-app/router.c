@@ -16,6 +16,12 @@ typedef void (*route_handler)(struct request *, struct reply *);
 enum route_access {
 	ROUTE_PUBLIC,
 	ROUTE_AUTH,		/* needs a valid access token */
+	/*
+	 * ROUTE_AUTH whose statement checks the caller's account itself
+	 * (sql/009, sql/011): one round trip to the database instead of
+	 * two, on the hottest routes.
+	 */
+	ROUTE_TOKEN,
 };
 
 struct route {
@@ -48,10 +54,10 @@ static const struct route routes[] = {
 	{ "DELETE",	"/friends/*",		friends_remove,	ROUTE_AUTH },
 	{ "GET",	"/group-chat/my-groups", friends_groups, ROUTE_AUTH },
 
-	{ "POST",	"/chat/messages",	chat_send,	ROUTE_AUTH },
+	{ "POST",	"/chat/messages",	chat_send,	ROUTE_TOKEN },
 	{ "GET",	"/chat/messages/unread-count", chat_unread_count, ROUTE_AUTH },
-	{ "GET",	"/chat/messages/history/*", chat_history, ROUTE_AUTH },
-	{ "GET",	"/chat/messages/search/*", chat_search,	ROUTE_AUTH },
+	{ "GET",	"/chat/messages/history/*", chat_history, ROUTE_TOKEN },
+	{ "GET",	"/chat/messages/search/*", chat_search,	ROUTE_TOKEN },
 	{ "PUT",	"/chat/messages/*/read", chat_mark_read, ROUTE_AUTH },
 	{ "DELETE",	"/chat/messages/*",	chat_delete,	ROUTE_AUTH },
 	{ "GET",	"/chat/friends/online",	chat_online_friends, ROUTE_AUTH },
@@ -121,6 +127,24 @@ router_is_preflight(const struct request *rq)
 	    rq->cors_method != NULL;
 }
 
+/*
+ * A ROUTE_TOKEN handler that refused its input ran no statement, so its
+ * account was not checked: a gone or inactive account is answered as on
+ * the other routes, before the 422.
+ */
+static void
+router_check_account(struct request *rq, struct reply *rp)
+{
+	struct reply refusal;
+
+	reply_init(&refusal);
+	if (auth_account(rq, &refusal) == -1) {
+		reply_free(rp);
+		*rp = refusal;
+	} else
+		reply_free(&refusal);
+}
+
 void
 router_dispatch(struct request *rq, struct reply *rp)
 {
@@ -151,5 +175,9 @@ router_dispatch(struct request *rq, struct reply *rp)
 	}
 	if (route->access == ROUTE_AUTH && auth_bearer(rq, rp) == -1)
 		return;
+	if (route->access == ROUTE_TOKEN && auth_token(rq, rp) == -1)
+		return;
 	route->handler(rq, rp);
+	if (route->access == ROUTE_TOKEN && reply_has_invalid(rp))
+		router_check_account(rq, rp);
 }

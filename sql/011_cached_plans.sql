@@ -57,3 +57,36 @@ BEGIN
     PERFORM pg_notify('chat_events', '');
 END
 $$;
+
+-- The caller's account, checked by the statement of the request rather
+-- than by a round trip of its own before it (chat-fcgi's ROUTE_TOKEN
+-- routes, fcgi-app/router.c): 401 when it is gone, 403 when inactive, as
+-- fcgi-app/auth.c answers on the other routes; NULLs when it may go on.
+CREATE FUNCTION caller_refusal(me uuid, OUT status int, OUT body json)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    active boolean;
+BEGIN
+    SELECT a.is_active INTO active FROM account a WHERE a.account_id = me;
+    IF NOT FOUND THEN
+        status := 401; body := api_detail('Could not validate credentials');
+    ELSIF NOT active THEN
+        status := 403; body := api_detail('Inactive user');
+    END IF;
+END
+$$;
+
+-- POST /chat/messages for chat-fcgi: the caller's check, then the send.
+CREATE FUNCTION api_send_message_checked(me uuid, receiver uuid,
+    body_text text, OUT status int, OUT body json, OUT events int)
+LANGUAGE plpgsql AS $$
+BEGIN
+    SELECT r.status, r.body INTO status, body FROM caller_refusal(me) r;
+    IF status IS NOT NULL THEN
+        events := 0;
+        RETURN;
+    END IF;
+    SELECT r.status, r.body, r.events INTO status, body, events
+      FROM api_send_message(me, receiver, body_text) r;
+END
+$$;

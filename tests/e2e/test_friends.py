@@ -10,7 +10,8 @@ from chat_api import (FRIENDSHIP_KEYS, PENDING_KEYS, api, assert_422,
                       assert_bad_credentials,
                       assert_error, assert_friendship,
                       assert_not_authenticated, bad_uuid, body,
-                      count_messages, db_now, field_required, friend_accept,
+                      count_messages, db_now, field_required, forge,
+                      friend_accept,
                       friend_reject, friend_remove, friend_request,
                       friend_status, friend_status_word, friends_list,
                       friends_pending, friendship_row, history, invalid_json,
@@ -518,3 +519,44 @@ def test_every_endpoint_refuses_an_inactive_account(db, method, path):
             json={"receiver_id": random_uuid(), "content": "y"}
             if method == "POST" else None)
     assert_error(r, 403, "Inactive user")
+
+
+# Input each endpoint refuses with a 422 (none for those without input).
+BAD_INPUT = {
+    "/friends/request": {"json": {}},
+    "/chat/messages/": {"json": {"content": ""}},
+    "/chat/messages/history/{id}": {"params": {"limit": "0"}},
+    "/chat/messages/search/{id}?keyword=a": {"params": {"skip": "-1"}},
+}
+
+
+@pytest.mark.parametrize("method, path", ENDPOINTS,
+                         ids=[f"{m} {p}" for m, p in ENDPOINTS])
+def test_every_endpoint_refuses_an_inactive_account_before_its_input(
+        db, method, path):
+    """The account comes before the input, as on the routes whose
+    statement checks the account itself (ROUTE_TOKEN)."""
+    inactive = new_user()
+    set_active(db, inactive.account_id, False)
+    r = api(method, path.format(id="not-a-uuid"), token=inactive.access,
+            **BAD_INPUT.get(path, {}))
+    assert_error(r, 403, "Inactive user")
+
+
+@pytest.mark.parametrize("method, path", ENDPOINTS,
+                         ids=[f"{m} {p}" for m, p in ENDPOINTS])
+@pytest.mark.parametrize("bad_input", [False, True], ids=["input", "bad input"])
+def test_every_endpoint_refuses_a_valid_token_of_no_account(method, path,
+                                                            bad_input):
+    """A well-signed token whose account does not exist (deleted, or never
+    there) is a 401, whatever the input."""
+    if bad_input:
+        extra = BAD_INPUT.get(path, {})
+        target = "not-a-uuid"
+    else:
+        extra = ({"json": {"receiver_id": random_uuid(), "content": "y"}}
+                 if method == "POST" else {})
+        target = random_uuid()
+    r = api(method, path.format(id=target), token=forge(random_uuid()),
+            **extra)
+    assert_bad_credentials(r)
