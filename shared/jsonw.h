@@ -34,7 +34,8 @@ void	jsonw_string(struct jsonw *w, const char *s, size_t n);
 void	jsonw_uuid(struct jsonw *w, const unsigned char id[16]);
 /*
  * Appends a PostgreSQL timestamp (microseconds since 2000-01-01 UTC) as a
- * quoted RFC 3339 time in UTC with six decimals: "2024-01-01T12:00:00.123456Z".
+ * quoted RFC 3339 time in UTC with six decimals: "2024-01-01T12:00:00.123456Z";
+ * null for a year outside 0000-9999.
  */
 void	jsonw_pg_time(struct jsonw *w, int64_t usec);
 void	jsonw_int(struct jsonw *w, long long v);

@@ -40,6 +40,14 @@ static void w_unix(struct jsonw *w) { jsonw_pg_time(w, -10957 * USEC_PER_DAY); }
 /* 2100-03-01, 36,584 days on: 2100 is not a leap year (no 02-29). */
 static void w_2100(struct jsonw *w) { jsonw_pg_time(w, 36584 * USEC_PER_DAY); }
 
+/* 8,000 years of 146,097 days a 400: 10000-01-01, beyond four digits;
+ * the day before is the last time written. */
+static void w_far(struct jsonw *w) { jsonw_pg_time(w, 2921940 * USEC_PER_DAY); }
+static void w_last(struct jsonw *w)
+{
+	jsonw_pg_time(w, 2921940 * USEC_PER_DAY - 1);
+}
+
 static void
 test_times(void)
 {
@@ -49,6 +57,8 @@ test_times(void)
 	CHECK(writes(w_before, "\"1999-12-31T23:59:59.500000Z\""));
 	CHECK(writes(w_unix, "\"1970-01-01T00:00:00.000000Z\""));
 	CHECK(writes(w_2100, "\"2100-03-01T00:00:00.000000Z\""));
+	CHECK(writes(w_far, "null"));
+	CHECK(writes(w_last, "\"9999-12-31T23:59:59.999999Z\""));
 }
 
 static void
