@@ -7,7 +7,7 @@ from chat_api import (above_maximum, api, assert_422, assert_error,
                       bad_uuid, below_minimum, body, delete_message, error,
                       field_required, friend_remove, friend_request, has_nul,
                       history, ids, make_friends, mark_read, message_row,
-                      new_user, newest_first, not_integer, page,
+                      new_friends, new_user, newest_first, not_integer, page,
                       random_uuid, search_messages, send, too_long,
                       too_short, unread_count)
 
@@ -38,6 +38,30 @@ def test_history_is_the_same_from_both_sides(friends):
     mine = page(history(a.access, b.account_id), total=4)
     theirs = page(history(b.access, a.account_id), total=4)
     assert mine == theirs == sent[::-1]
+
+
+# Contents whose JSON needs every kind of escape, and text beyond ASCII.
+TRICKY_CONTENTS = [
+    'quote " backslash \\ slash / and </script>',
+    "tab\tnewline\ncarriage return\r",
+    "controls \u0001 \u001f \u007f",
+    "\u00e9t\u00e9 \U0001f600 \u4e2d\u6587 \u200b",
+]
+
+
+def test_history_entries_are_the_messages_as_sent():
+    """chat-fcgi writes the page's JSON itself from binary rows
+    (fcgi-app/page.c): every entry is, value for value, the object that
+    PostgreSQL wrote for the send, accounts and times included."""
+    a, b = new_friends(full_name="Zo\u00eb \"Q\" \\ \u00c5ngstr\u00f6m",
+                       avatar="https://example.com/a?b=1&c=\u00e9")
+    sent = conversation(a, b, len(TRICKY_CONTENTS),
+                        content=lambda i: TRICKY_CONTENTS[i])
+    for reader, friend in ((a, b), (b, a)):
+        entries = body(history(reader.access, friend.account_id), 200)
+        assert entries["messages"] == newest_first(sent)
+    found = body(search_messages(a.access, b.account_id, keyword="\\"), 200)
+    assert found["messages"] == [sent[0]]
 
 
 def test_history_newest_first_by_created_at(friends):
