@@ -19,7 +19,7 @@ static struct pg_stmt events_notify_stmt = PG_STMT("ev_notify", 0,
 
 /* The reader's state: one read at a time. */
 static struct {
-	char	horizon[32];	/* xid8 as text; "" until known */
+	uint64_t horizon;	/* xid8; 0 until known (no xid is 0) */
 	int	reading;
 	int	again;		/* woken during a read */
 } ev;
@@ -209,8 +209,7 @@ events_dispatch(struct events_batch *b)
 		if (!PQgetisnull(b->events, i, 2))
 			events_dispatch_one(b, i);
 	if (n > 0)
-		snprintf(ev.horizon, sizeof(ev.horizon), "%s",
-		    PQgetvalue(b->events, 0, 0));
+		ev.horizon = strtoull(PQgetvalue(b->events, 0, 0), NULL, 10);
 	PQclear(b->events);
 	PQclear(b->messages);
 	free(b);
@@ -296,9 +295,9 @@ events_horizon_found(void *arg, PGresult *res)
 
 	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
 	    PQntuples(res) == 1) {
-		snprintf(ev.horizon, sizeof(ev.horizon), "%s",
-		    PQgetvalue(res, 0, 0));
-		log_info("events: reading from transaction %s on", ev.horizon);
+		ev.horizon = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+		log_info("events: reading from transaction %llu on",
+		    (unsigned long long)ev.horizon);
 	}
 	PQclear(res);
 	ev.reading = 0;
@@ -308,7 +307,7 @@ events_horizon_found(void *arg, PGresult *res)
 uint64_t
 events_horizon(void)
 {
-	return strtoull(ev.horizon, NULL, 10);
+	return ev.horizon;
 }
 
 void
@@ -317,7 +316,7 @@ events_connected(struct hub *hub)
 	ev.reading = 0;
 	ev.again = 0;
 	/* Known horizon: keep it, so what happened while away is read. */
-	if (ev.horizon[0] != '\0') {
+	if (ev.horizon != 0) {
 		events_wake(hub);
 		return;
 	}
@@ -330,15 +329,18 @@ events_connected(struct hub *hub)
 void
 events_wake(struct hub *hub)
 {
-	const char *params[] = { ev.horizon };
+	char horizon[24];
+	const char *params[] = { horizon };
 
-	if (ev.horizon[0] == '\0' || !pg_connected(hub->pg_events))
+	if (ev.horizon == 0 || !pg_connected(hub->pg_events))
 		return;
 	if (ev.reading) {
 		ev.again = 1;
 		return;
 	}
 	ev.reading = 1;
+	snprintf(horizon, sizeof(horizon), "%llu",
+	    (unsigned long long)ev.horizon);
 	if (pg_query(hub->pg_events, &events_read_stmt, params, events_read,
 	    hub) == -1)
 		ev.reading = 0;
