@@ -6,6 +6,7 @@
 
 #include "events.h"
 #include "hub.h"
+#include "idlist.h"
 #include "log.h"
 
 static struct pg_stmt events_horizon_stmt = PG_STMT("ev_horizon", 0,
@@ -141,27 +142,6 @@ events_notify_if_recorded(void *hub, PGresult *res)
 	PQclear(res);
 }
 
-/* Appends id to the text array literal {a,b,...} in buf. */
-static void
-events_array_add(char **buf, size_t *len, size_t *cap, const char *id)
-{
-	size_t need = *len + UUID_TEXT_SIZE + 2;
-	char *grown;
-
-	if (need > *cap) {
-		*cap = need * 2;
-		if ((grown = realloc(*buf, *cap)) == NULL)
-			return;
-		*buf = grown;
-	}
-	(*buf)[*len] = *len == 0 ? '{' : ',';
-	(*len)++;
-	memcpy(*buf + *len, id, UUID_TEXT_SIZE - 1);
-	*len += UUID_TEXT_SIZE - 1;
-	(*buf)[*len] = '}';
-	(*buf)[*len + 1] = '\0';
-}
-
 static void
 events_dispatch_one(struct events_batch *b, int i)
 {
@@ -237,22 +217,18 @@ events_fetched(void *arg, PGresult *res)
 	events_dispatch(b);
 }
 
-/* Message ids of the batch that concern a session here, as an array. */
-static char *
-events_wanted_messages(struct hub *hub, const PGresult *r)
+/* Adds to ids the messages of the batch that concern a session here. */
+static void
+events_wanted_messages(struct hub *hub, const PGresult *r, struct idlist *ids)
 {
-	char *ids = NULL;
-	size_t len = 0, cap = 0;
-
 	for (int i = 0; i < PQntuples(r); i++) {
 		if (PQgetisnull(r, i, 2) ||
 		    strcmp(PQgetvalue(r, i, 2), "message_created") != 0)
 			continue;
 		if (hub_account_online(hub, PQgetvalue(r, i, 3)) ||
 		    hub_account_online(hub, PQgetvalue(r, i, 4)))
-			events_array_add(&ids, &len, &cap, PQgetvalue(r, i, 5));
+			idlist_add(ids, PQgetvalue(r, i, 5));
 	}
-	return ids;
 }
 
 static void
@@ -260,7 +236,7 @@ events_read(void *arg, PGresult *res)
 {
 	struct hub *hub = arg;
 	struct events_batch *b;
-	char *ids;
+	struct idlist ids = IDLIST_EMPTY;
 
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
 	    (b = calloc(1, sizeof(*b))) == NULL) {
@@ -270,13 +246,13 @@ events_read(void *arg, PGresult *res)
 	}
 	b->hub = hub;
 	b->events = res;
-	ids = events_wanted_messages(hub, res);
-	if (ids == NULL) {
+	events_wanted_messages(hub, res, &ids);
+	if (idlist_text(&ids) == NULL) {
 		events_dispatch(b);
 		return;
 	}
 	{
-		const char *params[] = { ids };
+		const char *params[] = { idlist_text(&ids) };
 
 		if (pg_query(hub->pg_events, &events_messages_stmt, params,
 		    events_fetched, b) == -1) {
@@ -285,7 +261,7 @@ events_read(void *arg, PGresult *res)
 			ev.reading = 0;
 		}
 	}
-	free(ids);
+	idlist_free(&ids);
 }
 
 static void

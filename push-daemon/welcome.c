@@ -6,6 +6,7 @@
 
 #include "events.h"
 #include "hub.h"
+#include "idlist.h"
 #include "log.h"
 #include "presence.h"
 #include "welcome.h"
@@ -146,34 +147,27 @@ static void
 welcome_fetch_messages(struct welcome_batch *b)
 {
 	struct hub *hub = b->hub;
-	char max[16], horizon[24], *accounts;
+	struct idlist accounts = IDLIST_EMPTY;
+	char max[16], horizon[24];
 	const char *params[3];
-	size_t len = 0;
 
-	accounts = malloc(b->n * UUID_TEXT_SIZE + 3);
-	if (accounts == NULL) {
-		welcome_undelivered(b, NULL);
-		return;
-	}
-	accounts[len++] = '{';
 	for (size_t k = 0; k < b->n; k++) {
-		if (len > 1)
-			accounts[len++] = ',';
-		memcpy(accounts + len, b->refs[k].account_id, UUID_TEXT_SIZE - 1);
-		len += UUID_TEXT_SIZE - 1;
+		if (idlist_add(&accounts, b->refs[k].account_id) == -1) {
+			idlist_free(&accounts);
+			welcome_undelivered(b, NULL);
+			return;
+		}
 	}
-	accounts[len++] = '}';
-	accounts[len] = '\0';
 	snprintf(max, sizeof(max), "%d", hub->cfg->push_undelivered_max);
 	snprintf(horizon, sizeof(horizon), "%llu",
 	    (unsigned long long)events_horizon());
-	params[0] = accounts;
+	params[0] = idlist_text(&accounts);
 	params[1] = max;
 	params[2] = events_horizon() > 0 ? horizon : NULL;
 	if (pg_query(hub->pg, &welcome_undelivered_stmt, params,
 	    welcome_undelivered, b) == -1)
 		welcome_undelivered(b, NULL);
-	free(accounts);
+	idlist_free(&accounts);
 }
 
 /* The registration answered: a row per connection, by connection id. */
