@@ -17,6 +17,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <ev.h>
 #include <libwebsockets.h>
 
 #include "delivery.h"
@@ -43,6 +44,7 @@ static struct {
 	unsigned int		 ticks;
 	lws_sorted_usec_list_t	 tick;
 	lws_retry_bo_t		 retry;
+	struct ev_loop		*loop;		/* NULL: lws's own poll() */
 } m;
 
 static const char *const main_channels[] = {
@@ -94,7 +96,10 @@ static void
 main_stop(void)
 {
 	m.stop = 1;
-	lws_cancel_service(m.hub.ctx);
+	if (m.loop != NULL)
+		ev_break(m.loop, EVBREAK_ALL);
+	else
+		lws_cancel_service(m.hub.ctx);
 }
 
 static void
@@ -216,6 +221,32 @@ main_tick(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(m.hub.ctx, 0, &m.tick, main_tick, MAIN_TICK_US);
 }
 
+/*
+ * The loop is libev's (epoll), ours, so that a stop can break it: lws's
+ * default poll() walks every descriptor at each turn of the loop, which
+ * costs more than the work itself once there are hundreds of connections.
+ * Debian ships lws's libev support as a plugin; NULL if it does not load.
+ */
+static struct lws_context *
+main_context_libev(struct lws_context_creation_info *info)
+{
+	static void *loops[1];
+	struct lws_context *ctx;
+
+	if ((m.loop = ev_loop_new(EVFLAG_AUTO)) == NULL)
+		return NULL;
+	loops[0] = m.loop;
+	info->foreign_loops = loops;
+	info->options |= LWS_SERVER_OPTION_LIBEV;
+	if ((ctx = lws_create_context(info)) != NULL)
+		return ctx;
+	info->foreign_loops = NULL;
+	info->options &= ~(uint64_t)LWS_SERVER_OPTION_LIBEV;
+	ev_loop_destroy(m.loop);
+	m.loop = NULL;
+	return NULL;
+}
+
 static struct lws_context *
 main_context(int port)
 {
@@ -246,6 +277,9 @@ main_context(int port)
 	    strspn(m.cfg.push_listen_address, "0123456789.") ==
 	    strlen(m.cfg.push_listen_address))
 		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	if ((ctx = main_context_libev(&info)) != NULL)
+		return ctx;
+	log_warnx("no libev event loop: polling every descriptor");
 	ctx = lws_create_context(&info);
 	if (ctx == NULL)
 		fatalx("cannot listen on %s:%d", info.iface, port);
@@ -321,8 +355,12 @@ main(int argc, char *argv[])
 	log_info("node %s listening on %s:%d", m.hub.node_id,
 	    m.cfg.push_listen_address, port);
 
-	while (!m.stop && lws_service(m.hub.ctx, 0) >= 0)
-		;
+	if (m.loop != NULL)
+		while (!m.stop)
+			ev_run(m.loop, EVRUN_ONCE);
+	else
+		while (!m.stop && lws_service(m.hub.ctx, 0) >= 0)
+			;
 
 	/* Free everything, so that leak checkers see a clean exit. */
 	lws_sul_cancel(&m.tick);
@@ -330,6 +368,8 @@ main(int argc, char *argv[])
 	pg_free(m.hub.pg_events);
 	m.hub.pg = m.hub.pg_events = NULL;
 	lws_context_destroy(m.hub.ctx);
+	if (m.loop != NULL)
+		ev_loop_destroy(m.loop);
 	hub_free(&m.hub);
 	events_free();
 	delivery_free();
