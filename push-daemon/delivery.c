@@ -1,10 +1,10 @@
 #include "delivery.h"
-#include "events.h"
 #include "hub.h"
 #include "idlist.h"
 
+/* Marks, records message_delivered and wakes the senders' daemons. */
 static struct pg_stmt delivery_stmt = PG_STMT("dl_mark", 1,
-    "SELECT push_mark_delivered($1)");
+    "SELECT push_deliver($1)");
 
 /* The ids waiting for the next batch. */
 static struct {
@@ -21,7 +21,7 @@ delivery_done(void *arg, PGresult *res)
 
 	/* On a lost connection the marks are lost too: the messages stay
 	 * "sent" and go out again at the receiver's next connection. */
-	events_notify_if_recorded(hub, res);
+	PQclear(res);
 	dl.in_flight = 0;
 	delivery_flush(hub);
 }

@@ -17,12 +17,24 @@ static struct pg_stmt events_messages_stmt = PG_STMT("ev_messages", 1,
     "SELECT * FROM push_messages($1)");
 static struct pg_stmt events_notify_stmt = PG_STMT("ev_notify", 0,
     "SELECT pg_notify('chat_events', '')");
+static struct pg_stmt events_notify_accounts_stmt = PG_STMT("ev_notify_to",
+    1, "SELECT push_notify_accounts($1)");
+
+/*
+ * A notification that names no account held here does not make a read at
+ * once; one read follows within this delay, so that the horizon keeps up
+ * (welcome.c asks for the messages of the events not read yet).
+ */
+#define EVENTS_LAZY_US	(200 * LWS_US_PER_MS)
 
 /* The reader's state: one read at a time. */
 static struct {
 	uint64_t horizon;	/* xid8; 0 until known (no xid is 0) */
 	int	reading;
 	int	again;		/* woken during a read */
+	int	lazy;		/* a read is scheduled in EVENTS_LAZY_US */
+	lws_sorted_usec_list_t lazy_timer;
+	struct hub *hub;
 } ev;
 
 /* One batch of events, kept while the frames of its messages are fetched. */
@@ -35,8 +47,8 @@ struct events_batch {
 int
 events_init(struct hub *hub)
 {
-	(void)hub;
 	memset(&ev, 0, sizeof(ev));
+	ev.hub = hub;
 	return 0;
 }
 
@@ -56,6 +68,18 @@ void
 events_notify(struct hub *hub)
 {
 	pg_query(hub->pg, &events_notify_stmt, NULL, events_notified, NULL);
+}
+
+void
+events_notify_accounts(struct hub *hub, const char *accounts)
+{
+	const char *params[] = { accounts };
+
+	if (accounts == NULL)
+		events_notify(hub);
+	else
+		pg_query(hub->pg, &events_notify_accounts_stmt, params,
+		    events_notified, NULL);
 }
 
 /*
@@ -217,7 +241,22 @@ events_fetched(void *arg, PGresult *res)
 	events_dispatch(b);
 }
 
-/* Adds to ids the messages of the batch that concern a session here. */
+/*
+ * Whether a session of the sender here has yet to get message id: its
+ * other sessions do, the one that sent it does not (it had message_sent),
+ * so for a sender alone here the frame need not be fetched at all.
+ */
+static int
+events_sender_wants(struct hub *hub, const char *sender, const char *id)
+{
+	for (struct session *s = hub_sessions(hub, sender); s != NULL;
+	    s = s->next_of_account)
+		if (!session_sent(s, id))
+			return 1;
+	return 0;
+}
+
+/* Adds to ids the messages of the batch that a session here must get. */
 static void
 events_wanted_messages(struct hub *hub, const PGresult *r, struct idlist *ids)
 {
@@ -225,8 +264,9 @@ events_wanted_messages(struct hub *hub, const PGresult *r, struct idlist *ids)
 		if (PQgetisnull(r, i, 2) ||
 		    strcmp(PQgetvalue(r, i, 2), "message_created") != 0)
 			continue;
-		if (hub_account_online(hub, PQgetvalue(r, i, 3)) ||
-		    hub_account_online(hub, PQgetvalue(r, i, 4)))
+		if (hub_account_online(hub, PQgetvalue(r, i, 4)) ||
+		    events_sender_wants(hub, PQgetvalue(r, i, 3),
+		    PQgetvalue(r, i, 5)))
 			idlist_add(ids, PQgetvalue(r, i, 5));
 	}
 }
@@ -314,12 +354,59 @@ events_wake(struct hub *hub)
 		ev.again = 1;
 		return;
 	}
+	/* This read takes in what a lazy one would have. */
+	if (ev.lazy) {
+		ev.lazy = 0;
+		lws_sul_cancel(&ev.lazy_timer);
+	}
 	ev.reading = 1;
 	snprintf(horizon, sizeof(horizon), "%llu",
 	    (unsigned long long)ev.horizon);
 	if (pg_query(hub->pg_events, &events_read_stmt, params, events_read,
 	    hub) == -1)
 		ev.reading = 0;
+}
+
+static void
+events_lazy_due(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	ev.lazy = 0;
+	events_wake(ev.hub);
+}
+
+/* Whether payload (account ids separated by spaces) names one held here. */
+static int
+events_payload_concerns(struct hub *hub, const char *payload)
+{
+	char id[UUID_TEXT_SIZE];
+	const char *p = payload;
+
+	while (strlen(p) >= UUID_TEXT_SIZE - 1) {
+		memcpy(id, p, UUID_TEXT_SIZE - 1);
+		id[UUID_TEXT_SIZE - 1] = '\0';
+		if (hub_account_online(hub, id))
+			return 1;
+		p += UUID_TEXT_SIZE - 1;
+		if (*p == ' ')
+			p++;
+	}
+	return 0;
+}
+
+void
+events_heard(struct hub *hub, const char *payload)
+{
+	if (payload == NULL || payload[0] == '\0' ||
+	    events_payload_concerns(hub, payload)) {
+		events_wake(hub);
+		return;
+	}
+	if (ev.lazy || ev.horizon == 0)
+		return;
+	ev.lazy = 1;
+	lws_sul_schedule(hub->ctx, 0, &ev.lazy_timer, events_lazy_due,
+	    EVENTS_LAZY_US);
 }
 
 void

@@ -89,7 +89,7 @@ main_on_notify(void *arg, const char *channel, const char *payload)
 	if (strcmp(channel, "chat_typing") == 0)
 		events_typing(arg, payload);
 	else
-		events_wake(arg);
+		events_heard(arg, payload);
 }
 
 static void
