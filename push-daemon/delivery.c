@@ -33,7 +33,7 @@ delivery_flush(struct hub *hub)
 
 	if (dl.in_flight || (params[0] = idlist_text(&dl.ids)) == NULL)
 		return;
-	dl.in_flight = pg_query(hub->pg_events, &delivery_stmt, params,
+	dl.in_flight = pg_query(hub->pg_marks, &delivery_stmt, params,
 	    delivery_done, hub) == 0;
 	idlist_clear(&dl.ids);
 }

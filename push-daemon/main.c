@@ -296,6 +296,7 @@ main(int argc, char *argv[])
 	struct pg_owner events_owner = {
 		main_on_events_connect, main_on_notify, &m.hub
 	};
+	struct pg_owner marks_owner = { NULL, NULL, &m.hub };
 
 	m.config_path = getenv("CHAT_CONFIG");
 	if (m.config_path == NULL)
@@ -349,7 +350,10 @@ main(int argc, char *argv[])
 	    main_no_channels, &owner);
 	m.hub.pg_events = pg_new(m.hub.ctx, m.hub.vhost, m.cfg.db_conninfo,
 	    main_channels, &events_owner);
-	if (m.hub.pg == NULL || m.hub.pg_events == NULL)
+	m.hub.pg_marks = pg_new(m.hub.ctx, m.hub.vhost, m.cfg.db_conninfo,
+	    main_no_channels, &marks_owner);
+	if (m.hub.pg == NULL || m.hub.pg_events == NULL ||
+	    m.hub.pg_marks == NULL)
 		fatalx("out of memory");
 	lws_sul_schedule(m.hub.ctx, 0, &m.tick, main_tick, MAIN_TICK_US);
 	log_info("node %s listening on %s:%d", m.hub.node_id,
@@ -366,7 +370,8 @@ main(int argc, char *argv[])
 	lws_sul_cancel(&m.tick);
 	pg_free(m.hub.pg);
 	pg_free(m.hub.pg_events);
-	m.hub.pg = m.hub.pg_events = NULL;
+	pg_free(m.hub.pg_marks);
+	m.hub.pg = m.hub.pg_events = m.hub.pg_marks = NULL;
 	lws_context_destroy(m.hub.ctx);
 	if (m.loop != NULL)
 		ev_loop_destroy(m.loop);
