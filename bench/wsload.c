@@ -10,7 +10,9 @@
  * Mode idle opens every connection and holds it for -d seconds. Mode pairs
  * also sends, at -r messages per second in all, from each connection to its
  * peer, a content carrying a run id and the send time; the receiving
- * connection reads it back and records the latency. Messages of another run
+ * connection reads it back and records the latency (latency_ms); the send
+ * time is also the temp_id, so the message_sent gives the time to the
+ * sender's acknowledgement (ack_ms). Messages of another run
  * (undelivered ones a daemon pushes at connect) carry another run id and
  * are not counted; nor are duplicates (a message received twice), which are
  * counted apart, as are messages that come back to the sender's own
@@ -110,7 +112,7 @@ static struct {
 	uint64_t	 send_start_ns, send_end_ns;
 	uint64_t	 sent, acked, received, foreign, errors;
 	uint64_t	 duplicates, echoed, misrouted;
-	struct samples	 latency, handshake;
+	struct samples	 latency, handshake, ack;
 	struct seen	 seen;
 	double		 settle;
 } w;
@@ -476,6 +478,21 @@ on_new_message(struct conn *c, const char *text, size_t len)
 	samples_add(&w.latency, sent_ns, now_ns());
 }
 
+/* A message_sent: its temp_id is the send time (ns). */
+static void
+on_ack(const char *text, size_t len)
+{
+	const char *mark = memmem(text, len, "\"temp_id\"", 9);
+
+	w.acked++;
+	if (mark == NULL)
+		return;
+	mark += 9;
+	while (*mark == ' ' || *mark == ':' || *mark == '"')
+		mark++;
+	samples_add(&w.ack, strtoull(mark, NULL, 10), now_ns());
+}
+
 /* Looks at one server frame (JSON text): acks, arrivals, errors. */
 static void
 on_text(struct conn *c, const char *text, size_t len)
@@ -484,7 +501,7 @@ on_text(struct conn *c, const char *text, size_t len)
 
 	frame_type(text, len, type, sizeof(type));
 	if (strcmp(type, "message_sent") == 0)
-		w.acked++;
+		on_ack(text, len);
 	else if (strcmp(type, "new_message") == 0)
 		on_new_message(c, text, len);
 	else if (strcmp(type, "error") == 0)
@@ -623,15 +640,17 @@ send_one(size_t index)
 {
 	struct conn *c = &w.conns[index];
 	char msg[512];
+	uint64_t now = now_ns();
 	int n;
 
 	if (c->state != CONN_OPEN || c->peer == NULL)
 		return;
+	/* temp_id: the send time again, for the message_sent (ack_ms). */
 	n = snprintf(msg, sizeof(msg), "{\"type\": \"send_message\", "
-	    "\"receiver_id\": \"%s\", "
+	    "\"receiver_id\": \"%s\", \"temp_id\": \"%llu\", "
 	    "\"content\": \"bench:%llu:%llu:%zu:%llu\"}",
-	    c->peer, w.run_id, (unsigned long long)now_ns(), index,
-	    (unsigned long long)c->seq++);
+	    c->peer, (unsigned long long)now, w.run_id,
+	    (unsigned long long)now, index, (unsigned long long)c->seq++);
 	if (n < 0 || (size_t)n >= sizeof(msg))
 		return;
 	send_frame(c, 0x1, msg, (size_t)n);
@@ -702,6 +721,7 @@ report(double elapsed)
 	    (unsigned long long)w.foreign, (unsigned long long)w.errors,
 	    elapsed);
 	print_percentiles("handshake_ms", &w.handshake, 0);
+	print_percentiles("ack_ms", &w.ack, 0);
 	print_percentiles("latency_ms", &w.latency, 1);
 	printf("}\n");
 	fflush(stdout);
@@ -767,6 +787,7 @@ main(int argc, char *argv[])
 
 	load_accounts(accounts);
 	samples_init(&w.latency, MAX_SAMPLES);
+	samples_init(&w.ack, MAX_SAMPLES);
 	samples_init(&w.handshake, w.nconns + 1);
 	if ((w.ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		die("epoll_create1");

@@ -1,18 +1,15 @@
-#include <stdlib.h>
-#include <string.h>
-
 #include "delivery.h"
-#include "events.h"
 #include "hub.h"
+#include "idlist.h"
 
+/* Marks, records message_delivered and wakes the senders' daemons. */
 static struct pg_stmt delivery_stmt = PG_STMT("dl_mark", 1,
-    "SELECT push_mark_delivered($1)");
+    "SELECT push_deliver($1)");
 
-/* The ids waiting, as the text of a uuid[] literal being built: {a,b,c */
+/* The ids waiting for the next batch. */
 static struct {
-	char	*ids;
-	size_t	 len, cap;
-	int	 in_flight;
+	struct idlist	ids;
+	int		in_flight;
 } dl;
 
 static void delivery_flush(struct hub *hub);
@@ -24,7 +21,7 @@ delivery_done(void *arg, PGresult *res)
 
 	/* On a lost connection the marks are lost too: the messages stay
 	 * "sent" and go out again at the receiver's next connection. */
-	events_notify_if_recorded(hub, res);
+	PQclear(res);
 	dl.in_flight = 0;
 	delivery_flush(hub);
 }
@@ -34,38 +31,23 @@ delivery_flush(struct hub *hub)
 {
 	const char *params[1];
 
-	if (dl.in_flight || dl.len == 0)
+	if (dl.in_flight || (params[0] = idlist_text(&dl.ids)) == NULL)
 		return;
-	dl.ids[dl.len++] = '}';
-	dl.ids[dl.len] = '\0';
-	params[0] = dl.ids;
-	dl.in_flight = pg_query(hub->pg_events, &delivery_stmt, params,
+	dl.in_flight = pg_query(hub->pg_marks, &delivery_stmt, params,
 	    delivery_done, hub) == 0;
-	dl.len = 0;
+	idlist_clear(&dl.ids);
 }
 
 void
 delivery_written(struct hub *hub, const char *message_id)
 {
-	size_t need = dl.len + UUID_TEXT_SIZE + 2;
-	char *grown;
-
-	if (need > dl.cap) {
-		if ((grown = realloc(dl.ids, need * 2)) == NULL)
-			return;
-		dl.ids = grown;
-		dl.cap = need * 2;
-	}
-	dl.ids[dl.len] = dl.len == 0 ? '{' : ',';
-	dl.len++;
-	memcpy(dl.ids + dl.len, message_id, UUID_TEXT_SIZE - 1);
-	dl.len += UUID_TEXT_SIZE - 1;
-	delivery_flush(hub);
+	if (idlist_add(&dl.ids, message_id) == 0)
+		delivery_flush(hub);
 }
 
 void
 delivery_free(void)
 {
-	free(dl.ids);
-	memset(&dl, 0, sizeof(dl));
+	idlist_free(&dl.ids);
+	dl.in_flight = 0;
 }

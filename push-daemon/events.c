@@ -6,6 +6,7 @@
 
 #include "events.h"
 #include "hub.h"
+#include "idlist.h"
 #include "log.h"
 
 static struct pg_stmt events_horizon_stmt = PG_STMT("ev_horizon", 0,
@@ -16,12 +17,24 @@ static struct pg_stmt events_messages_stmt = PG_STMT("ev_messages", 1,
     "SELECT * FROM push_messages($1)");
 static struct pg_stmt events_notify_stmt = PG_STMT("ev_notify", 0,
     "SELECT pg_notify('chat_events', '')");
+static struct pg_stmt events_notify_accounts_stmt = PG_STMT("ev_notify_to",
+    1, "SELECT push_notify_accounts($1)");
+
+/*
+ * A notification that names no account held here does not make a read at
+ * once; one read follows within this delay, so that the horizon keeps up
+ * (welcome.c asks for the messages of the events not read yet).
+ */
+#define EVENTS_LAZY_US	(200 * LWS_US_PER_MS)
 
 /* The reader's state: one read at a time. */
 static struct {
-	char	horizon[32];	/* xid8 as text; "" until known */
+	uint64_t horizon;	/* xid8; 0 until known (no xid is 0) */
 	int	reading;
 	int	again;		/* woken during a read */
+	int	lazy;		/* a read is scheduled in EVENTS_LAZY_US */
+	lws_sorted_usec_list_t lazy_timer;
+	struct hub *hub;
 } ev;
 
 /* One batch of events, kept while the frames of its messages are fetched. */
@@ -34,8 +47,8 @@ struct events_batch {
 int
 events_init(struct hub *hub)
 {
-	(void)hub;
 	memset(&ev, 0, sizeof(ev));
+	ev.hub = hub;
 	return 0;
 }
 
@@ -55,6 +68,18 @@ void
 events_notify(struct hub *hub)
 {
 	pg_query(hub->pg, &events_notify_stmt, NULL, events_notified, NULL);
+}
+
+void
+events_notify_accounts(struct hub *hub, const char *accounts)
+{
+	const char *params[] = { accounts };
+
+	if (accounts == NULL)
+		events_notify(hub);
+	else
+		pg_query(hub->pg, &events_notify_accounts_stmt, params,
+		    events_notified, NULL);
 }
 
 /*
@@ -141,27 +166,6 @@ events_notify_if_recorded(void *hub, PGresult *res)
 	PQclear(res);
 }
 
-/* Appends id to the text array literal {a,b,...} in buf. */
-static void
-events_array_add(char **buf, size_t *len, size_t *cap, const char *id)
-{
-	size_t need = *len + UUID_TEXT_SIZE + 2;
-	char *grown;
-
-	if (need > *cap) {
-		*cap = need * 2;
-		if ((grown = realloc(*buf, *cap)) == NULL)
-			return;
-		*buf = grown;
-	}
-	(*buf)[*len] = *len == 0 ? '{' : ',';
-	(*len)++;
-	memcpy(*buf + *len, id, UUID_TEXT_SIZE - 1);
-	*len += UUID_TEXT_SIZE - 1;
-	(*buf)[*len] = '}';
-	(*buf)[*len + 1] = '\0';
-}
-
 static void
 events_dispatch_one(struct events_batch *b, int i)
 {
@@ -209,8 +213,7 @@ events_dispatch(struct events_batch *b)
 		if (!PQgetisnull(b->events, i, 2))
 			events_dispatch_one(b, i);
 	if (n > 0)
-		snprintf(ev.horizon, sizeof(ev.horizon), "%s",
-		    PQgetvalue(b->events, 0, 0));
+		ev.horizon = strtoull(PQgetvalue(b->events, 0, 0), NULL, 10);
 	PQclear(b->events);
 	PQclear(b->messages);
 	free(b);
@@ -238,22 +241,34 @@ events_fetched(void *arg, PGresult *res)
 	events_dispatch(b);
 }
 
-/* Message ids of the batch that concern a session here, as an array. */
-static char *
-events_wanted_messages(struct hub *hub, const PGresult *r)
+/*
+ * Whether a session of the sender here has yet to get message id: its
+ * other sessions do, the one that sent it does not (it had message_sent),
+ * so for a sender alone here the frame need not be fetched at all.
+ */
+static int
+events_sender_wants(struct hub *hub, const char *sender, const char *id)
 {
-	char *ids = NULL;
-	size_t len = 0, cap = 0;
+	for (struct session *s = hub_sessions(hub, sender); s != NULL;
+	    s = s->next_of_account)
+		if (!session_sent(s, id))
+			return 1;
+	return 0;
+}
 
+/* Adds to ids the messages of the batch that a session here must get. */
+static void
+events_wanted_messages(struct hub *hub, const PGresult *r, struct idlist *ids)
+{
 	for (int i = 0; i < PQntuples(r); i++) {
 		if (PQgetisnull(r, i, 2) ||
 		    strcmp(PQgetvalue(r, i, 2), "message_created") != 0)
 			continue;
-		if (hub_account_online(hub, PQgetvalue(r, i, 3)) ||
-		    hub_account_online(hub, PQgetvalue(r, i, 4)))
-			events_array_add(&ids, &len, &cap, PQgetvalue(r, i, 5));
+		if (hub_account_online(hub, PQgetvalue(r, i, 4)) ||
+		    events_sender_wants(hub, PQgetvalue(r, i, 3),
+		    PQgetvalue(r, i, 5)))
+			idlist_add(ids, PQgetvalue(r, i, 5));
 	}
-	return ids;
 }
 
 static void
@@ -261,7 +276,7 @@ events_read(void *arg, PGresult *res)
 {
 	struct hub *hub = arg;
 	struct events_batch *b;
-	char *ids;
+	struct idlist ids = IDLIST_EMPTY;
 
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
 	    (b = calloc(1, sizeof(*b))) == NULL) {
@@ -271,13 +286,13 @@ events_read(void *arg, PGresult *res)
 	}
 	b->hub = hub;
 	b->events = res;
-	ids = events_wanted_messages(hub, res);
-	if (ids == NULL) {
+	events_wanted_messages(hub, res, &ids);
+	if (idlist_text(&ids) == NULL) {
 		events_dispatch(b);
 		return;
 	}
 	{
-		const char *params[] = { ids };
+		const char *params[] = { idlist_text(&ids) };
 
 		if (pg_query(hub->pg_events, &events_messages_stmt, params,
 		    events_fetched, b) == -1) {
@@ -286,7 +301,7 @@ events_read(void *arg, PGresult *res)
 			ev.reading = 0;
 		}
 	}
-	free(ids);
+	idlist_free(&ids);
 }
 
 static void
@@ -296,9 +311,9 @@ events_horizon_found(void *arg, PGresult *res)
 
 	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
 	    PQntuples(res) == 1) {
-		snprintf(ev.horizon, sizeof(ev.horizon), "%s",
-		    PQgetvalue(res, 0, 0));
-		log_info("events: reading from transaction %s on", ev.horizon);
+		ev.horizon = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+		log_info("events: reading from transaction %llu on",
+		    (unsigned long long)ev.horizon);
 	}
 	PQclear(res);
 	ev.reading = 0;
@@ -308,7 +323,7 @@ events_horizon_found(void *arg, PGresult *res)
 uint64_t
 events_horizon(void)
 {
-	return strtoull(ev.horizon, NULL, 10);
+	return ev.horizon;
 }
 
 void
@@ -317,7 +332,7 @@ events_connected(struct hub *hub)
 	ev.reading = 0;
 	ev.again = 0;
 	/* Known horizon: keep it, so what happened while away is read. */
-	if (ev.horizon[0] != '\0') {
+	if (ev.horizon != 0) {
 		events_wake(hub);
 		return;
 	}
@@ -330,18 +345,68 @@ events_connected(struct hub *hub)
 void
 events_wake(struct hub *hub)
 {
-	const char *params[] = { ev.horizon };
+	char horizon[24];
+	const char *params[] = { horizon };
 
-	if (ev.horizon[0] == '\0' || !pg_connected(hub->pg_events))
+	if (ev.horizon == 0 || !pg_connected(hub->pg_events))
 		return;
 	if (ev.reading) {
 		ev.again = 1;
 		return;
 	}
+	/* This read takes in what a lazy one would have. */
+	if (ev.lazy) {
+		ev.lazy = 0;
+		lws_sul_cancel(&ev.lazy_timer);
+	}
 	ev.reading = 1;
+	snprintf(horizon, sizeof(horizon), "%llu",
+	    (unsigned long long)ev.horizon);
 	if (pg_query(hub->pg_events, &events_read_stmt, params, events_read,
 	    hub) == -1)
 		ev.reading = 0;
+}
+
+static void
+events_lazy_due(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	ev.lazy = 0;
+	events_wake(ev.hub);
+}
+
+/* Whether payload (account ids separated by spaces) names one held here. */
+static int
+events_payload_concerns(struct hub *hub, const char *payload)
+{
+	char id[UUID_TEXT_SIZE];
+	const char *p = payload;
+
+	while (strlen(p) >= UUID_TEXT_SIZE - 1) {
+		memcpy(id, p, UUID_TEXT_SIZE - 1);
+		id[UUID_TEXT_SIZE - 1] = '\0';
+		if (hub_account_online(hub, id))
+			return 1;
+		p += UUID_TEXT_SIZE - 1;
+		if (*p == ' ')
+			p++;
+	}
+	return 0;
+}
+
+void
+events_heard(struct hub *hub, const char *payload)
+{
+	if (payload == NULL || payload[0] == '\0' ||
+	    events_payload_concerns(hub, payload)) {
+		events_wake(hub);
+		return;
+	}
+	if (ev.lazy || ev.horizon == 0)
+		return;
+	ev.lazy = 1;
+	lws_sul_schedule(hub->ctx, 0, &ev.lazy_timer, events_lazy_due,
+	    EVENTS_LAZY_US);
 }
 
 void

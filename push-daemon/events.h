@@ -17,12 +17,23 @@ int	events_init(struct hub *hub);
 void	events_free(void);
 /* Reads what happened since the horizon (now, or after the read under way). */
 void	events_wake(struct hub *hub);
+/*
+ * A notification on chat_events: the payload names the accounts concerned
+ * (ids separated by spaces), or is empty (anything may have happened). A
+ * read follows at once when one of them is held here, else within 200 ms.
+ */
+void	events_heard(struct hub *hub, const char *payload);
 /* The database connection is (again) up: find the horizon if unknown. */
 void	events_connected(struct hub *hub);
 /* The event horizon as a number (0 until known). */
 uint64_t events_horizon(void);
 /* Wakes every daemon, this one included (after a change we committed). */
 void	events_notify(struct hub *hub);
+/*
+ * The same for a change that concerns only accounts (a uuid[] literal, see
+ * idlist.h; NULL: unknown): the daemons holding none of them read later.
+ */
+void	events_notify_accounts(struct hub *hub, const char *accounts);
 /*
  * A query callback (arg: the hub) for the functions that answer how many
  * events they recorded: wakes the daemons when there are any.

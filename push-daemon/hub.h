@@ -23,10 +23,12 @@ struct hub {
 	struct lws_vhost	*vhost;
 	const struct config	*cfg;
 	char			 node_id[HUB_NODE_ID_MAX];
-	/* Two database connections, so that reading and pushing events
-	 * never waits behind clients' requests, nor they behind it. */
+	/* Three database connections, so that reading and pushing events
+	 * never waits behind clients' requests nor behind the delivered
+	 * marks (a commit each), nor they behind it. */
 	struct pg		*pg;		/* requests, presence */
 	struct pg		*pg_events;	/* LISTEN, the event reader */
+	struct pg		*pg_marks;	/* delivered marks */
 
 	struct idmap		 accounts;	/* account id -> first session */
 	struct idmap		 refused;	/* inactive or deleted accounts */

@@ -17,6 +17,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <ev.h>
 #include <libwebsockets.h>
 
 #include "delivery.h"
@@ -43,6 +44,7 @@ static struct {
 	unsigned int		 ticks;
 	lws_sorted_usec_list_t	 tick;
 	lws_retry_bo_t		 retry;
+	struct ev_loop		*loop;		/* NULL: lws's own poll() */
 } m;
 
 static const char *const main_channels[] = {
@@ -87,14 +89,17 @@ main_on_notify(void *arg, const char *channel, const char *payload)
 	if (strcmp(channel, "chat_typing") == 0)
 		events_typing(arg, payload);
 	else
-		events_wake(arg);
+		events_heard(arg, payload);
 }
 
 static void
 main_stop(void)
 {
 	m.stop = 1;
-	lws_cancel_service(m.hub.ctx);
+	if (m.loop != NULL)
+		ev_break(m.loop, EVBREAK_ALL);
+	else
+		lws_cancel_service(m.hub.ctx);
 }
 
 static void
@@ -216,6 +221,32 @@ main_tick(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(m.hub.ctx, 0, &m.tick, main_tick, MAIN_TICK_US);
 }
 
+/*
+ * The loop is libev's (epoll), ours, so that a stop can break it: lws's
+ * default poll() walks every descriptor at each turn of the loop, which
+ * costs more than the work itself once there are hundreds of connections.
+ * Debian ships lws's libev support as a plugin; NULL if it does not load.
+ */
+static struct lws_context *
+main_context_libev(struct lws_context_creation_info *info)
+{
+	static void *loops[1];
+	struct lws_context *ctx;
+
+	if ((m.loop = ev_loop_new(EVFLAG_AUTO)) == NULL)
+		return NULL;
+	loops[0] = m.loop;
+	info->foreign_loops = loops;
+	info->options |= LWS_SERVER_OPTION_LIBEV;
+	if ((ctx = lws_create_context(info)) != NULL)
+		return ctx;
+	info->foreign_loops = NULL;
+	info->options &= ~(uint64_t)LWS_SERVER_OPTION_LIBEV;
+	ev_loop_destroy(m.loop);
+	m.loop = NULL;
+	return NULL;
+}
+
 static struct lws_context *
 main_context(int port)
 {
@@ -246,6 +277,9 @@ main_context(int port)
 	    strspn(m.cfg.push_listen_address, "0123456789.") ==
 	    strlen(m.cfg.push_listen_address))
 		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	if ((ctx = main_context_libev(&info)) != NULL)
+		return ctx;
+	log_warnx("no libev event loop: polling every descriptor");
 	ctx = lws_create_context(&info);
 	if (ctx == NULL)
 		fatalx("cannot listen on %s:%d", info.iface, port);
@@ -262,6 +296,7 @@ main(int argc, char *argv[])
 	struct pg_owner events_owner = {
 		main_on_events_connect, main_on_notify, &m.hub
 	};
+	struct pg_owner marks_owner = { NULL, NULL, &m.hub };
 
 	m.config_path = getenv("CHAT_CONFIG");
 	if (m.config_path == NULL)
@@ -315,21 +350,31 @@ main(int argc, char *argv[])
 	    main_no_channels, &owner);
 	m.hub.pg_events = pg_new(m.hub.ctx, m.hub.vhost, m.cfg.db_conninfo,
 	    main_channels, &events_owner);
-	if (m.hub.pg == NULL || m.hub.pg_events == NULL)
+	m.hub.pg_marks = pg_new(m.hub.ctx, m.hub.vhost, m.cfg.db_conninfo,
+	    main_no_channels, &marks_owner);
+	if (m.hub.pg == NULL || m.hub.pg_events == NULL ||
+	    m.hub.pg_marks == NULL)
 		fatalx("out of memory");
 	lws_sul_schedule(m.hub.ctx, 0, &m.tick, main_tick, MAIN_TICK_US);
 	log_info("node %s listening on %s:%d", m.hub.node_id,
 	    m.cfg.push_listen_address, port);
 
-	while (!m.stop && lws_service(m.hub.ctx, 0) >= 0)
-		;
+	if (m.loop != NULL)
+		while (!m.stop)
+			ev_run(m.loop, EVRUN_ONCE);
+	else
+		while (!m.stop && lws_service(m.hub.ctx, 0) >= 0)
+			;
 
 	/* Free everything, so that leak checkers see a clean exit. */
 	lws_sul_cancel(&m.tick);
 	pg_free(m.hub.pg);
 	pg_free(m.hub.pg_events);
-	m.hub.pg = m.hub.pg_events = NULL;
+	pg_free(m.hub.pg_marks);
+	m.hub.pg = m.hub.pg_events = m.hub.pg_marks = NULL;
 	lws_context_destroy(m.hub.ctx);
+	if (m.loop != NULL)
+		ev_loop_destroy(m.loop);
 	hub_free(&m.hub);
 	events_free();
 	delivery_free();

@@ -81,7 +81,8 @@ pg_job_done(struct pg *pg, PGresult *res)
 		job->cb(job->arg, res);
 	else
 		PQclear(res);
-	job->result = NULL;
+	/* job->result: a result seen before the connection was lost (the
+	 * one a finished job passes is taken out of it beforehand). */
 	pg_job_free(job);
 }
 

@@ -6,28 +6,46 @@
 
 #include "events.h"
 #include "hub.h"
+#include "idlist.h"
 #include "log.h"
 #include "presence.h"
 #include "welcome.h"
 
 /* Sessions in one registration at most; more wait for the next. */
 #define WELCOME_BATCH_MAX	500
+/*
+ * A registration that fails with an SQL error (not a lost connection) is
+ * tried again after a pause, this many times in all; then its connections
+ * close with 1011 and their clients reconnect, rather than wait without
+ * online_friends nor their messages until the next database reconnection.
+ */
+#define WELCOME_TRIES		3
+#define WELCOME_RETRY_US	(500 * LWS_US_PER_MS)
 
 static struct pg_stmt welcome_connect_stmt = PG_STMT("wl_connect", 3,
     "SELECT * FROM push_connect_many($1, $2, $3)");
 static struct pg_stmt welcome_undelivered_stmt = PG_STMT("wl_undelivered", 3,
     "SELECT * FROM push_undelivered_many($1, $2, $3)");
 
+/* A session waiting for registration, and its failed tries so far. */
+struct welcome_ref {
+	struct session_ref	 ref;
+	int			 tries;
+};
+
 /* Sessions waiting for registration; one batch in flight at a time. */
 static struct {
-	struct session_ref	*refs;
+	struct welcome_ref	*refs;
 	size_t			 n, cap;
 	int			 in_flight;
+	int			 pausing;	/* after a failed registration */
+	lws_sorted_usec_list_t	 pause;
+	struct hub		*hub;		/* for the end of the pause */
 } wl;
 
 struct welcome_batch {
 	struct hub		*hub;
-	struct session_ref	*refs;
+	struct welcome_ref	*refs;
 	size_t			 n;
 };
 
@@ -118,7 +136,7 @@ welcome_undelivered(void *arg, PGresult *res)
 	int rows = ok ? PQntuples(res) : 0;
 
 	for (size_t k = 0; k < b->n; k++) {
-		struct session *s = hub_find(b->hub, &b->refs[k]);
+		struct session *s = hub_find(b->hub, &b->refs[k].ref);
 		int first = -1, n = 0;
 
 		if (s == NULL || s->state != SESSION_PENDING)
@@ -146,34 +164,84 @@ static void
 welcome_fetch_messages(struct welcome_batch *b)
 {
 	struct hub *hub = b->hub;
-	char max[16], horizon[24], *accounts;
+	struct idlist accounts = IDLIST_EMPTY;
+	char max[16], horizon[24];
 	const char *params[3];
-	size_t len = 0;
 
-	accounts = malloc(b->n * UUID_TEXT_SIZE + 3);
-	if (accounts == NULL) {
-		welcome_undelivered(b, NULL);
-		return;
-	}
-	accounts[len++] = '{';
 	for (size_t k = 0; k < b->n; k++) {
-		if (len > 1)
-			accounts[len++] = ',';
-		memcpy(accounts + len, b->refs[k].account_id, UUID_TEXT_SIZE - 1);
-		len += UUID_TEXT_SIZE - 1;
+		if (idlist_add(&accounts, b->refs[k].ref.account_id) == -1) {
+			idlist_free(&accounts);
+			welcome_undelivered(b, NULL);
+			return;
+		}
 	}
-	accounts[len++] = '}';
-	accounts[len] = '\0';
 	snprintf(max, sizeof(max), "%d", hub->cfg->push_undelivered_max);
 	snprintf(horizon, sizeof(horizon), "%llu",
 	    (unsigned long long)events_horizon());
-	params[0] = accounts;
+	params[0] = idlist_text(&accounts);
 	params[1] = max;
 	params[2] = events_horizon() > 0 ? horizon : NULL;
 	if (pg_query(hub->pg, &welcome_undelivered_stmt, params,
 	    welcome_undelivered, b) == -1)
 		welcome_undelivered(b, NULL);
-	free(accounts);
+	idlist_free(&accounts);
+}
+
+/* Appends a session to the waiting list; -1 out of memory. */
+static int
+welcome_queue(const struct session_ref *ref, int tries)
+{
+	if (wl.n == wl.cap) {
+		size_t cap = wl.cap == 0 ? 64 : wl.cap * 2;
+		struct welcome_ref *grown = realloc(wl.refs,
+		    cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return -1;
+		wl.refs = grown;
+		wl.cap = cap;
+	}
+	wl.refs[wl.n].ref = *ref;
+	wl.refs[wl.n++].tries = tries;
+	return 0;
+}
+
+static void
+welcome_pause_over(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	wl.pausing = 0;
+	welcome_flush(wl.hub);
+}
+
+/*
+ * The registration of b failed with an SQL error: its open sessions wait
+ * again, and the next registration waits for a pause; a session that
+ * failed WELCOME_TRIES times closes with 1011.
+ */
+static void
+welcome_retry(struct welcome_batch *b)
+{
+	size_t closed = 0;
+
+	for (size_t k = 0; k < b->n; k++) {
+		struct session *s = hub_find(b->hub, &b->refs[k].ref);
+		int tries = b->refs[k].tries + 1;
+
+		if (s == NULL || s->state == SESSION_CLOSING)
+			continue;
+		if (tries >= WELCOME_TRIES ||
+		    welcome_queue(&b->refs[k].ref, tries) == -1) {
+			session_close(s, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
+			closed++;
+		}
+	}
+	log_warnx("welcome: registering %zu connections failed; %zu of them "
+	    "closed (1011), the others try again", b->n, closed);
+	wl.hub = b->hub;
+	wl.pausing = 1;
+	lws_sul_schedule(b->hub->ctx, 0, &wl.pause, welcome_pause_over,
+	    WELCOME_RETRY_US);
 }
 
 /* The registration answered: a row per connection, by connection id. */
@@ -191,9 +259,9 @@ welcome_registered(void *arg, PGresult *res)
 		for (size_t k = 0; k < b->n; k++) {
 			struct session *s;
 
-			if (b->refs[k].id != id)
+			if (b->refs[k].ref.id != id)
 				continue;
-			if ((s = hub_find(b->hub, &b->refs[k])) == NULL) {
+			if ((s = hub_find(b->hub, &b->refs[k].ref)) == NULL) {
 				/* Closed meanwhile: its row goes again. */
 				if (!PQgetisnull(res, i, 1))
 					presence_close_id(b->hub, id);
@@ -211,13 +279,15 @@ welcome_registered(void *arg, PGresult *res)
 	}
 	if (events > 0)
 		events_notify(b->hub);
+	if (!ok && res != NULL)
+		welcome_retry(b);
 	PQclear(res);
 	wl.in_flight = 0;
 	welcome_flush(b->hub);
 	if (ok)
 		welcome_fetch_messages(b);
 	else
-		welcome_batch_free(b);	/* they wait for the reconnection */
+		welcome_batch_free(b);	/* lost: they wait for the reconnection */
 }
 
 static char *
@@ -234,10 +304,10 @@ welcome_batch_json(const struct welcome_batch *b)
 		if (item == NULL)
 			goto done;
 		snprintf(id, sizeof(id), "%llu",
-		    (unsigned long long)b->refs[k].id);
+		    (unsigned long long)b->refs[k].ref.id);
 		json_object_object_add(item, "conn", json_object_new_string(id));
 		json_object_object_add(item, "account",
-		    json_object_new_string(b->refs[k].account_id));
+		    json_object_new_string(b->refs[k].ref.account_id));
 		json_object_array_add(arr, item);
 	}
 	text = strdup(json_object_to_json_string_ext(arr,
@@ -256,7 +326,7 @@ welcome_flush(struct hub *hub)
 	const char *params[3];
 	size_t n = wl.n < WELCOME_BATCH_MAX ? wl.n : WELCOME_BATCH_MAX;
 
-	if (wl.in_flight || n == 0 || !pg_connected(hub->pg))
+	if (wl.in_flight || wl.pausing || n == 0 || !pg_connected(hub->pg))
 		return;
 	if ((b = calloc(1, sizeof(*b))) == NULL ||
 	    (b->refs = calloc(n, sizeof(*b->refs))) == NULL) {
@@ -285,20 +355,13 @@ welcome_flush(struct hub *hub)
 void
 welcome_session(struct hub *hub, struct session *s)
 {
+	struct session_ref ref;
+
 	if (s->state == SESSION_CLOSING)
 		return;
-	if (wl.n == wl.cap) {
-		size_t cap = wl.cap == 0 ? 64 : wl.cap * 2;
-		struct session_ref *grown = realloc(wl.refs,
-		    cap * sizeof(*grown));
-
-		if (grown == NULL)
-			return;
-		wl.refs = grown;
-		wl.cap = cap;
-	}
-	session_ref(s, &wl.refs[wl.n++]);
-	welcome_flush(hub);
+	session_ref(s, &ref);
+	if (welcome_queue(&ref, 0) == 0)
+		welcome_flush(hub);
 }
 
 static void
@@ -313,6 +376,8 @@ welcome_all(struct hub *hub)
 	/* The connection that had a batch in flight is gone with it. */
 	wl.in_flight = 0;
 	wl.n = 0;
+	wl.pausing = 0;
+	lws_sul_cancel(&wl.pause);
 	hub_each(hub, welcome_again, hub);
 }
 

@@ -5,6 +5,8 @@
  * are registered together: one query for a whole batch of them, one more
  * for their messages, so a daemon that many clients reach at once (after a
  * restart) welcomes them at the database's pace, not one per round trip.
+ * A registration that fails in SQL is tried again after a pause, a few
+ * times; then its connections close with 1011, and their clients reconnect.
  */
 #ifndef CHAT_WELCOME_H
 #define CHAT_WELCOME_H

@@ -1,6 +1,7 @@
 """The delivery guarantee (CONTRACT §7) under faults, counted message by
-message: kill -9 of a push daemon during a stream of sends, and an
-immediate restart of PostgreSQL during a stream of WebSocket sends. Every
+message: kill -9 of a push daemon during a stream of sends, an immediate
+restart of PostgreSQL during a stream of WebSocket sends, and a
+registration of new connections that fails with an SQL error. Every
 acknowledged message (201, or message_sent) reaches the receiver, live or
 at their next connection, is in history, and arrives in created_at order.
 
@@ -15,11 +16,11 @@ import time
 
 import requests
 
-from chat_api import (Database, api, body, history, new_friends,
-                      send_message, wait_for_health)
+from chat_api import (Database, api, body, connect_db, history,
+                      new_friends, send_message, wait_for_health)
 from ws_client import (WAIT, assert_in_order, blocking, close_all, daemon_pid,
                        daemon_restart, daemon_running, new_messages_from,
-                       session, ws_test)
+                       of_type, open_ws, session, ws_test)
 
 RECOVERY_SECONDS = 15      # the daemon must serve again within this
 DELIVERY_SECONDS = 15      # every acknowledged message must arrive within
@@ -309,3 +310,99 @@ async def test_sends_while_postgresql_is_down_get_503():
         await blocking(database.start)
         await blocking(wait_for_health)
         await conn.close()
+
+
+# ------------------------------------- a registration failing in SQL
+
+REGISTER = "push_connect_many(text,json,int)"
+
+
+class FailingRegistration:
+    """push_connect_many raises for its next `failures` calls (then works
+    again): an SQL error, the connection to the database stays up. The
+    function is wrapped around a copy of itself and restored on exit."""
+
+    def __init__(self, failures):
+        self.failures = failures
+        self.db = connect_db()
+
+    def sql(self, query, *args):
+        with self.db.cursor() as cur:
+            cur.execute(query, args)
+            return cur.fetchone() if cur.description else None
+
+    def calls(self):
+        return self.sql("SELECT last_value FROM welcome_fault")[0]
+
+    def __enter__(self):
+        self.original = self.sql("SELECT pg_get_functiondef(%s::regprocedure)",
+                                 REGISTER)[0]
+        self.sql(self.original.replace("push_connect_many(",
+                                       "push_connect_many_saved(", 1))
+        self.sql("CREATE SEQUENCE welcome_fault")
+        self.sql(f"""
+            CREATE OR REPLACE FUNCTION push_connect_many(node text,
+                batch json, timeout_seconds int)
+            RETURNS TABLE (conn bigint, frame text, events int)
+            LANGUAGE plpgsql AS $$
+            BEGIN
+                IF nextval('welcome_fault') <= {int(self.failures)} THEN
+                    RAISE EXCEPTION 'injected registration fault';
+                END IF;
+                RETURN QUERY SELECT * FROM
+                    push_connect_many_saved(node, batch, timeout_seconds);
+            END
+            $$""")
+        return self
+
+    def __exit__(self, *exc):
+        self.sql(self.original)
+        self.sql("DROP FUNCTION push_connect_many_saved(text, json, int)")
+        self.sql("DROP SEQUENCE welcome_fault")
+        self.db.close()
+
+
+def presence_rows(db_conn, account_id):
+    with db_conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM presence_connection "
+                    "WHERE account_id = %s", (account_id,))
+        return cur.fetchone()[0]
+
+
+@ws_test(timeout=60)
+async def test_a_registration_failing_twice_is_tried_again():
+    """Two SQL errors, then the registration works: the connection gets
+    online_friends, its presence row and its undelivered message."""
+    a, b = new_friends()
+    sent = body(send_message(a.access, b.account_id, "while away"), 201)
+    conn = None
+    with FailingRegistration(2) as fault:
+        try:
+            conn = await session(b, daemon=1)
+            assert fault.calls() >= 3, "the fault never struck"
+            frame = await conn.expect("new_message")
+            assert frame["message"]["message_id"] == sent["message_id"]
+            assert presence_rows(fault.db, b.account_id) == 1
+        finally:
+            await close_all(conn)
+
+
+@ws_test(timeout=60)
+async def test_a_registration_that_keeps_failing_closes_with_1011():
+    """The registration fails every time: after a few tries the
+    connection closes with 1011 (the client reconnects), and once the
+    database answers again a new connection is served."""
+    a, b = new_friends()
+    conn = None
+    with FailingRegistration(10 ** 9) as fault:
+        try:
+            conn = await open_ws(b.access, daemon=2)
+            assert (await conn.next())["type"] == "connection_established"
+            code, _ = await conn.wait_closed(3 * WAIT)
+            assert code == 1011, code
+            assert conn.count(of_type("online_friends")) == 0
+            assert fault.calls() >= 2
+        finally:
+            await close_all(conn)
+    again = await session(b, daemon=2)
+    await again.close()
