@@ -6,9 +6,13 @@
 #include "log.h"
 #include "proc.h"
 
-/* The NOTIFY of docs/events.md; the payload is empty: a wake-up only. */
+/*
+ * The NOTIFY of docs/events.md, naming no account: every daemon reads at
+ * once, so that a connection opened right after a REST change is not sent
+ * that change as new (a daemon that read later would).
+ */
 static struct db_stmt proc_notify_stmt = DB_STMT("proc_notify", 0,
-    "SELECT wake_push_daemons()");
+    "SELECT wake_push_daemons(NULL)");
 
 /* An integer column of our own functions' results. */
 static int

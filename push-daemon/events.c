@@ -15,10 +15,9 @@ static struct pg_stmt events_read_stmt = PG_STMT("ev_read", 1,
     "SELECT * FROM push_events($1)");
 static struct pg_stmt events_messages_stmt = PG_STMT("ev_messages", 1,
     "SELECT * FROM push_messages($1)");
-static struct pg_stmt events_notify_stmt = PG_STMT("ev_notify", 0,
-    "SELECT pg_notify('chat_events', '')");
-static struct pg_stmt events_notify_accounts_stmt = PG_STMT("ev_notify_to",
-    1, "SELECT push_notify_accounts($1)");
+/* The wake-up of docs/events.md, naming accounts ($1 NULL: every daemon). */
+static struct pg_stmt events_notify_stmt = PG_STMT("ev_notify", 1,
+    "SELECT wake_push_daemons($1)");
 
 /*
  * A notification that names no account held here does not make a read at
@@ -67,7 +66,7 @@ events_notified(void *arg, PGresult *res)
 void
 events_notify(struct hub *hub)
 {
-	pg_query(hub->pg, &events_notify_stmt, NULL, events_notified, NULL);
+	events_notify_accounts(hub, NULL);
 }
 
 void
@@ -75,11 +74,7 @@ events_notify_accounts(struct hub *hub, const char *accounts)
 {
 	const char *params[] = { accounts };
 
-	if (accounts == NULL)
-		events_notify(hub);
-	else
-		pg_query(hub->pg, &events_notify_accounts_stmt, params,
-		    events_notified, NULL);
+	pg_query(hub->pg, &events_notify_stmt, params, events_notified, NULL);
 }
 
 /*

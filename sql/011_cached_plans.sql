@@ -46,15 +46,17 @@ END
 $$;
 
 -- The wake-up of docs/events.md: a NOTIFY in a transaction of its own,
--- after the change committed. PostgreSQL gives that transaction an id and
--- a commit record, which synchronous_commit made wait for the disk: a
--- second flush for every change. It stores nothing a crash could lose
--- but the wake-up itself, which the daemons' periodic read covers.
-CREATE FUNCTION wake_push_daemons() RETURNS void
+-- after the change committed, naming the accounts concerned
+-- (push_notify_accounts of 010; NULL: every daemon reads at once).
+-- PostgreSQL gives that transaction an id and a commit record, which
+-- synchronous_commit made wait for the disk: a second flush for every
+-- change. It stores nothing a crash could lose but the wake-up itself,
+-- which the daemons' periodic read covers.
+CREATE FUNCTION wake_push_daemons(accounts uuid[]) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM set_config('synchronous_commit', 'off', true);
-    PERFORM pg_notify('chat_events', '');
+    PERFORM push_notify_accounts(accounts);
 END
 $$;
 
