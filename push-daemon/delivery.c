@@ -6,10 +6,23 @@
 static struct pg_stmt delivery_stmt = PG_STMT("dl_mark", 1,
     "SELECT push_deliver($1)");
 
+/*
+ * Marks are gathered for this long after the first of a batch (or up to
+ * DELIVERY_BATCH_MAX): each mark updates the message's row in every index
+ * (its status is in partial indexes' predicates) and wakes the sender's
+ * daemon, so a batch of one per round trip cost a commit, a notification
+ * and a read elsewhere per message. Only message_delivered waits for it.
+ */
+#define DELIVERY_GATHER_US	(25 * LWS_US_PER_MS)
+#define DELIVERY_BATCH_MAX	500
+
 /* The ids waiting for the next batch. */
 static struct {
-	struct idlist	ids;
-	int		in_flight;
+	struct idlist		ids;
+	int			in_flight;
+	int			gathering;	/* the timer is set */
+	lws_sorted_usec_list_t	timer;
+	struct hub		*hub;
 } dl;
 
 static void delivery_flush(struct hub *hub);
@@ -23,7 +36,16 @@ delivery_done(void *arg, PGresult *res)
 	 * "sent" and go out again at the receiver's next connection. */
 	PQclear(res);
 	dl.in_flight = 0;
-	delivery_flush(hub);
+	if (!dl.gathering)
+		delivery_flush(hub);
+}
+
+static void
+delivery_due(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	dl.gathering = 0;
+	delivery_flush(dl.hub);
 }
 
 static void
@@ -41,8 +63,16 @@ delivery_flush(struct hub *hub)
 void
 delivery_written(struct hub *hub, const char *message_id)
 {
-	if (idlist_add(&dl.ids, message_id) == 0)
+	if (idlist_add(&dl.ids, message_id) == -1)
+		return;
+	if (dl.ids.n >= DELIVERY_BATCH_MAX)
 		delivery_flush(hub);
+	else if (!dl.gathering) {
+		dl.gathering = 1;
+		dl.hub = hub;
+		lws_sul_schedule(hub->ctx, 0, &dl.timer, delivery_due,
+		    DELIVERY_GATHER_US);
+	}
 }
 
 void
@@ -50,4 +80,5 @@ delivery_free(void)
 {
 	idlist_free(&dl.ids);
 	dl.in_flight = 0;
+	dl.gathering = 0;
 }

@@ -3,7 +3,7 @@
  * has been written to a connection of its receiver (not merely queued), so
  * that a frame lost with a closed or killed connection leaves the message
  * undelivered, to be sent again at the receiver's next connection. Marks are
- * gathered and written in batches, one query in flight at a time.
+ * gathered for 25 ms and written in batches, one query in flight at a time.
  */
 #ifndef CHAT_DELIVERY_H
 #define CHAT_DELIVERY_H

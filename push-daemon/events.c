@@ -25,13 +25,20 @@ static struct pg_stmt events_notify_stmt = PG_STMT("ev_notify", 1,
  * (welcome.c asks for the messages of the events not read yet).
  */
 #define EVENTS_LAZY_US	(200 * LWS_US_PER_MS)
+/*
+ * The next read when committed events wait behind an older transaction:
+ * after 2 ms, twice as long each time they still wait (a transaction left
+ * open for long holds them all), up to EVENTS_LAZY_US.
+ */
+#define EVENTS_HELD_US	(2 * LWS_US_PER_MS)
 
 /* The reader's state: one read at a time. */
 static struct {
 	uint64_t horizon;	/* xid8; 0 until known (no xid is 0) */
 	int	reading;
 	int	again;		/* woken during a read */
-	int	lazy;		/* a read is scheduled in EVENTS_LAZY_US */
+	int	lazy;		/* a read is scheduled (events_later) */
+	lws_usec_t held_us;	/* the next delay while events are held */
 	lws_sorted_usec_list_t lazy_timer;
 	struct hub *hub;
 } ev;
@@ -48,6 +55,7 @@ events_init(struct hub *hub)
 {
 	memset(&ev, 0, sizeof(ev));
 	ev.hub = hub;
+	ev.held_us = EVENTS_HELD_US;
 	return 0;
 }
 
@@ -197,18 +205,39 @@ events_dispatch_one(struct events_batch *b, int i)
 		idmap_remove(&hub->refused, actor);
 }
 
+static void
+events_lazy_due(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	ev.lazy = 0;
+	events_wake(ev.hub);
+}
+
+/* A read in us (sooner if one is set for later), unless the horizon is
+ * unknown: the first read follows from events_connected(). */
+static void
+events_later(struct hub *hub, lws_usec_t us)
+{
+	if (ev.horizon == 0)
+		return;
+	ev.lazy = 1;
+	lws_sul_schedule(hub->ctx, 0, &ev.lazy_timer, events_lazy_due, us);
+}
+
 /* Pushes every event of the batch in order; ends the read. */
 static void
 events_dispatch(struct events_batch *b)
 {
 	struct hub *hub = b->hub;
-	int n = PQntuples(b->events);
+	int n = PQntuples(b->events), held = 0;
 
 	for (int i = 0; i < n; i++)
 		if (!PQgetisnull(b->events, i, 2))
 			events_dispatch_one(b, i);
-	if (n > 0)
+	if (n > 0) {
 		ev.horizon = strtoull(PQgetvalue(b->events, 0, 0), NULL, 10);
+		held = strcmp(PQgetvalue(b->events, 0, 6), "t") == 0;
+	}
 	PQclear(b->events);
 	PQclear(b->messages);
 	free(b);
@@ -216,7 +245,13 @@ events_dispatch(struct events_batch *b)
 	if (ev.again) {
 		ev.again = 0;
 		events_wake(hub);
+	} else if (held) {
+		events_later(hub, ev.held_us);
+		if ((ev.held_us *= 2) > EVENTS_LAZY_US)
+			ev.held_us = EVENTS_LAZY_US;
 	}
+	if (!held)
+		ev.held_us = EVENTS_HELD_US;
 }
 
 static void
@@ -362,13 +397,6 @@ events_wake(struct hub *hub)
 		ev.reading = 0;
 }
 
-static void
-events_lazy_due(lws_sorted_usec_list_t *sul)
-{
-	(void)sul;
-	ev.lazy = 0;
-	events_wake(ev.hub);
-}
 
 /* Whether payload (account ids separated by spaces) names one held here. */
 static int
@@ -397,11 +425,8 @@ events_heard(struct hub *hub, const char *payload)
 		events_wake(hub);
 		return;
 	}
-	if (ev.lazy || ev.horizon == 0)
-		return;
-	ev.lazy = 1;
-	lws_sul_schedule(hub->ctx, 0, &ev.lazy_timer, events_lazy_due,
-	    EVENTS_LAZY_US);
+	if (!ev.lazy)
+		events_later(hub, EVENTS_LAZY_US);
 }
 
 void

@@ -91,3 +91,25 @@ BEGIN
     RETURN n;
 END
 $$;
+
+-- push_events as one SQL statement, inlined into the daemon's prepared
+-- query: the plpgsql version cost ~0.19 ms a call, most of it fixed, and
+-- every daemon calls it at each wake-up. The same rows: the events of
+-- horizon <= xid < next_horizon in event_id order, or one row of NULLs
+-- when there are none, so that the caller always learns next_horizon.
+-- held: committed events wait beyond next_horizon (a transaction older
+-- than theirs still runs); the daemon reads again shortly, since the
+-- notification that announced them may have come already, or may not
+-- name its accounts.
+DROP FUNCTION push_events(xid8);
+
+CREATE FUNCTION push_events(horizon xid8)
+RETURNS TABLE (next_horizon xid8, event_id bigint, kind text, actor_id uuid,
+               target_id uuid, message_id uuid, held boolean)
+LANGUAGE sql STABLE AS $$
+    SELECT h.upto, e.event_id, e.kind, e.actor_id, e.target_id, e.message_id,
+           EXISTS (SELECT 1 FROM event w WHERE w.xid >= h.upto)
+      FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS upto) h
+      LEFT JOIN event e ON e.xid >= horizon AND e.xid < h.upto
+     ORDER BY e.event_id NULLS LAST
+$$;
