@@ -27,8 +27,9 @@ static struct pg_stmt events_notify_stmt = PG_STMT("ev_notify", 1,
 #define EVENTS_LAZY_US	(200 * LWS_US_PER_MS)
 /*
  * The next read when committed events wait behind an older transaction:
- * after 2 ms, twice as long each time they still wait (a transaction left
- * open for long holds them all), up to EVENTS_LAZY_US.
+ * after 2 ms while the horizon moves, twice as long each time it does not
+ * (a transaction left open for long holds everything), up to
+ * EVENTS_LAZY_US.
  */
 #define EVENTS_HELD_US	(2 * LWS_US_PER_MS)
 
@@ -230,6 +231,7 @@ events_dispatch(struct events_batch *b)
 {
 	struct hub *hub = b->hub;
 	int n = PQntuples(b->events), held = 0;
+	uint64_t before = ev.horizon;
 
 	for (int i = 0; i < n; i++)
 		if (!PQgetisnull(b->events, i, 2))
@@ -246,12 +248,12 @@ events_dispatch(struct events_batch *b)
 		ev.again = 0;
 		events_wake(hub);
 	} else if (held) {
+		if (ev.horizon != before)
+			ev.held_us = EVENTS_HELD_US;
 		events_later(hub, ev.held_us);
 		if ((ev.held_us *= 2) > EVENTS_LAZY_US)
 			ev.held_us = EVENTS_LAZY_US;
 	}
-	if (!held)
-		ev.held_us = EVENTS_HELD_US;
 }
 
 static void

@@ -100,7 +100,9 @@ $$;
 -- held: committed events wait beyond next_horizon (a transaction older
 -- than theirs still runs); the daemon reads again shortly, since the
 -- notification that announced them may have come already, or may not
--- name its accounts.
+-- name its accounts. (max(xid) is one step of a backward index scan; an
+-- EXISTS on xid >= next_horizon was planned as a scan of the whole table
+-- when it finds nothing, which is the common case.)
 DROP FUNCTION push_events(xid8);
 
 CREATE FUNCTION push_events(horizon xid8)
@@ -108,7 +110,7 @@ RETURNS TABLE (next_horizon xid8, event_id bigint, kind text, actor_id uuid,
                target_id uuid, message_id uuid, held boolean)
 LANGUAGE sql STABLE AS $$
     SELECT h.upto, e.event_id, e.kind, e.actor_id, e.target_id, e.message_id,
-           EXISTS (SELECT 1 FROM event w WHERE w.xid >= h.upto)
+           coalesce((SELECT max(w.xid) FROM event w) >= h.upto, false)
       FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS upto) h
       LEFT JOIN event e ON e.xid >= horizon AND e.xid < h.upto
      ORDER BY e.event_id NULLS LAST
