@@ -42,6 +42,7 @@ static struct {
 	lws_usec_t held_us;	/* the next delay while events are held */
 	lws_sorted_usec_list_t lazy_timer;
 	struct hub *hub;
+	struct events_batch *parked;	/* read, waiting for sends' answers */
 } ev;
 
 /* One batch of events, kept while the frames of its messages are fetched. */
@@ -60,9 +61,13 @@ events_init(struct hub *hub)
 	return 0;
 }
 
+static void events_batch_free(struct events_batch *b);
+
 void
 events_free(void)
 {
+	events_batch_free(ev.parked);
+	ev.parked = NULL;
 }
 
 static void
@@ -225,7 +230,43 @@ events_later(struct hub *hub, lws_usec_t us)
 	lws_sul_schedule(hub->ctx, 0, &ev.lazy_timer, events_lazy_due, us);
 }
 
-/* Pushes every event of the batch in order; ends the read. */
+static void
+events_batch_free(struct events_batch *b)
+{
+	if (b == NULL)
+		return;
+	PQclear(b->events);
+	PQclear(b->messages);
+	free(b);
+}
+
+/*
+ * Whether a message of the batch was sent by a session here whose sends
+ * are still unanswered: it may be that session's own message, which it
+ * must not get back, and its id is known only with the answer.
+ */
+static int
+events_from_unanswered_sends(const struct events_batch *b)
+{
+	const PGresult *r = b->events;
+
+	for (int i = 0; i < PQntuples(r); i++) {
+		if (PQgetisnull(r, i, 2) ||
+		    strcmp(PQgetvalue(r, i, 2), "message_created") != 0)
+			continue;
+		for (struct session *s = hub_sessions(b->hub,
+		    PQgetvalue(r, i, 3)); s != NULL; s = s->next_of_account)
+			if (s->sends_in_flight > 0)
+				return 1;
+	}
+	return 0;
+}
+
+/*
+ * Pushes every event of the batch in order; ends the read. A batch that
+ * could echo a send still unanswered waits for the answer (the read stays
+ * under way meanwhile, so that the order holds): one round trip at most.
+ */
 static void
 events_dispatch(struct events_batch *b)
 {
@@ -233,6 +274,10 @@ events_dispatch(struct events_batch *b)
 	int n = PQntuples(b->events), held = 0;
 	uint64_t before = ev.horizon;
 
+	if (events_from_unanswered_sends(b)) {
+		ev.parked = b;
+		return;
+	}
 	for (int i = 0; i < n; i++)
 		if (!PQgetisnull(b->events, i, 2))
 			events_dispatch_one(b, i);
@@ -240,9 +285,7 @@ events_dispatch(struct events_batch *b)
 		ev.horizon = strtoull(PQgetvalue(b->events, 0, 0), NULL, 10);
 		held = strcmp(PQgetvalue(b->events, 0, 6), "t") == 0;
 	}
-	PQclear(b->events);
-	PQclear(b->messages);
-	free(b);
+	events_batch_free(b);
 	ev.reading = 0;
 	if (ev.again) {
 		ev.again = 0;
@@ -359,8 +402,23 @@ events_horizon(void)
 }
 
 void
+events_sends_answered(struct hub *hub)
+{
+	struct events_batch *b = ev.parked;
+
+	(void)hub;
+	if (b != NULL) {
+		ev.parked = NULL;
+		events_dispatch(b);
+	}
+}
+
+void
 events_connected(struct hub *hub)
 {
+	/* A batch still parked is read again from the same horizon. */
+	events_batch_free(ev.parked);
+	ev.parked = NULL;
 	ev.reading = 0;
 	ev.again = 0;
 	/* Known horizon: keep it, so what happened while away is read. */

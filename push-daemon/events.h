@@ -39,6 +39,12 @@ void	events_notify_accounts(struct hub *hub, const char *accounts);
  * events they recorded: wakes the daemons when there are any.
  */
 void	events_notify_if_recorded(void *hub, PGresult *res);
+/*
+ * The batch of sends under way has been answered (frames.c): the events
+ * read meanwhile, held back so as not to echo a message to the session
+ * that sent it before it knew the message's id, go out now.
+ */
+void	events_sends_answered(struct hub *hub);
 /* A notification on chat_typing: "receiver-id frame". */
 void	events_typing(struct hub *hub, const char *payload);
 

@@ -167,6 +167,16 @@ frames_reply_sent(struct frames_req *req, int status, const char *body)
 
 static void frames_flush_sends(struct hub *hub);
 
+/* Counts req's send in (1) or out of (-1) its session's sends in flight. */
+static void
+frames_in_flight(const struct frames_req *req, int step)
+{
+	struct session *s = hub_find(req->hub, &req->ref);
+
+	if (s != NULL && (step > 0 || s->sends_in_flight > 0))
+		s->sends_in_flight += step;
+}
+
 static void
 frames_batch_sent(void *arg, PGresult *res)
 {
@@ -179,6 +189,7 @@ frames_batch_sent(void *arg, PGresult *res)
 
 	for (req = b->reqs; req != NULL; req = next, i++) {
 		next = req->next;
+		frames_in_flight(req, -1);
 		if (res == NULL)
 			frames_req_error(req, 503, "Database unavailable");
 		else if (!ok || i >= PQntuples(res))
@@ -199,6 +210,7 @@ frames_batch_sent(void *arg, PGresult *res)
 	idlist_free(&accounts);
 	PQclear(res);
 	frames_waiting.in_flight = 0;
+	events_sends_answered(b->hub);
 	frames_flush_sends(b->hub);
 	free(b);
 }
@@ -249,8 +261,10 @@ frames_flush_sends(struct hub *hub)
 		return;
 	b->hub = hub;
 	b->reqs = frames_waiting.head;
-	for (pp = &b->reqs; *pp != NULL && n < FRAMES_BATCH_MAX; n++)
+	for (pp = &b->reqs; *pp != NULL && n < FRAMES_BATCH_MAX; n++) {
+		frames_in_flight(*pp, 1);
 		pp = &(*pp)->next;
+	}
 	frames_waiting.head = *pp;
 	if (frames_waiting.head == NULL)
 		frames_waiting.tail = NULL;

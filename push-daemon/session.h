@@ -88,6 +88,7 @@ struct session {
 
 	char			 recent[SESSION_RECENT_SENDS][UUID_TEXT_SIZE];
 	int			 recent_next;
+	int			 sends_in_flight; /* in the batch under way */
 
 	/* Messages of the initial frames, skipped when their events come,
 	 * until the event horizon passes initial_until. */
