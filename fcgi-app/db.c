@@ -101,14 +101,10 @@ db_run(struct db *db, struct db_stmt *stmt, const char *const *params,
 	*res = NULL;
 	if ((st = db_check(db)) != DB_OK)
 		return st;
-	if (stmt->flags & DB_PLAN_EACH)
-		*res = PQexecParams(db->conn, stmt->sql, stmt->nparams, NULL,
-		    params, NULL, NULL, (stmt->flags & DB_BINARY) != 0);
-	else if ((st = db_prepare(db, stmt)) != DB_OK)
+	if ((st = db_prepare(db, stmt)) != DB_OK)
 		return st;
-	else
-		*res = PQexecPrepared(db->conn, stmt->name, stmt->nparams,
-		    params, NULL, NULL, (stmt->flags & DB_BINARY) != 0);
+	*res = PQexecPrepared(db->conn, stmt->name, stmt->nparams, params,
+	    NULL, NULL, (stmt->flags & DB_BINARY) != 0);
 	switch (PQresultStatus(*res)) {
 	case PGRES_TUPLES_OK:
 	case PGRES_COMMAND_OK:

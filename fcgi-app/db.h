@@ -1,8 +1,7 @@
 /*
  * The FastCGI process's one database connection. Statements are prepared on
- * first use and again after every reconnection (but DB_PLAN_EACH ones);
- * every query is a fixed statement with parameters, never SQL built from
- * input.
+ * first use and again after every reconnection; every query is a prepared
+ * statement with parameters, never SQL built from input.
  */
 #ifndef CHAT_DB_H
 #define CHAT_DB_H
@@ -13,18 +12,12 @@ struct db_stmt {
 	const char	*name;
 	const char	*sql;
 	int		 nparams;
-	int		 flags;		/* DB_BINARY, DB_PLAN_EACH */
+	int		 flags;		/* DB_BINARY */
 	unsigned int	 prepared_gen;	/* db generation it was prepared in */
 };
 
 /* Results in PostgreSQL's binary format. */
 #define DB_BINARY	0x1
-/*
- * Planned at every run for its parameters' values, never prepared: for a
- * statement whose best plan depends on them (search: a conversation of ten
- * messages or of a million), where a generic plan would be a bad guess.
- */
-#define DB_PLAN_EACH	0x2
 
 #define DB_STMT(name, nparams, sql)	{ name, sql, nparams, 0, 0 }
 #define DB_STMT_FLAGS(name, nparams, flags, sql) \
