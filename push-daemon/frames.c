@@ -7,7 +7,6 @@
 #include "events.h"
 #include "frames.h"
 #include "hub.h"
-#include "idlist.h"
 #include "json_input.h"
 #include "log.h"
 #include "utf8.h"
@@ -19,7 +18,7 @@
 
 /* push_send_messages in an order free of deadlocks. */
 static struct pg_stmt frames_send_stmt = PG_STMT("ws_send", 1,
-    "SELECT * FROM push_send_batch($1)");
+    "SELECT * FROM push_send_batch_notify($1)");
 static struct pg_stmt frames_read_stmt = PG_STMT("ws_read", 2,
     "SELECT * FROM api_mark_read($1, $2)");
 static struct pg_stmt frames_typing_stmt = PG_STMT("ws_typing", 3,
@@ -182,8 +181,7 @@ frames_batch_sent(void *arg, PGresult *res)
 {
 	struct frames_batch *b = arg;
 	struct frames_req *req, *next;
-	struct idlist accounts = IDLIST_EMPTY;
-	int i = 0, events = 0;
+	int i = 0;
 	int ok = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
 	    PQnfields(res) == 3;
 
@@ -197,17 +195,12 @@ frames_batch_sent(void *arg, PGresult *res)
 		else {
 			frames_reply_sent(req, (int)strtol(PQgetvalue(res, i, 0),
 			    NULL, 10), PQgetvalue(res, i, 1));
-			events += (int)strtol(PQgetvalue(res, i, 2), NULL, 10);
-			idlist_add(&accounts, req->ref.account_id);
-			idlist_add(&accounts, req->receiver);
 		}
 		frames_req_free(req);
 	}
-	/* After message_sent: the sender's session knows the message's id
-	 * before any event read here can bring it back. */
-	if (events > 0)
-		events_notify_accounts(b->hub, idlist_text(&accounts));
-	idlist_free(&accounts);
+	/* The batch notified in its transaction (sql/012); event reads that
+	 * came back meanwhile with these messages go out now, after
+	 * message_sent told each session its own ids. */
 	PQclear(res);
 	frames_waiting.in_flight = 0;
 	events_sends_answered(b->hub);
