@@ -15,9 +15,9 @@ static struct pg_stmt events_read_stmt = PG_STMT("ev_read", 1,
     "SELECT * FROM push_events($1)");
 static struct pg_stmt events_messages_stmt = PG_STMT("ev_messages", 1,
     "SELECT * FROM push_messages($1)");
-/* The wake-up of docs/events.md, naming accounts ($1 NULL: every daemon). */
-static struct pg_stmt events_notify_stmt = PG_STMT("ev_notify", 1,
-    "SELECT wake_push_daemons($1)");
+/* The wake-up of docs/events.md, naming no account: every daemon reads. */
+static struct pg_stmt events_notify_stmt = PG_STMT("ev_notify", 0,
+    "SELECT wake_push_daemons(NULL)");
 
 /*
  * A notification that names no account held here does not make a read at
@@ -80,15 +80,7 @@ events_notified(void *arg, PGresult *res)
 void
 events_notify(struct hub *hub)
 {
-	events_notify_accounts(hub, NULL);
-}
-
-void
-events_notify_accounts(struct hub *hub, const char *accounts)
-{
-	const char *params[] = { accounts };
-
-	pg_query(hub->pg, &events_notify_stmt, params, events_notified, NULL);
+	pg_query(hub->pg, &events_notify_stmt, NULL, events_notified, NULL);
 }
 
 /*

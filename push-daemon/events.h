@@ -30,11 +30,6 @@ uint64_t events_horizon(void);
 /* Wakes every daemon, this one included (after a change we committed). */
 void	events_notify(struct hub *hub);
 /*
- * The same for a change that concerns only accounts (a uuid[] literal, see
- * idlist.h; NULL: unknown): the daemons holding none of them read later.
- */
-void	events_notify_accounts(struct hub *hub, const char *accounts);
-/*
  * A query callback (arg: the hub) for the functions that answer how many
  * events they recorded: wakes the daemons when there are any.
  */
