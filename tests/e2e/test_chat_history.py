@@ -281,6 +281,34 @@ def test_search_wildcards_are_literal(friends, keyword, matching):
     assert got == expected
 
 
+# Contents and keywords around what the search index keys on (sql/013):
+# trigrams of words, padded at word boundaries, multibyte ones compacted.
+# A keyword's first and last words may sit inside longer words of the
+# message, and a keyword of short words has no key at all.
+BOUNDARY_CONTENTS = [
+    "wörld", "Xwörldy", "the Wörld's end", "ÖLWÖRLD", "zanzibar",
+    "prezanzibarpost", "a zan zibar", "日本語のテキスト", "テキスト",
+    "x-ray vision", "ab", "grab a cab",
+]
+
+
+@pytest.mark.parametrize("keyword", [
+    "wörld", "ÖRL", "örld'", "rld's e", "e wö", " end", "zanzibar",
+    "n zi", "rezan", "テキス", "キスト", "日本", "x-r", "ray vis", "ab",
+    "b a c", "-",
+])
+def test_search_finds_keywords_inside_and_across_words(friends, keyword):
+    a, b = friends
+    sent = conversation(a, b, len(BOUNDARY_CONTENTS),
+                        content=lambda i: BOUNDARY_CONTENTS[i])
+    expected = [m for m in sent[::-1]
+                if keyword.lower() in m["content"].lower()]
+    assert expected, "the keyword must match something"
+    got = page(search_messages(a.access, b.account_id, keyword=keyword),
+               total=len(expected))
+    assert got == expected
+
+
 def test_search_finds_nothing(friends):
     a, b = friends
     conversation(a, b, 3)
