@@ -177,7 +177,11 @@ UNREAD_COUNT = """
     SELECT json_build_object('unread_count', count(*))
       FROM message
      WHERE receiver_id = %(me)s::uuid
-       AND status <> 'read' AND NOT is_deleted"""
+       AND read_at IS NULL AND NOT is_deleted"""
+
+# The undelivered messages a connecting user gets (sql/014), with no
+# event horizon (a daemon that has not read events yet).
+UNDELIVERED = "SELECT * FROM push_undelivered(%(me)s, 100, NULL)"
 
 # are_friends(), used by history and search.
 ARE_FRIENDS = """
@@ -229,8 +233,13 @@ def test_search_of_one_short_word_leaves_the_trigram_index_alone(big):
     assert "message_conversation_words" not in index_names(plan), plan
 
 
-def test_unread_count_uses_message_unread(big):
-    assert_uses(big[2], UNREAD_COUNT, params(big), "message_unread")
+def test_unread_count_uses_message_unread_by_receiver(big):
+    assert_uses(big[2], UNREAD_COUNT, params(big),
+                "message_unread_by_receiver")
+
+
+def test_undelivered_messages_use_message_unread_by_receiver(big):
+    assert_uses(big[2], UNDELIVERED, params(big), "message_unread_by_receiver")
 
 
 @pytest.mark.parametrize("query", [ARE_FRIENDS, SEND_CHECK],
