@@ -11,10 +11,12 @@
 -- trigram. A hash that collides only makes a false candidate, and every
 -- candidate is checked with ILIKE.
 
--- The keys of a message: every trigram of pg_trgm's show_trgm(), the same
--- that its own GIN support indexes (lower case; words padded with
--- spaces; a trigram holding multibyte characters compacted), hashed with
--- the conversation as seed.
+-- The keys of a message: the trigrams of pg_trgm's show_trgm() (lower
+-- case; words padded with spaces; a trigram holding multibyte characters
+-- compacted into a hash, which shows no space), hashed with the
+-- conversation as seed. Trigrams with a space, the padding of the start
+-- and end of words, are left out: a search never needs them (below), and
+-- each key costs an insertion into the index at every send.
 CREATE FUNCTION message_search_keys(low uuid, high uuid, body text)
 RETURNS bigint[]
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
@@ -22,7 +24,8 @@ DECLARE
     seed bigint := hashtextextended(low::text || high::text, 0);
 BEGIN
     RETURN ARRAY(SELECT hashtextextended(t, seed)
-                   FROM unnest(public.show_trgm(body)) t);
+                   FROM unnest(public.show_trgm(body)) t
+                  WHERE strpos(t, ' ') = 0);
 END
 $$;
 
@@ -31,9 +34,11 @@ $$;
 -- trigrams of its first and last word that depend on what precedes or
 -- follows it (the padding) may differ; the trigrams found alike when the
 -- keyword stands alone, between two x and between two y do not depend on
--- that (hashing keeps the intersection: equal trigrams, equal keys). A keyword with no such trigram (one
--- word shorter than three characters) gives no keys: search_page then
--- reads the conversation through its btree.
+-- that (hashing keeps the intersection: equal trigrams, equal keys); a
+-- compacted trigram that hides padding is left out too. A keyword with no
+-- such trigram (no run of three letters or digits, say "ab" or "a b")
+-- gives no keys: search_page then reads the conversation through its
+-- btree.
 CREATE FUNCTION search_keys_of(low uuid, high uuid, keyword text)
 RETURNS bigint[]
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
