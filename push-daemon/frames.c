@@ -16,7 +16,7 @@
 /* Sends in one batch at most; more wait for the next one. */
 #define FRAMES_BATCH_MAX	256
 
-/* push_send_messages in an order free of deadlocks. */
+/* A batch of sends, in an order free of deadlocks (sql/015). */
 static struct pg_stmt frames_send_stmt = PG_STMT("ws_send", 1,
     "SELECT * FROM push_send_batch_notify($1)");
 static struct pg_stmt frames_read_stmt = PG_STMT("ws_read", 2,
@@ -208,7 +208,7 @@ frames_batch_sent(void *arg, PGresult *res)
 	free(b);
 }
 
-/* The JSON array of push_send_messages() for the batch. */
+/* The JSON array of push_send_batch_notify() for the batch. */
 static char *
 frames_batch_json(const struct frames_batch *b)
 {

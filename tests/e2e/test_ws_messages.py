@@ -4,8 +4,9 @@
 import pytest
 
 from chat_api import (assert_message, body, count_messages,
-                      delete_message, history, mark_read, message_row,
-                      new_friends, page, parse_time, send)
+                      delete_message, history, make_friends, mark_read,
+                      message_row, new_friends, new_user, page, parse_time,
+                      send)
 from ws_client import (MESSAGE_SENT_KEYS, assert_error_frame,
                        assert_in_order, assert_new_message, close_all,
                        new_message_of, new_messages_from, of_type, session,
@@ -166,6 +167,39 @@ async def test_many_sends_arrive_in_created_at_order():
     assert {m["message_id"] for m in new_messages_from(receiver, a)} == wanted
     assert_in_order(receiver, a)
     await close_all(sender, receiver)
+
+
+@ws_test
+async def test_a_burst_to_several_friends_answers_each_send_in_its_place(db):
+    """Sends that arrive together go to the database as one batch, stored
+    in conversation order (sql/015); each answer must still be the one of
+    its own frame: right temp_id, right message, errors where they were
+    sent."""
+    a, b, c = new_user(), new_user(), new_user()
+    make_friends(a, b)
+    make_friends(a, c)
+    stranger = new_user()
+    conn = await session(a)
+    receivers = [b, stranger, c, b, a, c, stranger, b]
+    for i, receiver in enumerate(receivers):
+        await conn.send(send_frame(receiver, f"burst {i}", temp_id=str(i)))
+    for i, receiver in enumerate(receivers):
+        if receiver is stranger or receiver is a:
+            error = await conn.take(of_type("error", temp_id=str(i)))
+            if receiver is stranger:
+                assert_error_frame(error, 403, "Not friends with recipient",
+                                   "send_message", str(i))
+            else:
+                assert_error_frame(error, 400,
+                                   "Cannot send message to yourself",
+                                   "send_message", str(i))
+            continue
+        ack = await conn.take(of_type("message_sent", temp_id=str(i)))
+        row = message_row(db, ack["message_id"])
+        assert (row["receiver_id"], row["content"]) == \
+            (receiver.account_id, f"burst {i}")
+    await conn.quiet(0.3, of_type("message_sent"))
+    await conn.close()
 
 
 # --------------------------------------------------------------- mark_read
