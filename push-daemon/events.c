@@ -11,8 +11,8 @@
 
 static struct pg_stmt events_horizon_stmt = PG_STMT("ev_horizon", 0,
     "SELECT pg_snapshot_xmin(pg_current_snapshot())");
-static struct pg_stmt events_read_stmt = PG_STMT("ev_read", 2,
-    "SELECT * FROM push_events($1, $2)");
+static struct pg_stmt events_read_stmt = PG_STMT("ev_read", 1,
+    "SELECT * FROM push_events($1)");
 static struct pg_stmt events_messages_stmt = PG_STMT("ev_messages", 1,
     "SELECT * FROM push_messages($1)");
 /* The wake-up of docs/events.md, naming no account: every daemon reads. */
@@ -32,20 +32,6 @@ static struct pg_stmt events_notify_stmt = PG_STMT("ev_notify", 0,
  * EVENTS_LAZY_US.
  */
 #define EVENTS_HELD_US	(2 * LWS_US_PER_MS)
-/*
- * Accounts held here that notifications named since the last read, at
- * most: the read brings the frames of their new messages (sql/016); the
- * frames of others are fetched after it.
- */
-#define EVENTS_NAMED_MAX	64
-
-/* Columns of push_events(): the event, then the frame of its message. */
-enum {
-	EV_HORIZON, EV_ID, EV_KIND, EV_ACTOR, EV_TARGET, EV_MESSAGE, EV_HELD,
-	EV_FRAMED, EV_CREATED_AT, EV_FRAME
-};
-/* Columns of push_messages(). */
-enum { MSG_ID, MSG_SENDER, MSG_RECEIVER, MSG_CREATED_AT, MSG_FRAME };
 
 /* The reader's state: one read at a time. */
 static struct {
@@ -57,7 +43,6 @@ static struct {
 	lws_sorted_usec_list_t lazy_timer;
 	struct hub *hub;
 	struct events_batch *parked;	/* read, waiting for sends' answers */
-	struct idlist named;		/* see EVENTS_NAMED_MAX */
 } ev;
 
 /* One batch of events, kept while the frames of its messages are fetched. */
@@ -83,7 +68,6 @@ events_free(void)
 {
 	events_batch_free(ev.parked);
 	ev.parked = NULL;
-	idlist_free(&ev.named);
 }
 
 static void
@@ -127,72 +111,42 @@ events_send_ids(struct hub *hub, const char *to, const char *type,
 	outmsg_unref(msg);
 }
 
-/* The row of message id in push_messages()'s answer, or -1. */
+/* The new_message frame of message id in the batch, or NULL. */
 static int
 events_message_row(const PGresult *messages, const char *id)
 {
 	if (messages == NULL)
 		return -1;
 	for (int i = 0; i < PQntuples(messages); i++)
-		if (strcmp(PQgetvalue(messages, i, MSG_ID), id) == 0)
+		if (strcmp(PQgetvalue(messages, i, 0), id) == 0)
 			return i;
 	return -1;
 }
 
 /*
- * The new_message frame of the message of event i: from the read itself,
- * or from push_messages(). NULL when deleted since, or out of memory.
- */
-static struct outmsg *
-events_frame(const struct events_batch *b, int i)
-{
-	const PGresult *r = b->events, *m = b->messages;
-	const char *created_at;
-	struct outmsg *msg;
-	int row, col;
-
-	if (!PQgetisnull(r, i, EV_FRAMED)) {
-		if (PQgetisnull(r, i, EV_FRAME))
-			return NULL;
-		row = i;
-		col = EV_FRAME;
-		created_at = PQgetvalue(r, i, EV_CREATED_AT);
-	} else {
-		if ((row = events_message_row(m, PQgetvalue(r, i,
-		    EV_MESSAGE))) == -1)
-			return NULL;
-		r = m;
-		col = MSG_FRAME;
-		created_at = PQgetvalue(m, row, MSG_CREATED_AT);
-	}
-	msg = outmsg_new(PQgetvalue(r, row, col),
-	    (size_t)PQgetlength(r, row, col));
-	if (msg == NULL)
-		return NULL;
-	memcpy(msg->message_id, PQgetvalue(b->events, i, EV_MESSAGE),
-	    UUID_TEXT_SIZE);
-	memcpy(msg->receiver_id, PQgetvalue(b->events, i, EV_TARGET),
-	    UUID_TEXT_SIZE);
-	snprintf(msg->created_at, sizeof(msg->created_at), "%s", created_at);
-	return msg;
-}
-
-/*
- * Pushes the new message of event i to its receiver and the sender's other
- * sessions; it is marked delivered once written to the receiver
- * (delivery.c).
+ * Pushes a new message to its receiver and the sender's other sessions;
+ * it is marked delivered once written to the receiver (delivery.c).
  */
 static void
-events_new_message(struct events_batch *b, int i)
+events_new_message(struct events_batch *b, const char *id)
 {
 	struct hub *hub = b->hub;
-	const char *id = PQgetvalue(b->events, i, EV_MESSAGE);
-	const char *sender = PQgetvalue(b->events, i, EV_ACTOR);
-	const char *receiver = PQgetvalue(b->events, i, EV_TARGET);
-	struct outmsg *msg = events_frame(b, i);
+	int row = events_message_row(b->messages, id);
+	const char *sender, *receiver;
+	struct outmsg *msg;
 
+	if (row == -1)
+		return;		/* deleted since */
+	sender = PQgetvalue(b->messages, row, 1);
+	receiver = PQgetvalue(b->messages, row, 2);
+	msg = outmsg_new(PQgetvalue(b->messages, row, 4),
+	    (size_t)PQgetlength(b->messages, row, 4));
 	if (msg == NULL)
 		return;
+	memcpy(msg->message_id, id, UUID_TEXT_SIZE);
+	memcpy(msg->receiver_id, receiver, UUID_TEXT_SIZE);
+	snprintf(msg->created_at, sizeof(msg->created_at), "%s",
+	    PQgetvalue(b->messages, row, 3));
 	for (struct session *s = hub_sessions(hub, receiver); s != NULL;
 	    s = s->next_of_account)
 		if (!session_sent_initially(s, id, events_horizon()))
@@ -218,13 +172,13 @@ events_dispatch_one(struct events_batch *b, int i)
 {
 	struct hub *hub = b->hub;
 	const PGresult *r = b->events;
-	const char *kind = PQgetvalue(r, i, EV_KIND);
-	const char *actor = PQgetvalue(r, i, EV_ACTOR);
-	const char *target = PQgetvalue(r, i, EV_TARGET);
-	const char *message = PQgetvalue(r, i, EV_MESSAGE);
+	const char *kind = PQgetvalue(r, i, 2);
+	const char *actor = PQgetvalue(r, i, 3);
+	const char *target = PQgetvalue(r, i, 4);
+	const char *message = PQgetvalue(r, i, 5);
 
 	if (strcmp(kind, "message_created") == 0)
-		events_new_message(b, i);
+		events_new_message(b, message);
 	else if (strcmp(kind, "message_delivered") == 0)
 		events_send_ids(hub, target, "message_delivered", "message_id",
 		    message, NULL, NULL);
@@ -289,11 +243,11 @@ events_from_unanswered_sends(const struct events_batch *b)
 	const PGresult *r = b->events;
 
 	for (int i = 0; i < PQntuples(r); i++) {
-		if (PQgetisnull(r, i, EV_KIND) ||
-		    strcmp(PQgetvalue(r, i, EV_KIND), "message_created") != 0)
+		if (PQgetisnull(r, i, 2) ||
+		    strcmp(PQgetvalue(r, i, 2), "message_created") != 0)
 			continue;
 		for (struct session *s = hub_sessions(b->hub,
-		    PQgetvalue(r, i, EV_ACTOR)); s != NULL; s = s->next_of_account)
+		    PQgetvalue(r, i, 3)); s != NULL; s = s->next_of_account)
 			if (s->sends_in_flight > 0)
 				return 1;
 	}
@@ -317,12 +271,11 @@ events_dispatch(struct events_batch *b)
 		return;
 	}
 	for (int i = 0; i < n; i++)
-		if (!PQgetisnull(b->events, i, EV_KIND))
+		if (!PQgetisnull(b->events, i, 2))
 			events_dispatch_one(b, i);
 	if (n > 0) {
-		ev.horizon = strtoull(PQgetvalue(b->events, 0, EV_HORIZON),
-		    NULL, 10);
-		held = strcmp(PQgetvalue(b->events, 0, EV_HELD), "t") == 0;
+		ev.horizon = strtoull(PQgetvalue(b->events, 0, 0), NULL, 10);
+		held = strcmp(PQgetvalue(b->events, 0, 6), "t") == 0;
 	}
 	events_batch_free(b);
 	ev.reading = 0;
@@ -375,14 +328,13 @@ static void
 events_wanted_messages(struct hub *hub, const PGresult *r, struct idlist *ids)
 {
 	for (int i = 0; i < PQntuples(r); i++) {
-		if (PQgetisnull(r, i, EV_KIND) ||
-		    strcmp(PQgetvalue(r, i, EV_KIND), "message_created") != 0 ||
-		    !PQgetisnull(r, i, EV_FRAMED))
+		if (PQgetisnull(r, i, 2) ||
+		    strcmp(PQgetvalue(r, i, 2), "message_created") != 0)
 			continue;
-		if (hub_account_online(hub, PQgetvalue(r, i, EV_TARGET)) ||
-		    events_sender_wants(hub, PQgetvalue(r, i, EV_ACTOR),
-		    PQgetvalue(r, i, EV_MESSAGE)))
-			idlist_add(ids, PQgetvalue(r, i, EV_MESSAGE));
+		if (hub_account_online(hub, PQgetvalue(r, i, 4)) ||
+		    events_sender_wants(hub, PQgetvalue(r, i, 3),
+		    PQgetvalue(r, i, 5)))
+			idlist_add(ids, PQgetvalue(r, i, 5));
 	}
 }
 
@@ -476,7 +428,7 @@ void
 events_wake(struct hub *hub)
 {
 	char horizon[24];
-	const char *params[] = { horizon, idlist_text(&ev.named) };
+	const char *params[] = { horizon };
 
 	if (ev.horizon == 0 || !pg_connected(hub->pg_events))
 		return;
@@ -495,35 +447,26 @@ events_wake(struct hub *hub)
 	if (pg_query(hub->pg_events, &events_read_stmt, params, events_read,
 	    hub) == -1)
 		ev.reading = 0;
-	else
-		idlist_clear(&ev.named);
 }
 
 
-/*
- * Whether payload (account ids separated by spaces) names one held here;
- * those are noted for the next read (EVENTS_NAMED_MAX).
- */
+/* Whether payload (account ids separated by spaces) names one held here. */
 static int
 events_payload_concerns(struct hub *hub, const char *payload)
 {
 	char id[UUID_TEXT_SIZE];
 	const char *p = payload;
-	int held = 0;
 
 	while (strlen(p) >= UUID_TEXT_SIZE - 1) {
 		memcpy(id, p, UUID_TEXT_SIZE - 1);
 		id[UUID_TEXT_SIZE - 1] = '\0';
-		if (hub_account_online(hub, id)) {
-			held = 1;
-			if (ev.named.n < EVENTS_NAMED_MAX)
-				idlist_add(&ev.named, id);
-		}
+		if (hub_account_online(hub, id))
+			return 1;
 		p += UUID_TEXT_SIZE - 1;
 		if (*p == ' ')
 			p++;
 	}
-	return held;
+	return 0;
 }
 
 void
