@@ -15,8 +15,10 @@
 -- case; words padded with spaces; a trigram holding multibyte characters
 -- compacted into a hash, which shows no space), hashed with the
 -- conversation as seed. Trigrams with a space, the padding of the start
--- and end of words, are left out: a search never needs them (below), and
--- each key costs an insertion into the index at every send.
+-- and end of words, are left out: each key costs an insertion into the
+-- index at every send, and they would serve only keywords made of words
+-- of one or two characters ("to be"), which then read the conversation
+-- through its btree (search_keys_of).
 CREATE FUNCTION message_search_keys(low uuid, high uuid, body text)
 RETURNS bigint[]
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
