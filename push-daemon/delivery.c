@@ -8,10 +8,9 @@ static struct pg_stmt delivery_stmt = PG_STMT("dl_mark", 1,
 
 /*
  * Marks are gathered for this long after the first of a batch (or up to
- * DELIVERY_BATCH_MAX): each mark updates the message's row in every index
- * (its status is in partial indexes' predicates) and wakes the sender's
- * daemon, so a batch of one per round trip cost a commit, a notification
- * and a read elsewhere per message. Only message_delivered waits for it.
+ * DELIVERY_BATCH_MAX): each batch commits and wakes the senders' daemons,
+ * so a batch of one per round trip cost a commit, a notification and a
+ * read elsewhere per message. Only message_delivered waits for it.
  */
 #define DELIVERY_GATHER_US	(25 * LWS_US_PER_MS)
 #define DELIVERY_BATCH_MAX	500

@@ -33,6 +33,10 @@ static struct pg_stmt events_notify_stmt = PG_STMT("ev_notify", 0,
  */
 #define EVENTS_HELD_US	(2 * LWS_US_PER_MS)
 
+/* Columns of push_events() and of push_messages(). */
+enum { EV_HORIZON, EV_ID, EV_KIND, EV_ACTOR, EV_TARGET, EV_MESSAGE, EV_HELD };
+enum { MSG_ID, MSG_SENDER, MSG_RECEIVER, MSG_CREATED_AT, MSG_FRAME };
+
 /* The reader's state: one read at a time. */
 static struct {
 	uint64_t horizon;	/* xid8; 0 until known (no xid is 0) */
@@ -118,7 +122,7 @@ events_message_row(const PGresult *messages, const char *id)
 	if (messages == NULL)
 		return -1;
 	for (int i = 0; i < PQntuples(messages); i++)
-		if (strcmp(PQgetvalue(messages, i, 0), id) == 0)
+		if (strcmp(PQgetvalue(messages, i, MSG_ID), id) == 0)
 			return i;
 	return -1;
 }
@@ -137,16 +141,16 @@ events_new_message(struct events_batch *b, const char *id)
 
 	if (row == -1)
 		return;		/* deleted since */
-	sender = PQgetvalue(b->messages, row, 1);
-	receiver = PQgetvalue(b->messages, row, 2);
-	msg = outmsg_new(PQgetvalue(b->messages, row, 4),
-	    (size_t)PQgetlength(b->messages, row, 4));
+	sender = PQgetvalue(b->messages, row, MSG_SENDER);
+	receiver = PQgetvalue(b->messages, row, MSG_RECEIVER);
+	msg = outmsg_new(PQgetvalue(b->messages, row, MSG_FRAME),
+	    (size_t)PQgetlength(b->messages, row, MSG_FRAME));
 	if (msg == NULL)
 		return;
 	memcpy(msg->message_id, id, UUID_TEXT_SIZE);
 	memcpy(msg->receiver_id, receiver, UUID_TEXT_SIZE);
 	snprintf(msg->created_at, sizeof(msg->created_at), "%s",
-	    PQgetvalue(b->messages, row, 3));
+	    PQgetvalue(b->messages, row, MSG_CREATED_AT));
 	for (struct session *s = hub_sessions(hub, receiver); s != NULL;
 	    s = s->next_of_account)
 		if (!session_sent_initially(s, id, events_horizon()))
@@ -172,10 +176,10 @@ events_dispatch_one(struct events_batch *b, int i)
 {
 	struct hub *hub = b->hub;
 	const PGresult *r = b->events;
-	const char *kind = PQgetvalue(r, i, 2);
-	const char *actor = PQgetvalue(r, i, 3);
-	const char *target = PQgetvalue(r, i, 4);
-	const char *message = PQgetvalue(r, i, 5);
+	const char *kind = PQgetvalue(r, i, EV_KIND);
+	const char *actor = PQgetvalue(r, i, EV_ACTOR);
+	const char *target = PQgetvalue(r, i, EV_TARGET);
+	const char *message = PQgetvalue(r, i, EV_MESSAGE);
 
 	if (strcmp(kind, "message_created") == 0)
 		events_new_message(b, message);
@@ -211,7 +215,7 @@ events_lazy_due(lws_sorted_usec_list_t *sul)
 	events_wake(ev.hub);
 }
 
-/* A read in us (sooner if one is set for later), unless the horizon is
+/* A read in us (replacing one set before), unless the horizon is
  * unknown: the first read follows from events_connected(). */
 static void
 events_later(struct hub *hub, lws_usec_t us)
@@ -243,11 +247,11 @@ events_from_unanswered_sends(const struct events_batch *b)
 	const PGresult *r = b->events;
 
 	for (int i = 0; i < PQntuples(r); i++) {
-		if (PQgetisnull(r, i, 2) ||
-		    strcmp(PQgetvalue(r, i, 2), "message_created") != 0)
+		if (PQgetisnull(r, i, EV_KIND) ||
+		    strcmp(PQgetvalue(r, i, EV_KIND), "message_created") != 0)
 			continue;
 		for (struct session *s = hub_sessions(b->hub,
-		    PQgetvalue(r, i, 3)); s != NULL; s = s->next_of_account)
+		    PQgetvalue(r, i, EV_ACTOR)); s != NULL; s = s->next_of_account)
 			if (s->sends_in_flight > 0)
 				return 1;
 	}
@@ -271,11 +275,12 @@ events_dispatch(struct events_batch *b)
 		return;
 	}
 	for (int i = 0; i < n; i++)
-		if (!PQgetisnull(b->events, i, 2))
+		if (!PQgetisnull(b->events, i, EV_KIND))
 			events_dispatch_one(b, i);
 	if (n > 0) {
-		ev.horizon = strtoull(PQgetvalue(b->events, 0, 0), NULL, 10);
-		held = strcmp(PQgetvalue(b->events, 0, 6), "t") == 0;
+		ev.horizon = strtoull(PQgetvalue(b->events, 0, EV_HORIZON),
+		    NULL, 10);
+		held = strcmp(PQgetvalue(b->events, 0, EV_HELD), "t") == 0;
 	}
 	events_batch_free(b);
 	ev.reading = 0;
@@ -328,13 +333,13 @@ static void
 events_wanted_messages(struct hub *hub, const PGresult *r, struct idlist *ids)
 {
 	for (int i = 0; i < PQntuples(r); i++) {
-		if (PQgetisnull(r, i, 2) ||
-		    strcmp(PQgetvalue(r, i, 2), "message_created") != 0)
+		if (PQgetisnull(r, i, EV_KIND) ||
+		    strcmp(PQgetvalue(r, i, EV_KIND), "message_created") != 0)
 			continue;
-		if (hub_account_online(hub, PQgetvalue(r, i, 4)) ||
-		    events_sender_wants(hub, PQgetvalue(r, i, 3),
-		    PQgetvalue(r, i, 5)))
-			idlist_add(ids, PQgetvalue(r, i, 5));
+		if (hub_account_online(hub, PQgetvalue(r, i, EV_TARGET)) ||
+		    events_sender_wants(hub, PQgetvalue(r, i, EV_ACTOR),
+		    PQgetvalue(r, i, EV_MESSAGE)))
+			idlist_add(ids, PQgetvalue(r, i, EV_MESSAGE));
 	}
 }
 
@@ -449,15 +454,14 @@ events_wake(struct hub *hub)
 		ev.reading = 0;
 }
 
-
 /* Whether payload (account ids separated by spaces) names one held here. */
 static int
 events_payload_concerns(struct hub *hub, const char *payload)
 {
 	char id[UUID_TEXT_SIZE];
-	const char *p = payload;
+	const char *p = payload, *end = payload + strlen(payload);
 
-	while (strlen(p) >= UUID_TEXT_SIZE - 1) {
+	while (end - p >= UUID_TEXT_SIZE - 1) {
 		memcpy(id, p, UUID_TEXT_SIZE - 1);
 		id[UUID_TEXT_SIZE - 1] = '\0';
 		if (hub_account_online(hub, id))

@@ -60,3 +60,5 @@ $$;
 
 DROP FUNCTION push_send_batch(json);
 DROP FUNCTION push_send_messages(json);
+-- Replaced by push_deliver (010); nothing calls it any more.
+DROP FUNCTION push_mark_delivered(uuid[]);

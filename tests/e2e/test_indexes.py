@@ -183,7 +183,7 @@ UNREAD_COUNT = """
 # event horizon (a daemon that has not read events yet).
 UNDELIVERED = "SELECT * FROM push_undelivered(%(me)s, 100, NULL)"
 
-# are_friends(), used by history and search.
+# are_friends(), used by typing; history and search check the same way.
 ARE_FRIENDS = """
     SELECT EXISTS (SELECT 1 FROM friendship
         WHERE least(sender_id, receiver_id)
