@@ -181,8 +181,13 @@ events_dispatch_one(struct events_batch *b, int i)
 	const char *target = PQgetvalue(r, i, EV_TARGET);
 	const char *message = PQgetvalue(r, i, EV_MESSAGE);
 
-	if (strcmp(kind, "message_created") == 0)
+	if (strcmp(kind, "message_created") == 0) {
 		events_new_message(b, message);
+		/* Its sender's sessions need not remember it any longer. */
+		for (struct session *s = hub_sessions(hub, actor); s != NULL;
+		    s = s->next_of_account)
+			session_forget_send(s, message);
+	}
 	else if (strcmp(kind, "message_delivered") == 0)
 		events_send_ids(hub, target, "message_delivered", "message_id",
 		    message, NULL, NULL);

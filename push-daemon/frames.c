@@ -176,19 +176,6 @@ frames_in_flight(const struct frames_req *req, int step)
 		s->sends_in_flight += step;
 }
 
-/*
- * Whether req's session has as many sends in the batch as it remembers
- * (SESSION_RECENT_SENDS): one more, and the first of its answers would be
- * forgotten before its event comes, which would echo it back.
- */
-static int
-frames_session_full(const struct frames_req *req)
-{
-	struct session *s = hub_find(req->hub, &req->ref);
-
-	return s != NULL && s->sends_in_flight >= SESSION_RECENT_SENDS;
-}
-
 static void
 frames_batch_sent(void *arg, PGresult *res)
 {
@@ -267,8 +254,7 @@ frames_flush_sends(struct hub *hub)
 		return;
 	b->hub = hub;
 	b->reqs = frames_waiting.head;
-	for (pp = &b->reqs; *pp != NULL && n < FRAMES_BATCH_MAX &&
-	    !frames_session_full(*pp); n++) {
+	for (pp = &b->reqs; *pp != NULL && n < FRAMES_BATCH_MAX; n++) {
 		frames_in_flight(*pp, 1);
 		pp = &(*pp)->next;
 	}

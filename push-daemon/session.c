@@ -226,6 +226,9 @@ session_destroy(struct session *s)
 	session_clear(s);
 	free(s->initial);
 	s->initial = NULL;
+	free(s->sent);
+	s->sent = NULL;
+	s->nsent = s->sent_cap = 0;
 	free(s->rx);
 	s->rx = NULL;
 	s->rx_len = 0;
@@ -289,15 +292,51 @@ session_sent_initially(struct session *s, const char *message_id,
 void
 session_remember_send(struct session *s, const char *message_id)
 {
-	memcpy(s->recent[s->recent_next], message_id, UUID_TEXT_SIZE);
-	s->recent_next = (s->recent_next + 1) % SESSION_RECENT_SENDS;
+	if (s->nsent == SESSION_SENT_MAX) {
+		/* The oldest is the likeliest to have been read already. */
+		memmove(s->sent, s->sent + 1, (s->nsent - 1) * UUID_TEXT_SIZE);
+		s->nsent--;
+	}
+	if (s->nsent == s->sent_cap) {
+		size_t cap = s->sent_cap != 0 ? 2 * s->sent_cap : 8;
+		char (*grown)[UUID_TEXT_SIZE] = realloc(s->sent,
+		    cap * UUID_TEXT_SIZE);
+
+		if (grown == NULL)
+			return;
+		s->sent = grown;
+		s->sent_cap = cap;
+	}
+	memcpy(s->sent[s->nsent++], message_id, UUID_TEXT_SIZE);
+}
+
+static int
+session_sent_index(const struct session *s, const char *message_id)
+{
+	for (size_t i = 0; i < s->nsent; i++)
+		if (strcmp(s->sent[i], message_id) == 0)
+			return (int)i;
+	return -1;
 }
 
 int
 session_sent(const struct session *s, const char *message_id)
 {
-	for (int i = 0; i < SESSION_RECENT_SENDS; i++)
-		if (strcmp(s->recent[i], message_id) == 0)
-			return 1;
-	return 0;
+	return session_sent_index(s, message_id) != -1;
+}
+
+void
+session_forget_send(struct session *s, const char *message_id)
+{
+	int i = session_sent_index(s, message_id);
+
+	if (i == -1)
+		return;
+	memmove(s->sent + i, s->sent + i + 1,
+	    (s->nsent - (size_t)i - 1) * UUID_TEXT_SIZE);
+	if (--s->nsent == 0) {
+		free(s->sent);
+		s->sent = NULL;
+		s->sent_cap = 0;
+	}
 }

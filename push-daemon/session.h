@@ -53,8 +53,11 @@ struct session_ref {
 	uint64_t	 id;
 };
 
-/* Own sends remembered to skip their echo (CONTRACT §6). */
-#define SESSION_RECENT_SENDS	16
+/*
+ * Own sends whose message_created event has not been read yet, at most:
+ * each is skipped by the event and forgotten then (CONTRACT §6: no echo).
+ */
+#define SESSION_SENT_MAX	512
 
 struct hub;
 
@@ -86,8 +89,8 @@ struct session {
 	char			*rx;		/* a fragmented frame so far */
 	size_t			 rx_len;
 
-	char			 recent[SESSION_RECENT_SENDS][UUID_TEXT_SIZE];
-	int			 recent_next;
+	char			(*sent)[UUID_TEXT_SIZE];	/* oldest first */
+	size_t			 nsent, sent_cap;
 	int			 sends_in_flight; /* in the batch under way */
 
 	/* Messages of the initial frames, skipped when their events come,
@@ -137,5 +140,7 @@ int	session_sent_initially(struct session *s, const char *message_id,
 
 void	session_remember_send(struct session *s, const char *message_id);
 int	session_sent(const struct session *s, const char *message_id);
+/* The event of message_id has been pushed: forget it as a send of s. */
+void	session_forget_send(struct session *s, const char *message_id);
 
 #endif
