@@ -34,7 +34,7 @@ struct pg {
 	struct lws_context	*ctx;
 	struct lws_vhost	*vhost;
 	char			*conninfo;
-	const char *const	*channels;
+	const char *const	*setup;		/* run first on each connection */
 	struct pg_owner		 owner;
 
 	enum pg_state		 state;
@@ -148,10 +148,35 @@ pg_adopt_socket(struct pg *pg)
 	return 0;
 }
 
+/*
+ * The connection's setup statements go first, in their order, before
+ * anything the owner queues. One that cannot be queued (out of memory) is
+ * left out; the connection still serves.
+ */
+static void
+pg_queue_setup(struct pg *pg)
+{
+	struct pg_job **at = &pg->head;
+
+	for (const char *const *sql = pg->setup; *sql != NULL; sql++) {
+		struct pg_job *job = calloc(1, sizeof(*job));
+
+		if (job == NULL || (job->sql = strdup(*sql)) == NULL) {
+			free(job);
+			continue;
+		}
+		job->next = *at;
+		*at = job;
+		at = &job->next;
+		if (job->next == NULL)
+			pg->tail = job;
+		pg->queued++;
+	}
+}
+
 static void
 pg_connected_now(struct pg *pg)
 {
-	char sql[128];
 
 	if (PQsetnonblocking(pg->conn, 1) != 0 || pg_adopt_socket(pg) == -1) {
 		pg_lost(pg, "cannot watch the socket");
@@ -161,24 +186,7 @@ pg_connected_now(struct pg *pg)
 	pg->gen = ++pg_generation;
 	pg->backoff_ms = 0;
 	log_info("database: connected");
-	for (const char *const *ch = pg->channels; *ch != NULL; ch++) {
-		struct pg_job *job = calloc(1, sizeof(*job));
-
-		if (job == NULL)
-			continue;
-		snprintf(sql, sizeof(sql), "LISTEN %s", *ch);
-		job->sql = strdup(sql);
-		if (job->sql == NULL) {
-			free(job);
-			continue;
-		}
-		/* A LISTEN goes first, before anything the owner queues. */
-		job->next = pg->head;
-		pg->head = job;
-		if (pg->tail == NULL)
-			pg->tail = job;
-		pg->queued++;
-	}
+	pg_queue_setup(pg);
 	if (pg->owner.on_connect != NULL)
 		pg->owner.on_connect(pg->owner.arg);
 	pg_kick(pg);
@@ -350,7 +358,7 @@ const struct lws_protocols pg_protocol = {
 
 struct pg *
 pg_new(struct lws_context *ctx, struct lws_vhost *vhost, const char *conninfo,
-    const char *const *channels, const struct pg_owner *owner)
+    const char *const *setup, const struct pg_owner *owner)
 {
 	struct pg *pg = calloc(1, sizeof(*pg));
 
@@ -360,7 +368,7 @@ pg_new(struct lws_context *ctx, struct lws_vhost *vhost, const char *conninfo,
 	}
 	pg->ctx = ctx;
 	pg->vhost = vhost;
-	pg->channels = channels;
+	pg->setup = setup;
 	pg->owner = *owner;
 	pg_connect_start(pg);
 	return pg;

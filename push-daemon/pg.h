@@ -43,8 +43,13 @@ struct pg;
 /* The raw protocol that carries libpq's socket in the loop. */
 extern const struct lws_protocols pg_protocol;
 
+/*
+ * A connection to conninfo, made again whenever it is lost; setup (a NULL-
+ * terminated list of SQL statements, kept by the caller) runs first on
+ * each connection.
+ */
 struct pg *pg_new(struct lws_context *ctx, struct lws_vhost *vhost,
-	    const char *conninfo, const char *const *channels,
+	    const char *conninfo, const char *const *setup,
 	    const struct pg_owner *owner);
 void	pg_free(struct pg *pg);
 

@@ -52,19 +52,19 @@ class Listener:
         del self.conn.notifies[:]
 
     def notified(self, timeout):
-        """Whether a notification on chat_events arrives within timeout."""
+        """The payloads of the notifications on chat_events that arrive
+        within timeout: [] when none does."""
         deadline = time.monotonic() + timeout
         while True:
             self.conn.poll()
-            found = [n for n in self.conn.notifies
+            found = [n.payload for n in self.conn.notifies
                      if n.channel == "chat_events"]
             del self.conn.notifies[:]
             if found:
-                assert all(n.payload == "" for n in found), found
-                return True
+                return found
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return False
+                return []
             select.select([self.conn], [], [], remaining)
 
     def events_since(self, horizon):
@@ -108,9 +108,13 @@ def listener():
     conn.close()
 
 
-def expect_events(listener, horizon, users, expected):
-    """A notification came, and the window holds exactly `expected`."""
-    assert listener.notified(WAIT), "no NOTIFY on chat_events"
+def expect_events(listener, horizon, users, expected, wake=()):
+    """A notification came, naming the accounts of `wake` (by default
+    none: every daemon reads), and the window holds exactly `expected`."""
+    payloads = listener.notified(WAIT)
+    assert payloads, "no NOTIFY on chat_events"
+    named = {u.account_id for u in wake}
+    assert named in [set(p.split()) for p in payloads], payloads
     assert listener.settled_events(horizon, users)[0] == expected
 
 
@@ -123,12 +127,14 @@ def expect_silence(listener, horizon, users):
 # ---------------------------------------------------------------- messages
 
 def test_send_records_message_created(listener, friends):
+    """Its notification names both sides, so that the daemons holding
+    neither need not read at once."""
     a, b = friends
     h = listener.horizon()
     sent = send(a, b, "event me")
     expect_events(listener, h, friends,
                   [("message_created", a.account_id, b.account_id,
-                    sent["message_id"])])
+                    sent["message_id"])], wake=(a, b))
 
 
 def test_notification_comes_after_the_commit(listener, friends):
