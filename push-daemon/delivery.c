@@ -2,9 +2,12 @@
 #include "hub.h"
 #include "idlist.h"
 
-/* Marks, records message_delivered and wakes the senders' daemons. */
+/* Marks and records message_delivered; answers the senders to wake. */
 static struct pg_stmt delivery_stmt = PG_STMT("dl_mark", 1,
-    "SELECT push_deliver($1)");
+    "SELECT push_mark_delivered($1)");
+/* Then, after the commit, the senders' daemons read (docs/events.md). */
+static struct pg_stmt delivery_wake_stmt = PG_STMT("dl_wake", 1,
+    "SELECT wake_push_daemons($1)");
 
 /*
  * Marks are gathered for this long after the first of a batch (or up to
@@ -27,12 +30,26 @@ static struct {
 static void delivery_flush(struct hub *hub);
 
 static void
+delivery_woken(void *arg, PGresult *res)
+{
+	(void)arg;
+	PQclear(res);
+}
+
+static void
 delivery_done(void *arg, PGresult *res)
 {
 	struct hub *hub = arg;
 
 	/* On a lost connection the marks are lost too: the messages stay
 	 * "sent" and go out again at the receiver's next connection. */
+	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
+	    PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+		const char *params[] = { PQgetvalue(res, 0, 0) };
+
+		pg_query(hub->pg_marks, &delivery_wake_stmt, params,
+		    delivery_woken, NULL);
+	}
 	PQclear(res);
 	dl.in_flight = 0;
 	if (!dl.gathering)

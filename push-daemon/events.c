@@ -15,9 +15,9 @@ static struct pg_stmt events_read_stmt = PG_STMT("ev_read", 1,
     "SELECT * FROM push_events($1)");
 static struct pg_stmt events_messages_stmt = PG_STMT("ev_messages", 1,
     "SELECT * FROM push_messages($1)");
-/* The wake-up of docs/events.md, naming no account: every daemon reads. */
-static struct pg_stmt events_notify_stmt = PG_STMT("ev_notify", 0,
-    "SELECT wake_push_daemons(NULL)");
+/* The wake-up of docs/events.md: $1 names the accounts, NULL none. */
+static struct pg_stmt events_notify_stmt = PG_STMT("ev_notify", 1,
+    "SELECT wake_push_daemons($1)");
 
 /*
  * A notification that names no account held here does not make a read at
@@ -82,9 +82,11 @@ events_notified(void *arg, PGresult *res)
 }
 
 void
-events_notify(struct hub *hub)
+events_notify(struct hub *hub, const char *accounts)
 {
-	pg_query(hub->pg, &events_notify_stmt, NULL, events_notified, NULL);
+	const char *params[] = { accounts };
+
+	pg_query(hub->pg, &events_notify_stmt, params, events_notified, NULL);
 }
 
 /*
@@ -167,7 +169,7 @@ events_notify_if_recorded(void *hub, PGresult *res)
 {
 	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
 	    PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "0") != 0)
-		events_notify(hub);
+		events_notify(hub, NULL);
 	PQclear(res);
 }
 

@@ -27,8 +27,12 @@ void	events_heard(struct hub *hub, const char *payload);
 void	events_connected(struct hub *hub);
 /* The event horizon as a number (0 until known). */
 uint64_t events_horizon(void);
-/* Wakes every daemon, this one included (after a change we committed). */
-void	events_notify(struct hub *hub);
+/*
+ * Wakes the daemons after a change we committed: those holding one of
+ * accounts (a uuid[] literal, "{a,b}") at once, the others within 200 ms;
+ * every daemon at once when accounts is NULL. This one included.
+ */
+void	events_notify(struct hub *hub, const char *accounts);
 /*
  * A query callback (arg: the hub) for the functions that answer how many
  * events they recorded: wakes the daemons when there are any.

@@ -7,6 +7,7 @@
 #include "events.h"
 #include "frames.h"
 #include "hub.h"
+#include "idlist.h"
 #include "json_input.h"
 #include "log.h"
 #include "utf8.h"
@@ -16,9 +17,9 @@
 /* Sends in one batch at most; more wait for the next one. */
 #define FRAMES_BATCH_MAX	256
 
-/* A batch of sends, in an order free of deadlocks (sql/015). */
+/* A batch of sends, in an order free of deadlocks (sql/016). */
 static struct pg_stmt frames_send_stmt = PG_STMT("ws_send", 1,
-    "SELECT * FROM push_send_batch_notify($1)");
+    "SELECT * FROM push_send_batch($1)");
 static struct pg_stmt frames_read_stmt = PG_STMT("ws_read", 2,
     "SELECT * FROM api_mark_read($1, $2)");
 static struct pg_stmt frames_typing_stmt = PG_STMT("ws_typing", 3,
@@ -181,6 +182,7 @@ frames_batch_sent(void *arg, PGresult *res)
 {
 	struct frames_batch *b = arg;
 	struct frames_req *req, *next;
+	struct idlist woken = IDLIST_EMPTY;
 	int i = 0;
 	int ok = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
 	    PQnfields(res) == 3;
@@ -195,12 +197,20 @@ frames_batch_sent(void *arg, PGresult *res)
 		else {
 			frames_reply_sent(req, (int)strtol(PQgetvalue(res, i, 0),
 			    NULL, 10), PQgetvalue(res, i, 1));
+			if (strcmp(PQgetvalue(res, i, 2), "0") != 0) {
+				idlist_add(&woken, req->ref.account_id);
+				idlist_add(&woken, req->receiver);
+			}
 		}
 		frames_req_free(req);
 	}
-	/* The batch notified in its transaction (sql/012); event reads that
-	 * came back meanwhile with these messages go out now, after
-	 * message_sent told each session its own ids. */
+	/* Stored and answered: now the daemons of both sides read (after
+	 * the commit, docs/events.md). Event reads that came back meanwhile
+	 * with these messages (another wake-up, a deferred read) go out now,
+	 * after message_sent told each session its own ids. */
+	if (idlist_text(&woken) != NULL)
+		events_notify(b->hub, idlist_text(&woken));
+	idlist_free(&woken);
 	PQclear(res);
 	frames_waiting.in_flight = 0;
 	events_sends_answered(b->hub);
@@ -208,7 +218,7 @@ frames_batch_sent(void *arg, PGresult *res)
 	free(b);
 }
 
-/* The JSON array of push_send_batch_notify() for the batch. */
+/* The JSON array of push_send_batch() for the batch. */
 static char *
 frames_batch_json(const struct frames_batch *b)
 {
@@ -282,7 +292,7 @@ frames_read(void *arg, PGresult *res)
 
 	if (frames_result(req, res, &status, &body, &events) == 0) {
 		if (events > 0)
-			events_notify(req->hub);
+			events_notify(req->hub, NULL);
 		if (status != 200)
 			frames_req_refused(req, status, body);
 	}

@@ -278,7 +278,7 @@ welcome_registered(void *arg, PGresult *res)
 		}
 	}
 	if (events > 0)
-		events_notify(b->hub);
+		events_notify(b->hub, NULL);
 	if (!ok && res != NULL)
 		welcome_retry(b);
 	PQclear(res);

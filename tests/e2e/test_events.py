@@ -6,6 +6,7 @@ Each test listens on chat_events with its own psycopg2 connection, takes
 the horizon before calling an endpoint, waits for the notification, then
 reads events_since(horizon), keeping only the rows of its fresh users."""
 
+import json
 import select
 import time
 
@@ -271,6 +272,72 @@ def test_refused_requests_record_nothing(listener, friends):
     assert_422(api("DELETE", "/chat/messages/nope", token=a.access),
                bad_uuid("path", "message_id"))
     expect_silence(listener, h, [a, b, stranger])
+
+
+# ------------------------------------------------- the daemons' batches
+
+def batch_json(*items):
+    """The JSON array of push_send_batch(): (sender, receiver, content)."""
+    return json.dumps([{"sender": s.account_id, "receiver": r.account_id,
+                        "content": c} for s, r, c in items])
+
+
+def test_a_send_batch_stores_and_answers_in_order_without_notifying(
+        listener, friends):
+    """push_send_batch (sql/016) answers each item in its place; the
+    daemon wakes the others after the commit, so the batch itself
+    notifies nobody (a NOTIFY holds a global lock through the commit)."""
+    a, b = friends
+    h = listener.horizon()
+    rows = listener.query(
+        "SELECT status, body, events FROM push_send_batch(%s::json)",
+        (batch_json((a, b, "first"), (a, a, "to myself"), (b, a, "second")),))
+    assert [(r[0], r[2]) for r in rows] == [(201, 1), (400, 0), (201, 1)]
+    assert rows[1][1] == {"detail": "Cannot send message to yourself"}
+    assert [rows[0][1]["content"], rows[2][1]["content"]] == [
+        "first", "second"]
+    assert listener.notified(QUIET) == []
+    assert listener.settled_events(h, friends)[0] == [
+        ("message_created", a.account_id, b.account_id,
+         rows[0][1]["message_id"]),
+        ("message_created", b.account_id, a.account_id,
+         rows[2][1]["message_id"])]
+
+
+def test_delivered_marks_answer_the_senders_without_notifying(
+        listener, friends):
+    a, b = friends
+    first, second = send(a, b, "one"), send(a, b, "two")
+    h = listener.horizon()
+    ids = [first["message_id"], second["message_id"]]
+    senders = listener.query(
+        "SELECT push_mark_delivered(%s::uuid[])", (ids,))[0][0]
+    assert senders == "{%s,%s}" % (a.account_id, a.account_id)
+    assert listener.notified(QUIET) == []
+    assert sorted(listener.settled_events(h, friends)[0]) == sorted(
+        ("message_delivered", b.account_id, a.account_id, m) for m in ids)
+    # Marked once: a second daemon's mark finds nothing.
+    assert listener.query(
+        "SELECT push_mark_delivered(%s::uuid[])", (ids,))[0][0] is None
+
+
+def test_functions_of_the_previous_daemons_still_notify(listener, friends):
+    """A daemon of the previous release, during a rolling upgrade, calls
+    push_send_batch_notify and push_deliver, which wake the daemons of
+    the accounts concerned themselves."""
+    a, b = friends
+    listener.horizon()
+    rows = listener.query(
+        "SELECT status, body, events FROM push_send_batch_notify(%s::json)",
+        (batch_json((b, a, "from an old daemon")),))
+    assert [(r[0], r[2]) for r in rows] == [(201, 1)]
+    payloads = listener.notified(WAIT)
+    assert {a.account_id, b.account_id} in [set(p.split()) for p in payloads]
+    listener.horizon()
+    assert listener.query("SELECT push_deliver(%s::uuid[])",
+                          ([rows[0][1]["message_id"]],))[0][0] == 1
+    payloads = listener.notified(WAIT)
+    assert {b.account_id} in [set(p.split()) for p in payloads]
 
 
 def test_reads_record_nothing(listener, friends):
