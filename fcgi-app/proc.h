@@ -11,14 +11,9 @@
 #include "reply.h"
 #include "request.h"
 
-/*
- * Runs stmt, which selects status, body, events; answers with them. wake
- * names the accounts the events concern, as a uuid[] literal ("{a,b}"),
- * so that only the daemons holding them read at once; NULL wakes every
- * daemon.
- */
+/* Runs stmt, which selects status, body, events; answers with them. */
 void	proc_call(struct request *rq, struct reply *rp, struct db_stmt *stmt,
-	    const char *const *params, const char *wake);
+	    const char *const *params);
 
 /*
  * proc_call() for a handler that acts on the object named in the path:

@@ -461,6 +461,13 @@ events_wake(struct hub *hub)
 		ev.reading = 0;
 }
 
+void
+events_catch_up(struct hub *hub)
+{
+	if (ev.lazy)
+		events_wake(hub);
+}
+
 /* Whether payload (account ids separated by spaces) names one held here. */
 static int
 events_payload_concerns(struct hub *hub, const char *payload)

@@ -23,6 +23,13 @@ void	events_wake(struct hub *hub);
  * read follows at once when one of them is held here, else within 200 ms.
  */
 void	events_heard(struct hub *hub, const char *payload);
+/*
+ * A connection is being welcomed: a read put off (a notification that
+ * named no account held here) happens now, so that the welcome's query
+ * of undelivered messages meets a horizon that is not up to 200 ms behind
+ * (a message delivered elsewhere meanwhile would come to it as new).
+ */
+void	events_catch_up(struct hub *hub);
 /* The database connection is (again) up: find the horizon if unknown. */
 void	events_connected(struct hub *hub);
 /* The event horizon as a number (0 until known). */

@@ -183,7 +183,7 @@ frames_batch_sent(void *arg, PGresult *res)
 	struct frames_batch *b = arg;
 	struct frames_req *req, *next;
 	struct idlist woken = IDLIST_EMPTY;
-	int i = 0;
+	int i = 0, wake_all = 0;
 	int ok = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
 	    PQnfields(res) == 3;
 
@@ -197,10 +197,10 @@ frames_batch_sent(void *arg, PGresult *res)
 		else {
 			frames_reply_sent(req, (int)strtol(PQgetvalue(res, i, 0),
 			    NULL, 10), PQgetvalue(res, i, 1));
-			if (strcmp(PQgetvalue(res, i, 2), "0") != 0) {
-				idlist_add(&woken, req->ref.account_id);
-				idlist_add(&woken, req->receiver);
-			}
+			if (strcmp(PQgetvalue(res, i, 2), "0") != 0 &&
+			    (idlist_add(&woken, req->ref.account_id) == -1 ||
+			    idlist_add(&woken, req->receiver) == -1))
+				wake_all = 1;	/* out of memory */
 		}
 		frames_req_free(req);
 	}
@@ -208,8 +208,8 @@ frames_batch_sent(void *arg, PGresult *res)
 	 * the commit, docs/events.md). Event reads that came back meanwhile
 	 * with these messages (another wake-up, a deferred read) go out now,
 	 * after message_sent told each session its own ids. */
-	if (idlist_text(&woken) != NULL)
-		events_notify(b->hub, idlist_text(&woken));
+	if (wake_all || idlist_text(&woken) != NULL)
+		events_notify(b->hub, wake_all ? NULL : idlist_text(&woken));
 	idlist_free(&woken);
 	PQclear(res);
 	frames_waiting.in_flight = 0;

@@ -4,7 +4,8 @@
  * a queue of queries whose results come back through callbacks. Nothing
  * here waits for the database. When the connection is lost, every pending
  * query's callback gets a NULL result, and pg.c reconnects with backoff,
- * LISTENs again and tells its owner through on_connect.
+ * runs the connection's setup statements (LISTEN, SET) again and tells
+ * its owner through on_connect.
  */
 #ifndef CHAT_PG_H
 #define CHAT_PG_H

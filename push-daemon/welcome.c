@@ -360,6 +360,7 @@ welcome_session(struct hub *hub, struct session *s)
 	if (s->state == SESSION_CLOSING)
 		return;
 	session_ref(s, &ref);
+	events_catch_up(hub);
 	if (welcome_queue(&ref, 0) == -1) {
 		/* Out of memory: closed, rather than left pending for ever. */
 		session_close(s, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);

@@ -4,7 +4,8 @@
 -- A NOTIFY takes, at commit, a lock global to the database and holds it
 -- until the commit record is on disk, so that notifications queue in
 -- commit order. Every daemon's send batches and delivered marks notified
--- inside their transactions (sql/012, push_deliver of sql/010), so their
+-- inside their transactions (push_send_batch_notify of sql/015,
+-- push_deliver of sql/010), so their
 -- commits took turns: one flush each, none shared. From 3,000 messages a
 -- second on, the batches waited for each other (Lock:object) and p99 went
 -- past 50 ms. The functions below store and answer only; the daemon then
@@ -60,7 +61,8 @@ $$;
 -- push_deliver (sql/010) without the notification: marks the messages
 -- of ids still "sent" delivered, records message_delivered for each, and
 -- answers their senders (one a message; NULL when none was marked), the
--- accounts to wake.
+-- accounts to wake. (The name is that of sql/003's function, which
+-- answered a count and which sql/015 dropped.)
 CREATE FUNCTION push_mark_delivered(ids uuid[]) RETURNS uuid[]
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -82,8 +84,10 @@ $$;
 
 -- The previous functions stay for the daemons of the previous release,
 -- which run on against this schema during a rolling upgrade
--- (docs/DEPLOY.md), now on top of the new ones. A spurious wake-up costs
--- a read, so the batch's every sender and receiver is named.
+-- (docs/DEPLOY.md), now on top of the new ones. The answers are the same;
+-- the batch's wake-up now names every sender and receiver of the batch,
+-- refused sends included, and comes even when nothing was stored (a
+-- wake-up too many costs a read, and old daemons send no empty batch).
 CREATE OR REPLACE FUNCTION push_send_batch_notify(batch json)
 RETURNS TABLE (status int, body json, events int)
 LANGUAGE plpgsql AS $$

@@ -14,8 +14,9 @@ import pytest
 
 from chat_api import (assert_error, assert_422, bad_uuid, body, connect_db,
                       delete_message, friend_accept, friend_reject,
-                      friend_remove, friend_request, mark_read, new_user,
-                      send, send_message, api)
+                      friend_remove, friend_request, mark_read, new_friends,
+                      new_user, send, send_message, api)
+from ws_client import close_all, new_message_of, session, ws_test
 
 WAIT = 5.0          # seconds to wait for a notification that must come
 QUIET = 0.5         # seconds of silence that show none was sent
@@ -26,6 +27,7 @@ class Listener:
 
     def __init__(self):
         self.conn = connect_db()
+        self.backlog = []       # payloads read, not yet looked at
         with self.conn.cursor() as cur:
             cur.execute("LISTEN chat_events")
 
@@ -51,22 +53,45 @@ class Listener:
     def drain(self):
         self.conn.poll()
         del self.conn.notifies[:]
+        del self.backlog[:]
 
-    def notified(self, timeout):
+    def payloads(self, timeout, stop=lambda payload: True):
         """The payloads of the notifications on chat_events that arrive
-        within timeout: [] when none does."""
+        within timeout, up to the first for which stop(payload) holds;
+        those after it are kept for the next call."""
         deadline = time.monotonic() + timeout
+        found = []
         while True:
             self.conn.poll()
-            found = [n.payload for n in self.conn.notifies
-                     if n.channel == "chat_events"]
+            self.backlog += [n.payload for n in self.conn.notifies
+                             if n.channel == "chat_events"]
             del self.conn.notifies[:]
-            if found:
-                return found
+            while self.backlog:
+                found.append(self.backlog.pop(0))
+                if stop(found[-1]):
+                    return found
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return []
+                return found
             select.select([self.conn], [], [], remaining)
+
+    def notified(self, timeout):
+        """Whether a notification on chat_events arrives within timeout."""
+        return bool(self.payloads(timeout))
+
+    def woke(self, timeout, accounts):
+        """Whether a notification naming exactly these account ids (none:
+        the empty payload, which wakes every daemon) arrives in time.
+        Others, of the daemons' own work, may come before it."""
+        want = set(accounts)
+        found = self.payloads(timeout, lambda p: set(p.split()) == want)
+        return bool(found) and set(found[-1].split()) == want
+
+    def quiet_about(self, timeout, users):
+        """Whether no notification names one of users within timeout."""
+        ids = {u.account_id for u in users}
+        return not [p for p in self.payloads(timeout, lambda p: False)
+                    if ids & set(p.split())]
 
     def events_since(self, horizon):
         """(next_horizon, events) as events_since() answers them."""
@@ -112,10 +137,8 @@ def listener():
 def expect_events(listener, horizon, users, expected, wake=()):
     """A notification came, naming the accounts of `wake` (by default
     none: every daemon reads), and the window holds exactly `expected`."""
-    payloads = listener.notified(WAIT)
-    assert payloads, "no NOTIFY on chat_events"
-    named = {u.account_id for u in wake}
-    assert named in [set(p.split()) for p in payloads], payloads
+    assert listener.woke(WAIT, [u.account_id for u in wake]), \
+        "no NOTIFY on chat_events naming %s" % [u.username for u in wake]
     assert listener.settled_events(horizon, users)[0] == expected
 
 
@@ -128,14 +151,14 @@ def expect_silence(listener, horizon, users):
 # ---------------------------------------------------------------- messages
 
 def test_send_records_message_created(listener, friends):
-    """Its notification names both sides, so that the daemons holding
-    neither need not read at once."""
+    """Its notification names no account: every daemon reads at once, so
+    that a connection opened right after it is not sent it as new."""
     a, b = friends
     h = listener.horizon()
     sent = send(a, b, "event me")
     expect_events(listener, h, friends,
                   [("message_created", a.account_id, b.account_id,
-                    sent["message_id"])], wake=(a, b))
+                    sent["message_id"])])
 
 
 def test_notification_comes_after_the_commit(listener, friends):
@@ -296,7 +319,7 @@ def test_a_send_batch_stores_and_answers_in_order_without_notifying(
     assert rows[1][1] == {"detail": "Cannot send message to yourself"}
     assert [rows[0][1]["content"], rows[2][1]["content"]] == [
         "first", "second"]
-    assert listener.notified(QUIET) == []
+    assert listener.quiet_about(QUIET, friends)
     assert listener.settled_events(h, friends)[0] == [
         ("message_created", a.account_id, b.account_id,
          rows[0][1]["message_id"]),
@@ -313,7 +336,7 @@ def test_delivered_marks_answer_the_senders_without_notifying(
     senders = listener.query(
         "SELECT push_mark_delivered(%s::uuid[])", (ids,))[0][0]
     assert senders == "{%s,%s}" % (a.account_id, a.account_id)
-    assert listener.notified(QUIET) == []
+    assert listener.quiet_about(QUIET, friends)
     assert sorted(listener.settled_events(h, friends)[0]) == sorted(
         ("message_delivered", b.account_id, a.account_id, m) for m in ids)
     # Marked once: a second daemon's mark finds nothing.
@@ -331,13 +354,32 @@ def test_functions_of_the_previous_daemons_still_notify(listener, friends):
         "SELECT status, body, events FROM push_send_batch_notify(%s::json)",
         (batch_json((b, a, "from an old daemon")),))
     assert [(r[0], r[2]) for r in rows] == [(201, 1)]
-    payloads = listener.notified(WAIT)
-    assert {a.account_id, b.account_id} in [set(p.split()) for p in payloads]
+    assert listener.woke(WAIT, [a.account_id, b.account_id])
     listener.horizon()
     assert listener.query("SELECT push_deliver(%s::uuid[])",
                           ([rows[0][1]["message_id"]],))[0][0] == 1
-    payloads = listener.notified(WAIT)
-    assert {b.account_id} in [set(p.split()) for p in payloads]
+    assert listener.woke(WAIT, [b.account_id])
+    # Marked already: nothing marked, nobody woken.
+    assert listener.query("SELECT push_deliver(%s::uuid[])",
+                          ([rows[0][1]["message_id"]],))[0][0] == 0
+    assert listener.quiet_about(QUIET, friends)
+
+
+@ws_test
+async def test_websocket_sends_wake_the_daemons_of_their_sides(listener):
+    """The daemon wakes the others after its batches commit: a send names
+    its two sides; its delivered mark names the sender."""
+    a, b = new_friends()
+    ca, cb = await session(a, daemon=1), await session(b, daemon=2)
+    listener.horizon()
+    await ca.send({"type": "send_message", "receiver_id": b.account_id,
+                   "content": "wake them", "temp_id": "w1"})
+    ack = await ca.expect("message_sent", temp_id="w1")
+    assert listener.woke(WAIT, [a.account_id, b.account_id])
+    await cb.take(new_message_of(ack["message_id"]))
+    assert listener.woke(WAIT, [a.account_id])
+    await ca.expect("message_delivered", message_id=ack["message_id"])
+    await close_all(ca, cb)
 
 
 def test_reads_record_nothing(listener, friends):
