@@ -155,10 +155,18 @@ void
 jsonw_pg_time(struct jsonw *w, int64_t usec)
 {
 	const int64_t day = 86400LL * 1000000;
-	int64_t days = jsonw_floor_div(usec, day);
-	int64_t in_day = usec - days * day;
-	int64_t z, era, doe, yoe, y, doy, mp, d, m, secs;
+	int64_t days, in_day, z, era, doe, yoe, y, doy, mp, d, m, secs;
 	char text[40], *p = text;
+
+	/* 'infinity' and '-infinity' are INT64_MAX and INT64_MIN, where
+	 * days * day would overflow: null, as for any time beyond a
+	 * four-digit year (2^62 us is 146,000 years). */
+	if (usec > INT64_C(1) << 62 || usec < -(INT64_C(1) << 62)) {
+		jsonw_lit(w, "null");
+		return;
+	}
+	days = jsonw_floor_div(usec, day);
+	in_day = usec - days * day;
 
 	/* Days since 2000-01-01 to a civil date (H. Hinnant's algorithm,
 	 * which counts from 0000-03-01). */

@@ -47,6 +47,13 @@ static void w_last(struct jsonw *w)
 {
 	jsonw_pg_time(w, 2921940 * USEC_PER_DAY - 1);
 }
+/* PostgreSQL's 'infinity' and '-infinity'; before 0000 too. */
+static void w_infinity(struct jsonw *w) { jsonw_pg_time(w, INT64_MAX); }
+static void w_minus_infinity(struct jsonw *w) { jsonw_pg_time(w, INT64_MIN); }
+static void w_year_minus_one(struct jsonw *w)
+{
+	jsonw_pg_time(w, -730486 * USEC_PER_DAY);
+}
 
 static void
 test_times(void)
@@ -59,6 +66,9 @@ test_times(void)
 	CHECK(writes(w_2100, "\"2100-03-01T00:00:00.000000Z\""));
 	CHECK(writes(w_far, "null"));
 	CHECK(writes(w_last, "\"9999-12-31T23:59:59.999999Z\""));
+	CHECK(writes(w_infinity, "null"));
+	CHECK(writes(w_minus_infinity, "null"));
+	CHECK(writes(w_year_minus_one, "null"));
 }
 
 static void
