@@ -30,13 +30,6 @@ static struct {
 static void delivery_flush(struct hub *hub);
 
 static void
-delivery_woken(void *arg, PGresult *res)
-{
-	(void)arg;
-	PQclear(res);
-}
-
-static void
 delivery_done(void *arg, PGresult *res)
 {
 	struct hub *hub = arg;
@@ -48,7 +41,7 @@ delivery_done(void *arg, PGresult *res)
 		const char *params[] = { PQgetvalue(res, 0, 0) };
 
 		pg_query(hub->pg_marks, &delivery_wake_stmt, params,
-		    delivery_woken, NULL);
+		    pg_ignore, NULL);
 	}
 	PQclear(res);
 	dl.in_flight = 0;

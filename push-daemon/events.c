@@ -74,19 +74,12 @@ events_free(void)
 	ev.parked = NULL;
 }
 
-static void
-events_notified(void *arg, PGresult *res)
-{
-	(void)arg;
-	PQclear(res);
-}
-
 void
 events_notify(struct hub *hub, const char *accounts)
 {
 	const char *params[] = { accounts };
 
-	pg_query(hub->pg, &events_notify_stmt, params, events_notified, NULL);
+	pg_query(hub->pg, &events_notify_stmt, params, pg_ignore, NULL);
 }
 
 /*

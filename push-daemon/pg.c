@@ -398,6 +398,13 @@ pg_connected(const struct pg *pg)
 	return pg != NULL && pg->state == PG_UP;
 }
 
+void
+pg_ignore(void *arg, PGresult *res)
+{
+	(void)arg;
+	PQclear(res);
+}
+
 int
 pg_query(struct pg *pg, struct pg_stmt *stmt, const char *const *params,
     pg_result_cb cb, void *arg)

@@ -61,6 +61,10 @@ void	pg_free(struct pg *pg);
 int	pg_query(struct pg *pg, struct pg_stmt *stmt, const char *const *params,
 	    pg_result_cb cb, void *arg);
 
+/* A pg_result_cb for queries whose answer nobody needs (wake-ups,
+ * heartbeats); pg.c logs any that fails. */
+void	pg_ignore(void *arg, PGresult *res);
+
 /* Whether queries can be queued; pg may be NULL (shutting down). */
 int	pg_connected(const struct pg *pg);
 

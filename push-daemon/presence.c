@@ -79,13 +79,6 @@ presence_connected(struct hub *hub)
 	welcome_all(hub);
 }
 
-static void
-presence_ignore(void *arg, PGresult *res)
-{
-	(void)arg;
-	PQclear(res);
-}
-
 void
 presence_tick(struct hub *hub)
 {
@@ -98,7 +91,7 @@ presence_tick(struct hub *hub)
 	presence_timeout_text(hub, timeout);
 	snprintf(minutes, sizeof(minutes), "%d",
 	    hub->cfg->push_event_retention_minutes);
-	pg_query(hub->pg, &presence_heartbeat_stmt, hb, presence_ignore, NULL);
+	pg_query(hub->pg, &presence_heartbeat_stmt, hb, pg_ignore, NULL);
 	pg_query(hub->pg, &presence_reap_stmt, reap, events_notify_if_recorded, hub);
 }
 
