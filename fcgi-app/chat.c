@@ -42,8 +42,11 @@ chat_send(struct request *rq, struct reply *rp)
 	}
 	if (!reply_has_invalid(rp)) {
 		const char *params[] = { rq->account_id, id, content };
+		/* Its one event concerns the two sides only. */
+		char wake[2 * UUID_TEXT_SIZE + 3];
 
-		proc_call(rq, rp, &chat_send_stmt, params);
+		snprintf(wake, sizeof(wake), "{%s,%s}", rq->account_id, id);
+		proc_call(rq, rp, &chat_send_stmt, params, wake);
 	}
 	json_object_put(obj);
 }

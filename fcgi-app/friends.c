@@ -27,7 +27,7 @@ friends_request(struct request *rq, struct reply *rp)
 	    fields_json_uuid(rp, obj, "receiver_id", id) == 0) {
 		const char *params[] = { rq->account_id, id };
 
-		proc_call(rq, rp, &friends_request_stmt, params);
+		proc_call(rq, rp, &friends_request_stmt, params, NULL);
 	}
 	json_object_put(obj);
 }

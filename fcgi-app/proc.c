@@ -7,12 +7,11 @@
 #include "proc.h"
 
 /*
- * The NOTIFY of docs/events.md, naming no account: every daemon reads at
- * once, so that a connection opened right after a REST change is not sent
- * that change as new (a daemon that read later would).
+ * The NOTIFY of docs/events.md: $1 names the accounts the events concern
+ * (a uuid[]), whose daemons read at once; NULL wakes every daemon.
  */
-static struct db_stmt proc_notify_stmt = DB_STMT("proc_notify", 0,
-    "SELECT wake_push_daemons(NULL)");
+static struct db_stmt proc_notify_stmt = DB_STMT("proc_notify", 1,
+    "SELECT wake_push_daemons($1)");
 
 /* An integer column of our own functions' results. */
 static int
@@ -22,20 +21,21 @@ proc_int(const char *text)
 }
 
 static void
-proc_notify(struct db *db)
+proc_notify(struct db *db, const char *accounts)
 {
+	const char *params[] = { accounts };
 	PGresult *res;
 
 	/* The change is committed; a lost wake-up only delays delivery
 	 * until the daemons' next poll, so a failure is just logged. */
-	if (db_run(db, &proc_notify_stmt, NULL, &res) != DB_OK)
+	if (db_run(db, &proc_notify_stmt, params, &res) != DB_OK)
 		log_warnx("notify: %s", PQresultErrorMessage(res));
 	PQclear(res);
 }
 
 void
 proc_call(struct request *rq, struct reply *rp, struct db_stmt *stmt,
-    const char *const *params)
+    const char *const *params, const char *wake)
 {
 	PGresult *res;
 	enum db_status st;
@@ -53,7 +53,7 @@ proc_call(struct request *rq, struct reply *rp, struct db_stmt *stmt,
 	}
 	PQclear(res);
 	if (events > 0)
-		proc_notify(&rq->app->db);
+		proc_notify(&rq->app->db, wake);
 }
 
 void
@@ -64,7 +64,7 @@ proc_call_on_id(struct request *rq, struct reply *rp, struct db_stmt *stmt,
 	const char *params[] = { rq->account_id, id, extra };
 
 	if (fields_uuid(rp, "path", name, rq->params[0], id) == 0)
-		proc_call(rq, rp, stmt, params);
+		proc_call(rq, rp, stmt, params, NULL);
 }
 
 void

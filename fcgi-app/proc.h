@@ -11,9 +11,14 @@
 #include "reply.h"
 #include "request.h"
 
-/* Runs stmt, which selects status, body, events; answers with them. */
+/*
+ * Runs stmt, which selects status, body, events; answers with them. wake
+ * names the accounts the events concern, as a uuid[] literal ("{a,b}"),
+ * so that only the daemons holding them read at once; NULL wakes every
+ * daemon.
+ */
 void	proc_call(struct request *rq, struct reply *rp, struct db_stmt *stmt,
-	    const char *const *params);
+	    const char *const *params, const char *wake);
 
 /*
  * proc_call() for a handler that acts on the object named in the path:

@@ -1,6 +1,7 @@
 #include "delivery.h"
 #include "hub.h"
 #include "idlist.h"
+#include "timer.h"
 
 /* Marks and records message_delivered; answers the senders to wake. */
 static struct pg_stmt delivery_stmt = PG_STMT("dl_mark", 1,
@@ -79,7 +80,7 @@ delivery_written(struct hub *hub, const char *message_id)
 	else if (!dl.gathering) {
 		dl.gathering = 1;
 		dl.hub = hub;
-		lws_sul_schedule(hub->ctx, 0, &dl.timer, delivery_due,
+		timer_schedule(hub->ctx, &dl.timer, delivery_due,
 		    DELIVERY_GATHER_US);
 	}
 }

@@ -8,6 +8,8 @@
 #include "hub.h"
 #include "idlist.h"
 #include "log.h"
+#include "timer.h"
+#include "welcome.h"
 
 static struct pg_stmt events_horizon_stmt = PG_STMT("ev_horizon", 0,
     "SELECT pg_snapshot_xmin(pg_current_snapshot())");
@@ -43,6 +45,8 @@ static struct {
 	int	reading;
 	int	again;		/* woken during a read */
 	int	lazy;		/* a read is scheduled (events_later) */
+	uint64_t started;	/* reads started: the last one's number */
+	uint64_t over;		/* the number of the last read over */
 	lws_usec_t held_us;	/* the next delay while events are held */
 	lws_sorted_usec_list_t lazy_timer;
 	struct hub *hub;
@@ -147,9 +151,16 @@ events_new_message(struct events_batch *b, const char *id)
 	snprintf(msg->created_at, sizeof(msg->created_at), "%s",
 	    PQgetvalue(b->messages, row, MSG_CREATED_AT));
 	for (struct session *s = hub_sessions(hub, receiver); s != NULL;
-	    s = s->next_of_account)
+	    s = s->next_of_account) {
+		/* A session being welcomed gets it from the welcome's query
+		 * of undelivered messages, still to come: unless another
+		 * connection got it first (a burst read late would otherwise
+		 * fill its queue with messages delivered already). */
+		if (s->state == SESSION_PENDING && !s->welcome_asked)
+			continue;
 		if (!session_sent_initially(s, id, events_horizon()))
 			session_push(s, msg);
+	}
 	for (struct session *s = hub_sessions(hub, sender); s != NULL;
 	    s = s->next_of_account)
 		if (!session_sent(s, id))
@@ -223,7 +234,7 @@ events_later(struct hub *hub, lws_usec_t us)
 	if (ev.horizon == 0)
 		return;
 	ev.lazy = 1;
-	lws_sul_schedule(hub->ctx, 0, &ev.lazy_timer, events_lazy_due, us);
+	timer_schedule(hub->ctx, &ev.lazy_timer, events_lazy_due, us);
 }
 
 static void
@@ -234,6 +245,16 @@ events_batch_free(struct events_batch *b)
 	PQclear(b->events);
 	PQclear(b->messages);
 	free(b);
+}
+
+/* The read under way is over, pushed or lost: the welcomes waiting for it
+ * go on. */
+static void
+events_read_over(struct hub *hub)
+{
+	ev.reading = 0;
+	ev.over = ev.started;
+	welcome_events_read(hub);
 }
 
 /*
@@ -283,7 +304,7 @@ events_dispatch(struct events_batch *b)
 		held = strcmp(PQgetvalue(b->events, 0, EV_HELD), "t") == 0;
 	}
 	events_batch_free(b);
-	ev.reading = 0;
+	events_read_over(hub);
 	if (ev.again) {
 		ev.again = 0;
 		events_wake(hub);
@@ -306,7 +327,7 @@ events_fetched(void *arg, PGresult *res)
 		PQclear(res);
 		PQclear(b->events);
 		free(b);
-		ev.reading = 0;
+		events_read_over(ev.hub);
 		return;
 	}
 	b->messages = res;
@@ -353,7 +374,7 @@ events_read(void *arg, PGresult *res)
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
 	    (b = calloc(1, sizeof(*b))) == NULL) {
 		PQclear(res);
-		ev.reading = 0;
+		events_read_over(hub);
 		return;
 	}
 	b->hub = hub;
@@ -370,7 +391,7 @@ events_read(void *arg, PGresult *res)
 		    events_fetched, b) == -1) {
 			PQclear(b->events);
 			free(b);
-			ev.reading = 0;
+			events_read_over(hub);
 		}
 	}
 	idlist_free(&ids);
@@ -416,8 +437,10 @@ events_connected(struct hub *hub)
 	/* A batch still parked is read again from the same horizon. */
 	events_batch_free(ev.parked);
 	ev.parked = NULL;
-	ev.reading = 0;
 	ev.again = 0;
+	if (ev.reading && ev.horizon != 0)
+		events_read_over(hub);	/* lost with the connection */
+	ev.reading = 0;
 	/* Known horizon: keep it, so what happened while away is read. */
 	if (ev.horizon != 0) {
 		events_wake(hub);
@@ -447,18 +470,32 @@ events_wake(struct hub *hub)
 		lws_sul_cancel(&ev.lazy_timer);
 	}
 	ev.reading = 1;
+	ev.started++;
 	snprintf(horizon, sizeof(horizon), "%llu",
 	    (unsigned long long)ev.horizon);
 	if (pg_query(hub->pg_events, &events_read_stmt, params, events_read,
 	    hub) == -1)
-		ev.reading = 0;
+		events_read_over(hub);
 }
 
-void
-events_catch_up(struct hub *hub)
+uint64_t
+events_fresh_read(struct hub *hub)
 {
-	if (ev.lazy)
-		events_wake(hub);
+	if (ev.horizon == 0 || !pg_connected(hub->pg_events))
+		return 0;
+	if (ev.reading) {
+		/* Under way, so begun before: the next one. */
+		ev.again = 1;
+		return ev.started + 1;
+	}
+	events_wake(hub);
+	return ev.reading ? ev.started : 0;
+}
+
+int
+events_read_done(uint64_t read)
+{
+	return ev.over >= read;
 }
 
 /* Whether payload (account ids separated by spaces) names one held here. */

@@ -24,12 +24,18 @@ void	events_wake(struct hub *hub);
  */
 void	events_heard(struct hub *hub, const char *payload);
 /*
- * A connection is being welcomed: a read put off (a notification that
- * named no account held here) happens now, so that the welcome's query
- * of undelivered messages meets a horizon that is not up to 200 ms behind
- * (a message delivered elsewhere meanwhile would come to it as new).
+ * A connection is being welcomed: asks for a read that begins from now on
+ * (at once, or after the read under way) and returns its number, which
+ * events_read_done() reports once that read is over; 0 when no read can
+ * be made (no horizon yet, no connection). The welcome's query of
+ * undelivered messages waits for it, so that it meets a horizon that is
+ * not behind: a read put off by a notification that named no account
+ * held here would leave up to 200 ms of events unread, whose messages,
+ * delivered elsewhere meanwhile, would come to the new connection as new.
  */
-void	events_catch_up(struct hub *hub);
+uint64_t events_fresh_read(struct hub *hub);
+/* Whether read number read (of events_fresh_read) is over. */
+int	events_read_done(uint64_t read);
 /* The database connection is (again) up: find the horizon if unknown. */
 void	events_connected(struct hub *hub);
 /* The event horizon as a number (0 until known). */

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "pg.h"
 #include "presence.h"
+#include "timer.h"
 #include "welcome.h"
 #include "ws.h"
 
@@ -229,7 +230,7 @@ main_tick(lws_sorted_usec_list_t *sul)
 		if (m.ticks % (unsigned int)m.cfg.push_poll_seconds == 0)
 			events_wake(&m.hub);
 	}
-	lws_sul_schedule(m.hub.ctx, 0, &m.tick, main_tick, MAIN_TICK_US);
+	timer_schedule(m.hub.ctx, &m.tick, main_tick, MAIN_TICK_US);
 }
 
 /*
@@ -353,6 +354,7 @@ main(int argc, char *argv[])
 	if (hub_init(&m.hub, &m.cfg, node) == -1 || events_init(&m.hub) == -1)
 		fatalx("out of memory");
 	m.hub.ctx = main_context(port);
+	timer_init(m.loop, m.hub.ctx);
 	m.hub.vhost = lws_get_vhost_by_name(m.hub.ctx, "default");
 	if (m.hub.vhost == NULL)
 		fatalx("no default vhost");
@@ -366,7 +368,7 @@ main(int argc, char *argv[])
 	if (m.hub.pg == NULL || m.hub.pg_events == NULL ||
 	    m.hub.pg_marks == NULL)
 		fatalx("out of memory");
-	lws_sul_schedule(m.hub.ctx, 0, &m.tick, main_tick, MAIN_TICK_US);
+	timer_schedule(m.hub.ctx, &m.tick, main_tick, MAIN_TICK_US);
 	log_info("node %s listening on %s:%d", m.hub.node_id,
 	    m.cfg.push_listen_address, port);
 
@@ -383,6 +385,7 @@ main(int argc, char *argv[])
 	pg_free(m.hub.pg_events);
 	pg_free(m.hub.pg_marks);
 	m.hub.pg = m.hub.pg_events = m.hub.pg_marks = NULL;
+	timer_free();
 	lws_context_destroy(m.hub.ctx);
 	if (m.loop != NULL)
 		ev_loop_destroy(m.loop);

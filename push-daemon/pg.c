@@ -5,6 +5,7 @@
 
 #include "log.h"
 #include "pg.h"
+#include "timer.h"
 
 /* Queries waiting beyond this many are refused: the database is too slow. */
 #define PG_MAX_QUEUED		65536
@@ -90,7 +91,7 @@ static void
 pg_schedule(struct pg *pg, void (*cb)(lws_sorted_usec_list_t *),
     lws_usec_t us)
 {
-	lws_sul_schedule(pg->ctx, 0, &pg->timer, cb, us);
+	timer_schedule(pg->ctx, &pg->timer, cb, us);
 }
 
 static void

@@ -98,6 +98,9 @@ struct session {
 	char			(*initial)[UUID_TEXT_SIZE];
 	size_t			 ninitial;
 	uint64_t		 initial_until;
+	/* The welcome's query of undelivered messages went out: until
+	 * then, new messages to the session come from that query. */
+	int			 welcome_asked;
 };
 
 /*

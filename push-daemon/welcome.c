@@ -9,6 +9,7 @@
 #include "idlist.h"
 #include "log.h"
 #include "presence.h"
+#include "timer.h"
 #include "welcome.h"
 
 /* Sessions in one registration at most; more wait for the next. */
@@ -27,11 +28,17 @@ static struct pg_stmt welcome_connect_stmt = PG_STMT("wl_connect", 3,
 static struct pg_stmt welcome_undelivered_stmt = PG_STMT("wl_undelivered", 3,
     "SELECT * FROM push_undelivered_many($1, $2, $3)");
 
-/* A session waiting for registration, and its failed tries so far. */
+/*
+ * A session waiting for registration, its failed tries so far, and the
+ * event read its undelivered messages wait for (events_fresh_read).
+ */
 struct welcome_ref {
 	struct session_ref	 ref;
 	int			 tries;
+	uint64_t		 read;
 };
+
+struct welcome_batch;
 
 /* Sessions waiting for registration; one batch in flight at a time. */
 static struct {
@@ -41,12 +48,15 @@ static struct {
 	int			 pausing;	/* after a failed registration */
 	lws_sorted_usec_list_t	 pause;
 	struct hub		*hub;		/* for the end of the pause */
+	struct welcome_batch	*reading;	/* registered, waiting for a read */
 } wl;
 
 struct welcome_batch {
 	struct hub		*hub;
 	struct welcome_ref	*refs;
 	size_t			 n;
+	uint64_t		 read;		/* the last of its refs' reads */
+	struct welcome_batch	*next;		/* in wl.reading */
 };
 
 static void welcome_flush(struct hub *hub);
@@ -169,6 +179,10 @@ welcome_fetch_messages(struct welcome_batch *b)
 	const char *params[3];
 
 	for (size_t k = 0; k < b->n; k++) {
+		struct session *s = hub_find(hub, &b->refs[k].ref);
+
+		if (s != NULL)
+			s->welcome_asked = 1;
 		if (idlist_add(&accounts, b->refs[k].ref.account_id) == -1) {
 			idlist_free(&accounts);
 			welcome_undelivered(b, NULL);
@@ -187,9 +201,55 @@ welcome_fetch_messages(struct welcome_batch *b)
 	idlist_free(&accounts);
 }
 
+/*
+ * Asks for b's undelivered messages once the event reads its sessions wait
+ * for are over: at once, or from welcome_events_read().
+ */
+static void
+welcome_fetch_after_read(struct welcome_batch *b)
+{
+	for (size_t k = 0; k < b->n; k++)
+		if (b->refs[k].read > b->read)
+			b->read = b->refs[k].read;
+	if (events_read_done(b->read)) {
+		welcome_fetch_messages(b);
+		return;
+	}
+	b->next = wl.reading;
+	wl.reading = b;
+}
+
+void
+welcome_events_read(struct hub *hub)
+{
+	struct welcome_batch **pp = &wl.reading, *b;
+
+	(void)hub;
+	while ((b = *pp) != NULL) {
+		if (events_read_done(b->read)) {
+			*pp = b->next;
+			welcome_fetch_messages(b);
+		} else
+			pp = &b->next;
+	}
+}
+
+/* Drops the batches waiting for a read: their sessions are welcomed
+ * again, or closed. */
+static void
+welcome_drop_reading(void)
+{
+	struct welcome_batch *b;
+
+	while ((b = wl.reading) != NULL) {
+		wl.reading = b->next;
+		welcome_batch_free(b);
+	}
+}
+
 /* Appends a session to the waiting list; -1 out of memory. */
 static int
-welcome_queue(const struct session_ref *ref, int tries)
+welcome_queue(const struct session_ref *ref, int tries, uint64_t read)
 {
 	if (wl.n == wl.cap) {
 		size_t cap = wl.cap == 0 ? 64 : wl.cap * 2;
@@ -202,7 +262,8 @@ welcome_queue(const struct session_ref *ref, int tries)
 		wl.cap = cap;
 	}
 	wl.refs[wl.n].ref = *ref;
-	wl.refs[wl.n++].tries = tries;
+	wl.refs[wl.n].tries = tries;
+	wl.refs[wl.n++].read = read;
 	return 0;
 }
 
@@ -231,7 +292,8 @@ welcome_retry(struct welcome_batch *b)
 		if (s == NULL || s->state == SESSION_CLOSING)
 			continue;
 		if (tries >= WELCOME_TRIES ||
-		    welcome_queue(&b->refs[k].ref, tries) == -1) {
+		    welcome_queue(&b->refs[k].ref, tries,
+		    b->refs[k].read) == -1) {
 			session_close(s, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
 			closed++;
 		}
@@ -240,7 +302,7 @@ welcome_retry(struct welcome_batch *b)
 	    "closed (1011), the others try again", b->n, closed);
 	wl.hub = b->hub;
 	wl.pausing = 1;
-	lws_sul_schedule(b->hub->ctx, 0, &wl.pause, welcome_pause_over,
+	timer_schedule(b->hub->ctx, &wl.pause, welcome_pause_over,
 	    WELCOME_RETRY_US);
 }
 
@@ -285,7 +347,7 @@ welcome_registered(void *arg, PGresult *res)
 	wl.in_flight = 0;
 	welcome_flush(b->hub);
 	if (ok)
-		welcome_fetch_messages(b);
+		welcome_fetch_after_read(b);
 	else
 		welcome_batch_free(b);	/* lost: they wait for the reconnection */
 }
@@ -360,8 +422,8 @@ welcome_session(struct hub *hub, struct session *s)
 	if (s->state == SESSION_CLOSING)
 		return;
 	session_ref(s, &ref);
-	events_catch_up(hub);
-	if (welcome_queue(&ref, 0) == -1) {
+	s->welcome_asked = 0;
+	if (welcome_queue(&ref, 0, events_fresh_read(hub)) == -1) {
 		/* Out of memory: closed, rather than left pending for ever. */
 		session_close(s, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
 		return;
@@ -383,12 +445,14 @@ welcome_all(struct hub *hub)
 	wl.n = 0;
 	wl.pausing = 0;
 	lws_sul_cancel(&wl.pause);
+	welcome_drop_reading();
 	hub_each(hub, welcome_again, hub);
 }
 
 void
 welcome_free(void)
 {
+	welcome_drop_reading();
 	free(wl.refs);
 	memset(&wl, 0, sizeof(wl));
 }

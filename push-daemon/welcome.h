@@ -18,7 +18,10 @@ struct session;
 void	welcome_session(struct hub *hub, struct session *s);
 /* The database connection is back: register every open session again. */
 void	welcome_all(struct hub *hub);
-/* Frees the waiting list (at exit). */
+/* An event read is over: the registered sessions that waited for it get
+ * their undelivered messages (events.c). */
+void	welcome_events_read(struct hub *hub);
+/* Frees the waiting lists (at exit). */
 void	welcome_free(void);
 
 #endif

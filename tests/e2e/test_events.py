@@ -151,14 +151,14 @@ def expect_silence(listener, horizon, users):
 # ---------------------------------------------------------------- messages
 
 def test_send_records_message_created(listener, friends):
-    """Its notification names no account: every daemon reads at once, so
-    that a connection opened right after it is not sent it as new."""
+    """Its notification names both sides, so that the daemons holding
+    neither need not read at once."""
     a, b = friends
     h = listener.horizon()
     sent = send(a, b, "event me")
     expect_events(listener, h, friends,
                   [("message_created", a.account_id, b.account_id,
-                    sent["message_id"])])
+                    sent["message_id"])], wake=(a, b))
 
 
 def test_notification_comes_after_the_commit(listener, friends):

@@ -209,3 +209,52 @@ async def test_a_friend_online_is_in_the_other_friends_list():
     await close_all(ca, cb)
     assert await wait_rest_online(a, []) == []
     assert await wait_rest_online(b, []) == []
+
+
+# ----------------------------------------------- a daemon that read later
+
+# A daemon holding neither side of a send reads its event within 200 ms,
+# not at once (docs/events.md); the attempt below must fit in that window.
+PUT_OFF_READ_S = 0.2
+
+
+async def delivered_soon(db, ids, seconds=WAIT):
+    """Polls (every 5 ms) until every message of ids is stored delivered."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with db.cursor() as cur:
+            cur.execute("SELECT count(*) FROM message WHERE message_id = ANY"
+                        " (%s::uuid[]) AND status = 'delivered'", (ids,))
+            if cur.fetchone()[0] == len(ids):
+                return True
+        await asyncio.sleep(0.005)
+    return False
+
+
+@ws_test(timeout=60)
+async def test_connection_opened_before_its_daemon_read_gets_no_delivered_message(db):
+    """b's messages, delivered to b's connection on daemon 1, are not sent
+    again as new_message to a connection b opens on daemon 2 before daemon
+    2 read their events: the welcome waits for a read that begins after
+    the connection opened. Then a new message reaches both."""
+    hit_window = False
+    for _ in range(3):
+        a, b = new_friends()
+        b1 = await session(b, daemon=1)
+        # Daemon 2 holds neither a nor b: these wake-ups name only them.
+        started = time.monotonic()
+        ids = [send(a, b, f"put off {i}")["message_id"] for i in range(3)]
+        assert await delivered_soon(db, ids)
+        b2 = await session(b, daemon=2)
+        hit_window = time.monotonic() - started < PUT_OFF_READ_S
+        for message_id in ids:
+            await b1.take(new_message_of(message_id))
+        await b2.quiet(0.5, match=of_type("new_message"))
+        later = send(a, b, "after")
+        assert_same_new_message(
+            await b1.take(new_message_of(later["message_id"])),
+            await b2.take(new_message_of(later["message_id"])))
+        await close_all(b1, b2)
+        if hit_window:
+            break
+    assert hit_window, "b2 never opened within the put-off read's 200 ms"

@@ -1,0 +1,94 @@
+#include "timer.h"
+
+/* The daemon's own timers: a handful (pg.c's three, the tick, delivery,
+ * events, welcome); one beyond this many fires as lws alone would. */
+#define TIMER_MAX		16
+/* A wake-up this much after the deadline, so that the timer is due when
+ * lws looks: libev may fire a little early by lws's clock. */
+#define TIMER_MARGIN_US		100
+
+struct timer_due {
+	lws_sorted_usec_list_t	*sul;
+	lws_usec_t		 at;	/* lws_now_usecs() */
+};
+
+static struct {
+	struct ev_loop		*loop;
+	struct lws_context	*ctx;
+	ev_timer		 wake;
+	struct timer_due	 due[TIMER_MAX];
+	size_t			 n;
+} tm;
+
+/* Sets the libev timer to the earliest deadline still ahead. */
+static void
+timer_arm(void)
+{
+	lws_usec_t first = 0, now = lws_now_usecs();
+
+	for (size_t i = 0; i < tm.n; i++)
+		if (i == 0 || tm.due[i].at < first)
+			first = tm.due[i].at;
+	ev_timer_stop(tm.loop, &tm.wake);
+	if (tm.n == 0)
+		return;
+	ev_now_update(tm.loop);
+	ev_timer_set(&tm.wake, first > now ? (double)(first - now) / 1e6 : 0,
+	    0);
+	ev_timer_start(tm.loop, &tm.wake);
+}
+
+static void
+timer_woken(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	lws_usec_t now = lws_now_usecs();
+	size_t kept = 0;
+
+	(void)loop;
+	(void)w;
+	(void)revents;
+	for (size_t i = 0; i < tm.n; i++)
+		if (tm.due[i].at > now)
+			tm.due[kept++] = tm.due[i];
+	tm.n = kept;
+	lws_cancel_service(tm.ctx);
+	timer_arm();
+}
+
+void
+timer_init(struct ev_loop *loop, struct lws_context *ctx)
+{
+	tm.loop = loop;
+	tm.ctx = ctx;
+	tm.n = 0;
+	ev_timer_init(&tm.wake, timer_woken, 0, 0);
+}
+
+void
+timer_schedule(struct lws_context *ctx, lws_sorted_usec_list_t *sul,
+    sul_cb_t cb, lws_usec_t us)
+{
+	size_t i;
+
+	lws_sul_schedule(ctx, 0, sul, cb, us);
+	if (tm.loop == NULL)
+		return;		/* lws's poll loop waits for its timers itself */
+	for (i = 0; i < tm.n && tm.due[i].sul != sul; i++)
+		;
+	if (i == TIMER_MAX)
+		return;
+	if (i == tm.n)
+		tm.n++;
+	tm.due[i].sul = sul;
+	tm.due[i].at = lws_now_usecs() + us + TIMER_MARGIN_US;
+	timer_arm();
+}
+
+void
+timer_free(void)
+{
+	if (tm.loop != NULL)
+		ev_timer_stop(tm.loop, &tm.wake);
+	tm.loop = NULL;
+	tm.n = 0;
+}
