@@ -152,11 +152,10 @@ events_new_message(struct events_batch *b, const char *id)
 	    PQgetvalue(b->messages, row, MSG_CREATED_AT));
 	for (struct session *s = hub_sessions(hub, receiver); s != NULL;
 	    s = s->next_of_account) {
-		/* A session being welcomed gets it from the welcome's query
-		 * of undelivered messages, still to come: unless another
-		 * connection got it first (a burst read late would otherwise
-		 * fill its queue with messages delivered already). */
-		if (s->state == SESSION_PENDING && !s->welcome_asked)
+		/* A read put off until after the session opened would
+		 * otherwise send it messages delivered already: a burst of
+		 * them could fill its queue. */
+		if (session_welcome_covers(s, msg))
 			continue;
 		if (!session_sent_initially(s, id, events_horizon()))
 			session_push(s, msg);
@@ -247,14 +246,24 @@ events_batch_free(struct events_batch *b)
 	free(b);
 }
 
-/* The read under way is over, pushed or lost: the welcomes waiting for it
- * go on. */
+/*
+ * The read under way is over. Pushed: the welcomes waiting for it go on.
+ * Failed: they wait for the next read, within 200 ms at the latest. A
+ * wake-up during the read starts the next one now.
+ */
 static void
-events_read_over(struct hub *hub)
+events_read_over(struct hub *hub, int pushed)
 {
 	ev.reading = 0;
-	ev.over = ev.started;
-	welcome_events_read(hub);
+	if (pushed) {
+		ev.over = ev.started;
+		welcome_events_read(hub);
+	}
+	if (ev.again) {
+		ev.again = 0;
+		events_wake(hub);
+	} else if (!pushed)
+		events_later(hub, EVENTS_LAZY_US);
 }
 
 /*
@@ -304,11 +313,8 @@ events_dispatch(struct events_batch *b)
 		held = strcmp(PQgetvalue(b->events, 0, EV_HELD), "t") == 0;
 	}
 	events_batch_free(b);
-	events_read_over(hub);
-	if (ev.again) {
-		ev.again = 0;
-		events_wake(hub);
-	} else if (held) {
+	events_read_over(hub, 1);
+	if (held && !ev.reading) {
 		if (ev.horizon != before)
 			ev.held_us = EVENTS_HELD_US;
 		events_later(hub, ev.held_us);
@@ -327,7 +333,7 @@ events_fetched(void *arg, PGresult *res)
 		PQclear(res);
 		PQclear(b->events);
 		free(b);
-		events_read_over(ev.hub);
+		events_read_over(ev.hub, 0);
 		return;
 	}
 	b->messages = res;
@@ -374,7 +380,7 @@ events_read(void *arg, PGresult *res)
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
 	    (b = calloc(1, sizeof(*b))) == NULL) {
 		PQclear(res);
-		events_read_over(hub);
+		events_read_over(hub, 0);
 		return;
 	}
 	b->hub = hub;
@@ -391,7 +397,7 @@ events_read(void *arg, PGresult *res)
 		    events_fetched, b) == -1) {
 			PQclear(b->events);
 			free(b);
-			events_read_over(hub);
+			events_read_over(hub, 0);
 		}
 	}
 	idlist_free(&ids);
@@ -438,9 +444,7 @@ events_connected(struct hub *hub)
 	events_batch_free(ev.parked);
 	ev.parked = NULL;
 	ev.again = 0;
-	if (ev.reading && ev.horizon != 0)
-		events_read_over(hub);	/* lost with the connection */
-	ev.reading = 0;
+	ev.reading = 0;		/* lost with the connection: read again */
 	/* Known horizon: keep it, so what happened while away is read. */
 	if (ev.horizon != 0) {
 		events_wake(hub);
@@ -475,7 +479,7 @@ events_wake(struct hub *hub)
 	    (unsigned long long)ev.horizon);
 	if (pg_query(hub->pg_events, &events_read_stmt, params, events_read,
 	    hub) == -1)
-		events_read_over(hub);
+		events_read_over(hub, 0);
 }
 
 uint64_t

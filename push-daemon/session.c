@@ -1,5 +1,7 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "delivery.h"
 #include "hub.h"
@@ -218,6 +220,30 @@ session_ref(const struct session *s, struct session_ref *ref)
 {
 	memcpy(ref->account_id, s->account_id, UUID_TEXT_SIZE);
 	ref->id = s->id;
+}
+
+void
+session_opened(struct session *s)
+{
+	struct timespec now;
+	struct tm tm;
+	char date[32];
+
+	s->opened_at[0] = '\0';
+	if (clock_gettime(CLOCK_REALTIME, &now) == -1 ||
+	    gmtime_r(&now.tv_sec, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		return;
+	snprintf(s->opened_at, sizeof(s->opened_at), "%.19s.%06uZ", date,
+	    (unsigned int)(now.tv_nsec / 1000) % 1000000u);
+}
+
+int
+session_welcome_covers(const struct session *s, const struct outmsg *msg)
+{
+	/* Times of the same fixed-width form compare as text. */
+	return s->state == SESSION_PENDING && !s->welcome_asked &&
+	    strcmp(msg->created_at, s->opened_at) < 0;
 }
 
 void

@@ -98,8 +98,9 @@ struct session {
 	char			(*initial)[UUID_TEXT_SIZE];
 	size_t			 ninitial;
 	uint64_t		 initial_until;
-	/* The welcome's query of undelivered messages went out: until
-	 * then, new messages to the session come from that query. */
+	/* When it opened (this host's clock, as the API writes times), and
+	 * whether the welcome's query of undelivered messages went out. */
+	char			 opened_at[SESSION_TIME_SIZE];
 	int			 welcome_asked;
 };
 
@@ -125,6 +126,16 @@ int	session_writeable(struct session *s);
 void	session_destroy(struct session *s);
 
 void	session_ref(const struct session *s, struct session_ref *ref);
+/* Records when the session opened (opened_at). */
+void	session_opened(struct session *s);
+/*
+ * Whether msg, a new message to s, is left to s's welcome: s is being
+ * welcomed, its query of undelivered messages has not gone out, and msg
+ * was created before s opened. The query sends it if it is still
+ * undelivered; one that another connection got first is not sent again.
+ */
+int	session_welcome_covers(const struct session *s,
+	    const struct outmsg *msg);
 
 /*
  * Takes the held new_message frames out of the held list, into msgs

@@ -1,10 +1,11 @@
+#include "log.h"
 #include "timer.h"
 
 /* The daemon's own timers: a handful (pg.c's three, the tick, delivery,
  * events, welcome); one beyond this many fires as lws alone would. */
 #define TIMER_MAX		16
-/* A wake-up this much after the deadline, so that the timer is due when
- * lws looks: libev may fire a little early by lws's clock. */
+/* A wake-up this much after the deadline, so that the timer is surely
+ * due when lws looks (libev rounds its timers to its own clock reading). */
 #define TIMER_MARGIN_US		100
 
 struct timer_due {
@@ -75,8 +76,11 @@ timer_schedule(struct lws_context *ctx, lws_sorted_usec_list_t *sul,
 		return;		/* lws's poll loop waits for its timers itself */
 	for (i = 0; i < tm.n && tm.due[i].sul != sul; i++)
 		;
-	if (i == TIMER_MAX)
+	if (i == TIMER_MAX) {
+		log_warnx("timer: more than %d timers; one may fire late",
+		    TIMER_MAX);
 		return;
+	}
 	if (i == tm.n)
 		tm.n++;
 	tm.due[i].sul = sul;

@@ -8,7 +8,9 @@
  * delivered mark gathered for 25 ms went out up to a second late. So the
  * daemon's timers also keep a libev timer of ours at the earliest of their
  * deadlines, which wakes lws (lws_cancel_service(): lws then runs the
- * timers that are due).
+ * timers that are due). lws's own timers (pings, timeouts of its
+ * connections) do not come through here: under a second late is fine
+ * for them.
  */
 #ifndef CHAT_TIMER_H
 #define CHAT_TIMER_H

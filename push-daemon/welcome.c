@@ -138,10 +138,15 @@ done:
 	free(ids);
 }
 
+/*
+ * The answer to the batch's query of undelivered messages. Without one
+ * (an SQL error, out of memory) the sessions go on: their messages stay
+ * undelivered, for their next connection. On a lost connection (lost)
+ * they stay pending, and are welcomed again once it is back (welcome_all).
+ */
 static void
-welcome_undelivered(void *arg, PGresult *res)
+welcome_answered(struct welcome_batch *b, PGresult *res, int lost)
 {
-	struct welcome_batch *b = arg;
 	int ok = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK;
 	int rows = ok ? PQntuples(res) : 0;
 
@@ -151,6 +156,10 @@ welcome_undelivered(void *arg, PGresult *res)
 
 		if (s == NULL || s->state != SESSION_PENDING)
 			continue;
+		if (lost) {
+			s->welcome_asked = 0;
+			continue;
+		}
 		/* Rows are grouped by account. */
 		for (int i = 0; i < rows; i++) {
 			if (strcmp(PQgetvalue(res, i, 0), s->account_id) != 0)
@@ -159,14 +168,18 @@ welcome_undelivered(void *arg, PGresult *res)
 				first = i;
 			n++;
 		}
-		/* Without an answer the messages stay undelivered, for the
-		 * next connection; events flow meanwhile. */
 		if (n > 0)
 			welcome_messages(s, res, first, n);
 		session_ready(s);
 	}
 	PQclear(res);
 	welcome_batch_free(b);
+}
+
+static void
+welcome_undelivered(void *arg, PGresult *res)
+{
+	welcome_answered(arg, res, res == NULL);
 }
 
 /* The undelivered messages of the batch's sessions that are new. */
@@ -185,7 +198,7 @@ welcome_fetch_messages(struct welcome_batch *b)
 			s->welcome_asked = 1;
 		if (idlist_add(&accounts, b->refs[k].ref.account_id) == -1) {
 			idlist_free(&accounts);
-			welcome_undelivered(b, NULL);
+			welcome_answered(b, NULL, 0);
 			return;
 		}
 	}
@@ -197,7 +210,7 @@ welcome_fetch_messages(struct welcome_batch *b)
 	params[2] = events_horizon() > 0 ? horizon : NULL;
 	if (pg_query(hub->pg, &welcome_undelivered_stmt, params,
 	    welcome_undelivered, b) == -1)
-		welcome_undelivered(b, NULL);
+		welcome_answered(b, NULL, !pg_connected(hub->pg));
 	idlist_free(&accounts);
 }
 
@@ -222,15 +235,19 @@ welcome_fetch_after_read(struct welcome_batch *b)
 void
 welcome_events_read(struct hub *hub)
 {
-	struct welcome_batch **pp = &wl.reading, *b;
+	/* Taken off the list first: a fetch may not find it as it was. */
+	struct welcome_batch *b, *next, *waiting = wl.reading;
 
 	(void)hub;
-	while ((b = *pp) != NULL) {
-		if (events_read_done(b->read)) {
-			*pp = b->next;
+	wl.reading = NULL;
+	for (b = waiting; b != NULL; b = next) {
+		next = b->next;
+		if (events_read_done(b->read))
 			welcome_fetch_messages(b);
-		} else
-			pp = &b->next;
+		else {
+			b->next = wl.reading;
+			wl.reading = b;
+		}
 	}
 }
 

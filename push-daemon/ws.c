@@ -74,6 +74,7 @@ ws_established(struct hub *hub, struct lws *wsi, struct session *s)
 	s->hub = hub;
 	s->id = ++hub->next_session_id;
 	s->state = SESSION_PENDING;
+	session_opened(s);
 	if (hub_link(hub, s) == -1) {
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
 		    (unsigned char *)"too many connections", 20);
