@@ -327,13 +327,14 @@ static void
 events_fetched(void *arg, PGresult *res)
 {
 	struct events_batch *b = arg;
+	struct hub *hub = b->hub;
 
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
 		/* Lost: the horizon stays, the next read redoes the batch. */
 		PQclear(res);
 		PQclear(b->events);
 		free(b);
-		events_read_over(ev.hub, 0);
+		events_read_over(hub, 0);
 		return;
 	}
 	b->messages = res;
@@ -471,7 +472,7 @@ events_wake(struct hub *hub)
 	/* This read takes in what a lazy one would have. */
 	if (ev.lazy) {
 		ev.lazy = 0;
-		lws_sul_cancel(&ev.lazy_timer);
+		timer_cancel(&ev.lazy_timer);
 	}
 	ev.reading = 1;
 	ev.started++;

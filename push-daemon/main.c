@@ -380,7 +380,7 @@ main(int argc, char *argv[])
 			;
 
 	/* Free everything, so that leak checkers see a clean exit. */
-	lws_sul_cancel(&m.tick);
+	timer_cancel(&m.tick);
 	pg_free(m.hub.pg);
 	pg_free(m.hub.pg_events);
 	pg_free(m.hub.pg_marks);

@@ -380,7 +380,7 @@ pg_free(struct pg *pg)
 {
 	if (pg == NULL)
 		return;
-	lws_sul_cancel(&pg->timer);
+	timer_cancel(&pg->timer);
 	/* Callbacks see the connection lost; their queries are refused. */
 	pg->state = PG_DOWN;
 	while (pg->head != NULL)

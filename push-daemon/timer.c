@@ -89,6 +89,21 @@ timer_schedule(struct lws_context *ctx, lws_sorted_usec_list_t *sul,
 }
 
 void
+timer_cancel(lws_sorted_usec_list_t *sul)
+{
+	size_t kept = 0;
+
+	lws_sul_cancel(sul);
+	for (size_t i = 0; i < tm.n; i++)
+		if (tm.due[i].sul != sul)
+			tm.due[kept++] = tm.due[i];
+	if (kept != tm.n) {
+		tm.n = kept;
+		timer_arm();
+	}
+}
+
+void
 timer_free(void)
 {
 	if (tm.loop != NULL)

@@ -23,6 +23,8 @@ void	timer_init(struct ev_loop *loop, struct lws_context *ctx);
 /* lws_sul_schedule(ctx, 0, sul, cb, us), woken on time. */
 void	timer_schedule(struct lws_context *ctx, lws_sorted_usec_list_t *sul,
 	    sul_cb_t cb, lws_usec_t us);
+/* lws_sul_cancel(sul), and its deadline forgotten. */
+void	timer_cancel(lws_sorted_usec_list_t *sul);
 /* Stops the libev timer (before the loop is destroyed). */
 void	timer_free(void);
 

@@ -461,7 +461,7 @@ welcome_all(struct hub *hub)
 	wl.in_flight = 0;
 	wl.n = 0;
 	wl.pausing = 0;
-	lws_sul_cancel(&wl.pause);
+	timer_cancel(&wl.pause);
 	welcome_drop_reading();
 	hub_each(hub, welcome_again, hub);
 }

@@ -12,7 +12,7 @@ from chat_api import (body, delete_message, make_friends, new_friends,
                       new_user, send)
 from ws_client import (WAIT, assert_new_message, assert_same_new_message,
                        close_all, new_message_of, of_type, rest_online,
-                       session, ws_test)
+                       session, wait_db_status, ws_test)
 
 PLACEMENTS = [(1, 2), (2, 1), (1, 1), (2, 2)]
 
@@ -218,19 +218,6 @@ async def test_a_friend_online_is_in_the_other_friends_list():
 PUT_OFF_READ_S = 0.2
 
 
-async def delivered_soon(db, ids, seconds=WAIT):
-    """Polls (every 5 ms) until every message of ids is stored delivered."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with db.cursor() as cur:
-            cur.execute("SELECT count(*) FROM message WHERE message_id = ANY"
-                        " (%s::uuid[]) AND status = 'delivered'", (ids,))
-            if cur.fetchone()[0] == len(ids):
-                return True
-        await asyncio.sleep(0.005)
-    return False
-
-
 @ws_test(timeout=60)
 async def test_connection_opened_before_its_daemon_read_gets_no_delivered_message(db):
     """b's messages, delivered to b's connection on daemon 1, are not sent
@@ -244,7 +231,9 @@ async def test_connection_opened_before_its_daemon_read_gets_no_delivered_messag
         # Daemon 2 holds neither a nor b: these wake-ups name only them.
         started = time.monotonic()
         ids = [send(a, b, f"put off {i}")["message_id"] for i in range(3)]
-        assert await delivered_soon(db, ids)
+        for message_id in ids:
+            assert await wait_db_status(db, message_id, "delivered",
+                                        every=0.005) == "delivered"
         b2 = await session(b, daemon=2)
         hit_window = time.monotonic() - started < PUT_OFF_READ_S
         for message_id in ids:

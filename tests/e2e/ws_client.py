@@ -398,15 +398,15 @@ def assert_in_order(conn, sender):
                     for i, p, q in wrong[:5]))
 
 
-async def wait_db_status(db, message_id, status, seconds=WAIT):
-    """Polls the stored status of a message until it is status; returns
-    the last one seen."""
+async def wait_db_status(db, message_id, status, seconds=WAIT, every=0.05):
+    """Polls (every `every` s) the stored status of a message until it is
+    status; returns the last one seen."""
     deadline = time.monotonic() + seconds
     while True:
         row = message_row(db, message_id)
         if row["status"] == status or time.monotonic() > deadline:
             return row["status"]
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(every)
 
 
 # ------------------------------------------------------------- raw sockets
