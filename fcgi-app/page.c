@@ -6,7 +6,12 @@
 #include "jsonw.h"
 #include "page.h"
 
-/* The columns of api_history_rows and api_search_rows, in order. */
+/*
+ * The columns of api_history_page and api_search_page (sql/017), in order.
+ * The header row has a status; when it is 200, sender_id and sender are
+ * the caller's id and PublicAccount, receiver_id and receiver the
+ * friend's. The message rows leave sender and receiver NULL.
+ */
 enum page_col {
 	PAGE_STATUS, PAGE_BODY, PAGE_TOTAL, PAGE_ID, PAGE_SENDER_ID,
 	PAGE_RECEIVER_ID, PAGE_CONTENT, PAGE_MSG_STATUS, PAGE_DELETED,
@@ -58,9 +63,17 @@ page_row_ok(const PGresult *res, int row)
 	    page_has(res, row, PAGE_CREATED, 8) &&
 	    page_has(res, row, PAGE_UPDATED, 8) &&
 	    (PQgetisnull(res, row, PAGE_READ) ||
-	     page_has(res, row, PAGE_READ, 8)) &&
-	    page_has(res, row, PAGE_SENDER, 0) &&
-	    page_has(res, row, PAGE_RECEIVER, 0);
+	     page_has(res, row, PAGE_READ, 8));
+}
+
+/* Whether the header of a 200 names both sides. */
+static int
+page_sides_ok(const PGresult *res, int head)
+{
+	return page_has(res, head, PAGE_SENDER_ID, 16) &&
+	    page_has(res, head, PAGE_RECEIVER_ID, 16) &&
+	    page_has(res, head, PAGE_SENDER, 0) &&
+	    page_has(res, head, PAGE_RECEIVER, 0);
 }
 
 static void
@@ -79,10 +92,16 @@ page_time(struct jsonw *w, const PGresult *res, int row, int col)
 		jsonw_pg_time(w, page_int64(PQgetvalue(res, row, col)));
 }
 
-/* One message: the object of CONTRACT §2, in api_message's key order. */
+/*
+ * One message: the object of CONTRACT §2, in api_message's key order; its
+ * sender and receiver objects from the header row head.
+ */
 static void
-page_message(struct jsonw *w, const PGresult *res, int row)
+page_message(struct jsonw *w, const PGresult *res, int row, int head)
 {
+	int from_caller = memcmp(PQgetvalue(res, row, PAGE_SENDER_ID),
+	    PQgetvalue(res, head, PAGE_SENDER_ID), 16) == 0;
+
 	jsonw_lit(w, "{\"message_id\":");
 	jsonw_uuid(w, (const unsigned char *)PQgetvalue(res, row, PAGE_ID));
 	jsonw_lit(w, ",\"sender_id\":");
@@ -107,19 +126,18 @@ page_message(struct jsonw *w, const PGresult *res, int row)
 	jsonw_lit(w, ",\"read_at\":");
 	page_time(w, res, row, PAGE_READ);
 	jsonw_lit(w, ",\"sender\":");
-	page_value(w, res, row, PAGE_SENDER);
+	page_value(w, res, head, from_caller ? PAGE_SENDER : PAGE_RECEIVER);
 	jsonw_lit(w, ",\"receiver\":");
-	page_value(w, res, row, PAGE_RECEIVER);
+	page_value(w, res, head, from_caller ? PAGE_RECEIVER : PAGE_SENDER);
 	jsonw_lit(w, "}");
 }
 
 /*
  * The body of a 200: {"messages": [...], "total", "skip", "limit"}. NULL
- * when a row is not what sql/009 selects, or memory ran out.
+ * when a row is not what sql/017 selects, or memory ran out.
  */
 static char *
-page_body(const PGresult *res, int64_t total, const char *skip,
-    const char *limit)
+page_body(const PGresult *res, int head, const char *skip, const char *limit)
 {
 	struct jsonw w;
 	int row, first = 1;
@@ -127,8 +145,8 @@ page_body(const PGresult *res, int64_t total, const char *skip,
 	jsonw_init(&w, PAGE_MAX_BYTES);
 	jsonw_lit(&w, "{\"messages\":[");
 	for (row = 0; row < PQntuples(res); row++) {
-		if (!PQgetisnull(res, row, PAGE_STATUS))
-			continue;	/* the header */
+		if (row == head)
+			continue;
 		if (!page_row_ok(res, row)) {
 			jsonw_free(&w);
 			return NULL;
@@ -136,10 +154,10 @@ page_body(const PGresult *res, int64_t total, const char *skip,
 		if (!first)
 			jsonw_lit(&w, ",");
 		first = 0;
-		page_message(&w, res, row);
+		page_message(&w, res, row, head);
 	}
 	jsonw_lit(&w, "],\"total\":");
-	jsonw_int(&w, total);
+	jsonw_int(&w, page_int64(PQgetvalue(res, head, PAGE_TOTAL)));
 	jsonw_lit(&w, ",\"skip\":");
 	jsonw_raw(&w, skip, strlen(skip));
 	jsonw_lit(&w, ",\"limit\":");
@@ -180,8 +198,8 @@ page_answer(struct reply *rp, const PGresult *res, const char *skip,
 			reply_error(rp, 500, "Internal Server Error");
 		return;
 	}
-	body = page_body(res, page_int64(PQgetvalue(res, head, PAGE_TOTAL)),
-	    skip, limit);
+	body = page_sides_ok(res, head) ? page_body(res, head, skip, limit) :
+	    NULL;
 	if (body == NULL)
 		reply_error(rp, 500, "Internal Server Error");
 	else

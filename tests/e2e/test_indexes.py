@@ -161,14 +161,14 @@ PAIR = """least(sender_id, receiver_id)
        AND greatest(sender_id, receiver_id)
            = greatest(%(me)s::uuid, %(friend)s::uuid)"""
 
-# The queries of history and search (sql/009): plain SQL functions that
+# The queries of history and search (sql/017): plain SQL functions that
 # PostgreSQL inlines, so the plan shows their scans. chat-fcgi calls
-# history_page through api_history_rows, which keeps its generic plan.
-HISTORY_PAGE = "SELECT * FROM history_page(%(me)s, %(friend)s, 0, 50)"
+# history_rows through api_history_page, which keeps its generic plan.
+HISTORY_PAGE = "SELECT * FROM history_rows(%(me)s, %(friend)s, 0, 50)"
 
-# search_page as api_search_rows calls it (sql/013): the keyword's keys
+# search_rows as api_search_page calls it (sql/017): the keyword's keys
 # are computed first; a keyword of one short word has none.
-SEARCH_PAGE = """SELECT * FROM search_page(%(me)s, %(friend)s, %(keyword)s,
+SEARCH_PAGE = """SELECT * FROM search_rows(%(me)s, %(friend)s, %(keyword)s,
     search_keys_of(least(%(me)s::uuid, %(friend)s::uuid),
                    greatest(%(me)s::uuid, %(friend)s::uuid), %(keyword)s),
     0, 50)"""
@@ -215,12 +215,12 @@ def test_history_page_uses_message_conversation(big):
 def test_search_uses_message_conversation_words(big):
     """The matches come from the GIN index of the conversation's trigrams,
     never from walking the conversation's btree (50 ms at 100,000
-    messages, seconds at a million). search_page runs inside
-    api_search_rows, which plans it for each call's values with plain
-    index scans off (sql/009, sql/013)."""
+    messages, seconds at a million). search_rows runs inside
+    api_search_page, which plans it for each call's values with plain
+    index scans off (sql/013, sql/017)."""
     assert_uses(big[2], SEARCH_PAGE, dict(params(big), keyword="abc123"),
                 "message_conversation_words", avoid="message_conversation",
-                generic=False, settings_of="api_search_rows")
+                generic=False, settings_of="api_search_page")
 
 
 def test_search_of_one_short_word_leaves_the_trigram_index_alone(big):
@@ -229,7 +229,7 @@ def test_search_of_one_short_word_leaves_the_trigram_index_alone(big):
     trigram index with an empty key set (which would read all of it): the
     condition folds away when the plan is made for the call's values."""
     plan = plan_of(big[2], SEARCH_PAGE, dict(params(big), keyword="ab"),
-                   "api_search_rows")
+                   "api_search_page")
     assert "message_conversation_words" not in index_names(plan), plan
 
 
