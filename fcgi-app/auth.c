@@ -5,6 +5,7 @@
 #include "app.h"
 #include "auth.h"
 #include "token.h"
+#include "token_cache.h"
 
 static struct db_stmt auth_active_stmt = DB_STMT("auth_active", 1,
     "SELECT is_active FROM account WHERE account_id = $1");
@@ -36,6 +37,7 @@ auth_token(struct request *rq, struct reply *rp)
 {
 	const struct config *cfg = &rq->app->cfg;
 	const char *h = rq->authorization;
+	long now = (long)time(NULL), exp;
 
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
 		reply_error(rp, 401, "Not authenticated");
@@ -48,11 +50,14 @@ auth_token(struct request *rq, struct reply *rp)
 		reply_error(rp, 401, "Not authenticated");
 		return -1;
 	}
+	if (token_cache_find(h, now, rq->account_id) == 0)
+		return 0;
 	if (token_verify(cfg->jwt_secret, cfg->jwt_secret_len, h, TOKEN_ACCESS,
-	    (long)time(NULL), rq->account_id) == -1) {
+	    now, rq->account_id, &exp) == -1) {
 		reply_error(rp, 401, "Could not validate credentials");
 		return -1;
 	}
+	token_cache_put(h, exp, rq->account_id);
 	return 0;
 }
 

@@ -129,7 +129,7 @@ login_refresh_token(struct request *rq, struct reply *rp)
 	    FIELDS_REQUIRED, &token) == -1)
 		goto done;
 	if (token_verify(cfg->jwt_secret, cfg->jwt_secret_len, token,
-	    TOKEN_REFRESH, (long)time(NULL), account_id) == -1) {
+	    TOKEN_REFRESH, (long)time(NULL), account_id, NULL) == -1) {
 		reply_error(rp, 401, "Invalid refresh token");
 		goto done;
 	}

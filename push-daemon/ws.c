@@ -47,7 +47,7 @@ ws_filter(struct hub *hub, struct lws *wsi, struct session *s)
 	/* The answer points into arg, past "token=". */
 	token = lws_get_urlarg_by_name(wsi, "token=", arg, sizeof(arg));
 	if (token == NULL || token_verify(cfg->jwt_secret, cfg->jwt_secret_len, token,
-	    TOKEN_ACCESS, (long)time(NULL), s->account_id) == -1)
+	    TOKEN_ACCESS, (long)time(NULL), s->account_id, NULL) == -1)
 		return ws_refuse(wsi, HTTP_STATUS_UNAUTHORIZED,
 		    "Could not validate credentials");
 	if (hub->draining || !hub->refused_loaded)

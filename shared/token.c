@@ -38,12 +38,12 @@ done:
 
 int
 token_verify(const unsigned char *key, size_t keylen, const char *token,
-    enum token_type type, long now, char sub[UUID_TEXT_SIZE])
+    enum token_type type, long now, char sub[UUID_TEXT_SIZE], long *exp)
 {
 	jwt_t *jwt = NULL;
 	const char *claim;
 	char *exp_json = NULL;
-	long exp;
+	long expires;
 	int rc = -1;
 
 	if (key == NULL || keylen == 0 || keylen > 4096 || token == NULL ||
@@ -66,13 +66,15 @@ token_verify(const unsigned char *key, size_t keylen, const char *token,
 	    exp_json[strspn(exp_json, "0123456789")] != '\0')
 		goto done;
 	errno = 0;
-	exp = jwt_get_grant_int(jwt, "exp");
-	if (errno != 0 || exp <= now)
+	expires = jwt_get_grant_int(jwt, "exp");
+	if (errno != 0 || expires <= now)
 		goto done;
 
 	claim = jwt_get_grant(jwt, "sub");
 	if (claim == NULL || uuid_normalize(claim, sub) == -1)
 		goto done;
+	if (exp != NULL)
+		*exp = expires;
 	rc = 0;
 done:
 	free(exp_json);

@@ -26,11 +26,12 @@ char	*token_sign(const unsigned char *key, size_t keylen,
 	    const char *account_id, enum token_type type, long now, long ttl);
 
 /*
- * Verifies token as one of the given type at time now. Returns 0 and the
- * account id (lowercase) in sub, or -1 for any problem.
+ * Verifies token as one of the given type at time now. Returns 0, the
+ * account id (lowercase) in sub and, unless exp is NULL, the token's
+ * expiry time in *exp; or -1 for any problem.
  */
 int	 token_verify(const unsigned char *key, size_t keylen,
 	    const char *token, enum token_type type, long now,
-	    char sub[UUID_TEXT_SIZE]);
+	    char sub[UUID_TEXT_SIZE], long *exp);
 
 #endif

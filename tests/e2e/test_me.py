@@ -3,8 +3,8 @@
 import pytest
 
 from chat_api import (api, assert_account, assert_bad_credentials,
-                      assert_error, assert_not_authenticated, body, b64url,
-                      expired, get_me, random_uuid, set_active)
+                      assert_error, assert_not_authenticated, assert_status,
+                      body, b64url, expired, get_me, random_uuid, set_active)
 
 
 def me_with_header(value):
@@ -136,3 +136,39 @@ def test_token_of_unknown_account(forge):
 def test_inactive_account_is_forbidden(user, db):
     set_active(db, user.account_id, False)
     assert_error(get_me(user.access), 403, "Inactive user")
+
+
+# --------------------------------------------------- tokens verified before
+# chat-fcgi remembers the access tokens it has verified
+# (fcgi-app/token_cache.c). Each test first uses the token more times than
+# there are FastCGI processes, so that every process holds it.
+
+def use_everywhere(token, path="/accounts/me", status=200):
+    for _ in range(12):
+        assert_status(api("GET", path, token=token), status)
+
+
+def test_a_used_token_altered_in_its_signature_is_refused(user):
+    use_everywhere(user.access)
+    header, payload, signature = user.access.split(".")
+    i = len(signature) // 2
+    altered = (signature[:i] + ("A" if signature[i] != "A" else "B") +
+               signature[i + 1:])
+    assert_bad_credentials(get_me(f"{header}.{payload}.{altered}"))
+    assert_bad_credentials(get_me(f"{header}.{payload}.{signature}A"))
+    assert body(get_me(user.access), 200) == user.account
+
+
+def test_a_used_token_of_an_account_made_inactive_is_forbidden(user, db):
+    use_everywhere(user.access)
+    set_active(db, user.account_id, False)
+    assert_error(get_me(user.access), 403, "Inactive user")
+
+
+def test_a_used_token_on_a_page_route_of_an_inactive_account(user, db):
+    """History checks its caller in its own statement (ROUTE_TOKEN): a
+    remembered token does not skip that check either."""
+    path = f"/chat/messages/history/{random_uuid()}"
+    use_everywhere(user.access, path, 404)
+    set_active(db, user.account_id, False)
+    assert_error(api("GET", path, token=user.access), 403, "Inactive user")

@@ -159,7 +159,7 @@ verify_access_at(char *token, long now)
 
 	if (token == NULL)
 		return -2;
-	rc = token_verify(key, KEYLEN, token, TOKEN_ACCESS, now, sub);
+	rc = token_verify(key, KEYLEN, token, TOKEN_ACCESS, now, sub, NULL);
 	free(token);
 	return rc;
 }
@@ -177,21 +177,23 @@ test_round_trip(void)
 {
 	char sub[UUID_TEXT_SIZE];
 	char *t;
+	long exp = 0;
 
 	t = token_sign(key, KEYLEN, UPPER_ID, TOKEN_ACCESS, NOW, TTL);
 	CHECK(t != NULL);
 	memset(sub, 'x', sizeof(sub));
-	CHECK(token_verify(key, KEYLEN, t, TOKEN_ACCESS, NOW, sub) == 0);
+	CHECK(token_verify(key, KEYLEN, t, TOKEN_ACCESS, NOW, sub, &exp) == 0);
 	CHECK(strcmp(sub, LOWER_ID) == 0);
+	CHECK(exp == NOW + TTL);
 	CHECK(token_verify(key, KEYLEN, t, TOKEN_ACCESS, NOW + TTL - 1,
-	    sub) == 0);
+	    sub, NULL) == 0);
 	free(t);
 
 	t = token_sign(key, KEYLEN, LOWER_ID, TOKEN_REFRESH, NOW, 7 * 86400);
 	CHECK(t != NULL);
 	memset(sub, 'x', sizeof(sub));
 	CHECK(token_verify(key, KEYLEN, t, TOKEN_REFRESH, NOW + 86400,
-	    sub) == 0);
+	    sub, NULL) == 0);
 	CHECK(strcmp(sub, LOWER_ID) == 0);
 	free(t);
 }
@@ -204,12 +206,13 @@ test_wrong_type(void)
 
 	t = token_sign(key, KEYLEN, LOWER_ID, TOKEN_ACCESS, NOW, TTL);
 	CHECK(t != NULL);
-	CHECK(token_verify(key, KEYLEN, t, TOKEN_REFRESH, NOW, sub) == -1);
+	CHECK(token_verify(key, KEYLEN, t, TOKEN_REFRESH, NOW,
+	    sub, NULL) == -1);
 	free(t);
 
 	t = token_sign(key, KEYLEN, LOWER_ID, TOKEN_REFRESH, NOW, TTL);
 	CHECK(t != NULL);
-	CHECK(token_verify(key, KEYLEN, t, TOKEN_ACCESS, NOW, sub) == -1);
+	CHECK(token_verify(key, KEYLEN, t, TOKEN_ACCESS, NOW, sub, NULL) == -1);
 	free(t);
 }
 
@@ -222,19 +225,19 @@ test_expiry(void)
 	t = token_sign(key, KEYLEN, LOWER_ID, TOKEN_ACCESS, NOW, TTL);
 	CHECK(t != NULL);
 	CHECK(token_verify(key, KEYLEN, t, TOKEN_ACCESS, NOW + TTL - 1,
-	    sub) == 0);
+	    sub, NULL) == 0);
 	CHECK(token_verify(key, KEYLEN, t, TOKEN_ACCESS, NOW + TTL,
-	    sub) == -1);
+	    sub, NULL) == -1);
 	CHECK(token_verify(key, KEYLEN, t, TOKEN_ACCESS, NOW + TTL + 1,
-	    sub) == -1);
+	    sub, NULL) == -1);
 	CHECK(token_verify(key, KEYLEN, t, TOKEN_ACCESS, NOW + 365L * 86400,
-	    sub) == -1);
+	    sub, NULL) == -1);
 	free(t);
 
 	/* A token born expired. */
 	t = token_sign(key, KEYLEN, LOWER_ID, TOKEN_ACCESS, NOW, 0);
 	CHECK(t != NULL);
-	CHECK(token_verify(key, KEYLEN, t, TOKEN_ACCESS, NOW, sub) == -1);
+	CHECK(token_verify(key, KEYLEN, t, TOKEN_ACCESS, NOW, sub, NULL) == -1);
 	free(t);
 }
 
@@ -247,10 +250,10 @@ test_other_key(void)
 	t = token_sign(key, KEYLEN, LOWER_ID, TOKEN_ACCESS, NOW, TTL);
 	CHECK(t != NULL);
 	CHECK(token_verify(other_key, KEYLEN, t, TOKEN_ACCESS, NOW,
-	    sub) == -1);
+	    sub, NULL) == -1);
 	/* A prefix of the right key is another key. */
 	CHECK(token_verify(key, KEYLEN - 1, t, TOKEN_ACCESS, NOW,
-	    sub) == -1);
+	    sub, NULL) == -1);
 	free(t);
 }
 
@@ -267,8 +270,8 @@ test_empty_key(void)
 
 	t = token_sign(key, KEYLEN, LOWER_ID, TOKEN_ACCESS, NOW, TTL);
 	CHECK(t != NULL);
-	CHECK(token_verify(key, 0, t, TOKEN_ACCESS, NOW, sub) == -1);
-	CHECK(token_verify(NULL, 0, t, TOKEN_ACCESS, NOW, sub) == -1);
+	CHECK(token_verify(key, 0, t, TOKEN_ACCESS, NOW, sub, NULL) == -1);
+	CHECK(token_verify(NULL, 0, t, TOKEN_ACCESS, NOW, sub, NULL) == -1);
 	free(t);
 }
 
@@ -316,12 +319,12 @@ test_tampered(void)
 
 	/* One character of the signature changed. */
 	t[strlen(t) - 3] = t[strlen(t) - 3] == 'A' ? 'B' : 'A';
-	CHECK(token_verify(key, KEYLEN, t, TOKEN_ACCESS, NOW, sub) == -1);
+	CHECK(token_verify(key, KEYLEN, t, TOKEN_ACCESS, NOW, sub, NULL) == -1);
 	/* The signature cut off. */
 	dot2[1] = '\0';
-	CHECK(token_verify(key, KEYLEN, t, TOKEN_ACCESS, NOW, sub) == -1);
+	CHECK(token_verify(key, KEYLEN, t, TOKEN_ACCESS, NOW, sub, NULL) == -1);
 	dot2[0] = '\0';
-	CHECK(token_verify(key, KEYLEN, t, TOKEN_ACCESS, NOW, sub) == -1);
+	CHECK(token_verify(key, KEYLEN, t, TOKEN_ACCESS, NOW, sub, NULL) == -1);
 	free(t);
 }
 
@@ -368,8 +371,9 @@ test_alg_none(void)
 	CHECK(t != NULL);
 	if (t != NULL) {
 		CHECK(token_verify((const unsigned char *)"", 0, t,
-		    TOKEN_ACCESS, NOW, sub) == -1);
-		CHECK(token_verify(NULL, 0, t, TOKEN_ACCESS, NOW, sub) == -1);
+		    TOKEN_ACCESS, NOW, sub, NULL) == -1);
+		CHECK(token_verify(NULL, 0, t, TOKEN_ACCESS, NOW,
+		    sub, NULL) == -1);
 	}
 	free(t);
 }
@@ -476,7 +480,7 @@ test_max_length(void)
 			return;
 		if (strlen(t) <= TOKEN_MAX_LEN) {
 			CHECK(token_verify(key, KEYLEN, t, TOKEN_ACCESS, NOW,
-			    sub) == 0);
+			    sub, NULL) == 0);
 			free(t);
 			break;
 		}
@@ -487,7 +491,7 @@ test_max_length(void)
 	CHECK(t != NULL && strlen(t) > TOKEN_MAX_LEN);
 	if (t != NULL)
 		CHECK(token_verify(key, KEYLEN, t, TOKEN_ACCESS, NOW,
-		    sub) == -1);
+		    sub, NULL) == -1);
 	free(t);
 }
 
@@ -496,13 +500,16 @@ test_null_and_junk(void)
 {
 	char sub[UUID_TEXT_SIZE];
 
-	CHECK(token_verify(key, KEYLEN, NULL, TOKEN_ACCESS, NOW, sub) == -1);
-	CHECK(token_verify(key, KEYLEN, "", TOKEN_ACCESS, NOW, sub) == -1);
-	CHECK(token_verify(key, KEYLEN, "..", TOKEN_ACCESS, NOW, sub) == -1);
+	CHECK(token_verify(key, KEYLEN, NULL, TOKEN_ACCESS, NOW,
+	    sub, NULL) == -1);
+	CHECK(token_verify(key, KEYLEN, "", TOKEN_ACCESS, NOW,
+	    sub, NULL) == -1);
+	CHECK(token_verify(key, KEYLEN, "..", TOKEN_ACCESS, NOW,
+	    sub, NULL) == -1);
 	CHECK(token_verify(key, KEYLEN, "a.b.c", TOKEN_ACCESS, NOW,
-	    sub) == -1);
+	    sub, NULL) == -1);
 	CHECK(token_verify(key, KEYLEN, "not a token", TOKEN_ACCESS, NOW,
-	    sub) == -1);
+	    sub, NULL) == -1);
 }
 
 static void
