@@ -9,7 +9,7 @@
 -- caller, sender the caller's PublicAccount, receiver_id and receiver the
 -- friend's; message rows leave sender and receiver NULL and chat-fcgi
 -- (fcgi-app/page.c) picks the objects by sender_id. pgbench of a history
--- page: 11,500 -> 12,500-13,000/s.
+-- page: 11,500 -> 13,300/s.
 --
 -- New names, so that the chat-fcgi still running while this migration is
 -- applied (docs/DEPLOY.md: migrations go before the binaries) keeps
@@ -31,8 +31,10 @@ LANGUAGE sql STABLE AS $$
     (SELECT NULL, NULL, NULL, m.message_id, m.sender_id, m.receiver_id,
             m.content, m.status, m.is_deleted, m.created_at, m.updated_at,
             m.read_at, NULL, NULL
-       FROM gate g, message m
-      WHERE g.status = 200
+       FROM message m
+      -- A condition checked once (the plan's one-time filter), not a
+      -- join with gate at every row.
+      WHERE (SELECT g.status FROM gate g) = 200
         AND least(m.sender_id, m.receiver_id) = least(me, friend)
         AND greatest(m.sender_id, m.receiver_id) = greatest(me, friend)
         AND NOT m.is_deleted
