@@ -151,11 +151,42 @@ jsonw_digits(char *p, long long v, int width)
 	return p + width;
 }
 
+/*
+ * Writes day (days since 2000-01-01) as "YYYY-MM-DD" into text; -1 for a
+ * year outside 0000-9999. H. Hinnant's algorithm, which counts from
+ * 0000-03-01.
+ */
+static int
+jsonw_date(int64_t day, char text[10])
+{
+	int64_t z, era, doe, yoe, y, doy, mp, d, m;
+	char *p = text;
+
+	z = day + 10957 + 719468;
+	era = jsonw_floor_div(z, 146097);
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	y = yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y += m <= 2;
+	if (y < 0 || y > 9999)
+		return -1;
+	p = jsonw_digits(p, y, 4);
+	*p++ = '-';
+	p = jsonw_digits(p, m, 2);
+	*p++ = '-';
+	jsonw_digits(p, d, 2);
+	return 0;
+}
+
 void
 jsonw_pg_time(struct jsonw *w, int64_t usec)
 {
 	const int64_t day = 86400LL * 1000000;
-	int64_t days, in_day, z, era, doe, yoe, y, doy, mp, d, m, secs;
+	int64_t days, in_day, secs;
 	char text[40], *p = text;
 
 	/* 'infinity' and '-infinity' are INT64_MAX and INT64_MIN, where
@@ -167,32 +198,20 @@ jsonw_pg_time(struct jsonw *w, int64_t usec)
 	}
 	days = jsonw_floor_div(usec, day);
 	in_day = usec - days * day;
-
-	/* Days since 2000-01-01 to a civil date (H. Hinnant's algorithm,
-	 * which counts from 0000-03-01). */
-	z = days + 10957 + 719468;
-	era = jsonw_floor_div(z, 146097);
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	y = yoe + era * 400;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	d = doy - (153 * mp + 2) / 5 + 1;
-	m = mp < 10 ? mp + 3 : mp - 9;
-	y += m <= 2;
-	if (y < 0 || y > 9999) {
-		/* No message time (clock_timestamp()) is that far off:
-		 * null rather than a malformed time. */
-		jsonw_lit(w, "null");
-		return;
+	if (!w->date_known || w->date_day != days) {
+		/* No message time (clock_timestamp()) is that far off: null
+		 * rather than a malformed time. */
+		if (jsonw_date(days, w->date_text) == -1) {
+			jsonw_lit(w, "null");
+			return;
+		}
+		w->date_known = 1;
+		w->date_day = days;
 	}
 	secs = in_day / 1000000;
 	*p++ = '"';
-	p = jsonw_digits(p, y, 4);
-	*p++ = '-';
-	p = jsonw_digits(p, m, 2);
-	*p++ = '-';
-	p = jsonw_digits(p, d, 2);
+	memcpy(p, w->date_text, sizeof(w->date_text));
+	p += sizeof(w->date_text);
 	*p++ = 'T';
 	p = jsonw_digits(p, secs / 3600, 2);
 	*p++ = ':';

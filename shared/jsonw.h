@@ -17,6 +17,11 @@ struct jsonw {
 	size_t	 cap;
 	size_t	 max;		/* cap on len, bytes */
 	int	 failed;
+	/* The last date jsonw_pg_time() wrote, "YYYY-MM-DD": the times of
+	 * a page mostly share a few days (150 times in a page of 50). */
+	int	 date_known;
+	int64_t	 date_day;	/* days since 2000-01-01 */
+	char	 date_text[10];
 };
 
 void	jsonw_init(struct jsonw *w, size_t max);
