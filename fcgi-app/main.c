@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -77,16 +79,39 @@ main_serve(struct app *app, FCGX_Request *fcgx)
 }
 
 /*
+ * Whether the request's input has come to its end. The web servers send
+ * that end with the request (libfcgi usually holds it already), unless
+ * they stream a body chat-fcgi did not read; the wait for it is capped at
+ * what libfcgi's own close would wait.
+ */
+static int
+main_input_ended(FCGX_Request *fcgx)
+{
+	struct timeval cap = { .tv_sec = 2, .tv_usec = 0 };
+
+	if (FCGX_HasSeenEOF(fcgx->in) == EOF)
+		return 1;
+	if (setsockopt(fcgx->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &cap,
+	    sizeof(cap)) == -1)
+		return 0;
+	return FCGX_GetChar(fcgx->in) == EOF && FCGX_GetError(fcgx->in) == 0;
+}
+
+/*
  * Ends the request. libfcgi's close first waits (up to 2 s) for the web
  * server to close its side, so that input left unread cannot turn into a
  * reset that loses the answer: one more sleep and wake-up per request.
- * Once the input has been read to its end there is nothing left to reset
- * with, and FCGX_Detach() makes the close immediate.
+ * The answer goes out first (closing a stream twice is harmless); then,
+ * when the input is at its end, nothing is left to reset with and
+ * FCGX_Detach() makes the close immediate. A connection the web server
+ * keeps for further requests is not closed at all.
  */
 static void
 main_finish(FCGX_Request *fcgx)
 {
-	if (FCGX_GetChar(fcgx->in) == EOF)
+	FCGX_FClose(fcgx->err);
+	FCGX_FClose(fcgx->out);
+	if (!fcgx->keepConnection && main_input_ended(fcgx))
 		FCGX_Detach(fcgx);
 	FCGX_Finish_r(fcgx);
 }

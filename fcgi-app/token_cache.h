@@ -8,7 +8,8 @@
  * token type do not change in a process. Routes still check the account in
  * the database. The table is fixed: TOKEN_CACHE_SLOTS slots, one token
  * each (a token hashes to one slot and replaces what was there); longer
- * tokens than TOKEN_CACHE_TOKEN_MAX are not kept.
+ * tokens than TOKEN_CACHE_TOKEN_MAX are not kept. One table a process,
+ * for one request at a time: not for threads.
  */
 #ifndef CHAT_TOKEN_CACHE_H
 #define CHAT_TOKEN_CACHE_H

@@ -140,8 +140,9 @@ def test_inactive_account_is_forbidden(user, db):
 
 # --------------------------------------------------- tokens verified before
 # chat-fcgi remembers the access tokens it has verified
-# (fcgi-app/token_cache.c). Each test first uses the token more times than
-# there are FastCGI processes, so that every process holds it.
+# (fcgi-app/token_cache.c). Each test first uses the token a dozen times,
+# so that the processes serving the requests after it have most likely
+# kept it; what follows must be answered as if they had not.
 
 def use_everywhere(token, path="/accounts/me", status=200):
     for _ in range(12):

@@ -62,8 +62,9 @@ w_days_in_turn(struct jsonw *w)
 {
 	jsonw_pg_time(w, 8825 * USEC_PER_DAY + 1);
 	jsonw_pg_time(w, 8825 * USEC_PER_DAY + USEC_PER_DAY - 1);
-	jsonw_pg_time(w, 8825 * USEC_PER_DAY + USEC_PER_DAY);
-	jsonw_pg_time(w, 2921940 * USEC_PER_DAY);
+	jsonw_pg_time(w, 8826 * USEC_PER_DAY);
+	jsonw_pg_time(w, 2921940 * USEC_PER_DAY);	/* null: keeps 8826 */
+	jsonw_pg_time(w, 8826 * USEC_PER_DAY + 1);
 	jsonw_pg_time(w, 8825 * USEC_PER_DAY);
 	jsonw_pg_time(w, -1);
 }
@@ -73,7 +74,8 @@ test_times(void)
 {
 	CHECK(writes(w_days_in_turn, "\"2024-02-29T00:00:00.000001Z\""
 	    "\"2024-02-29T23:59:59.999999Z\"\"2024-03-01T00:00:00.000000Z\""
-	    "null\"2024-02-29T00:00:00.000000Z\""
+	    "null\"2024-03-01T00:00:00.000001Z\""
+	    "\"2024-02-29T00:00:00.000000Z\""
 	    "\"1999-12-31T23:59:59.999999Z\""));
 	CHECK(writes(w_epoch, "\"2000-01-01T00:00:00.000000Z\""));
 	CHECK(writes(w_micro, "\"2000-01-01T00:00:00.000001Z\""));
