@@ -24,14 +24,16 @@ void	events_wake(struct hub *hub);
  */
 void	events_heard(struct hub *hub, const char *payload);
 /*
- * A connection is being welcomed: asks for a read that begins from now on
- * (at once, or after the read under way) and returns its number, which
- * events_read_done() reports once that read is over; 0 when no read can
- * be made (no horizon yet, no connection). The welcome's query of
- * undelivered messages waits for it, so that it meets a horizon that is
- * not behind: a read put off by a notification that named no account
- * held here would leave up to 200 ms of events unread, whose messages,
- * delivered elsewhere meanwhile, would come to the new connection as new.
+ * Connections being welcomed are registered: asks for a read that begins
+ * from now on (at once, or after the read under way) and returns its
+ * number, which events_read_done() reports once that read is over; 0 when
+ * no read can be made (no horizon yet, no connection). The welcome's query
+ * of undelivered messages waits for it, so that it meets a horizon that is
+ * not behind (a read put off by a notification that named no account held
+ * here would leave up to 200 ms of events unread, whose messages,
+ * delivered elsewhere meanwhile, would come to the new connection as new),
+ * and so that it takes in the changes that woke nobody because their
+ * accounts had no connection registered yet (sql/018).
  */
 uint64_t events_fresh_read(struct hub *hub);
 /* Whether read number read (of events_fresh_read) is over. */

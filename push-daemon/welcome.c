@@ -28,14 +28,10 @@ static struct pg_stmt welcome_connect_stmt = PG_STMT("wl_connect", 3,
 static struct pg_stmt welcome_undelivered_stmt = PG_STMT("wl_undelivered", 3,
     "SELECT * FROM push_undelivered_many($1, $2, $3)");
 
-/*
- * A session waiting for registration, its failed tries so far, and the
- * event read its undelivered messages wait for (events_fresh_read).
- */
+/* A session waiting for registration, and its failed tries so far. */
 struct welcome_ref {
 	struct session_ref	 ref;
 	int			 tries;
-	uint64_t		 read;
 };
 
 struct welcome_batch;
@@ -55,7 +51,7 @@ struct welcome_batch {
 	struct hub		*hub;
 	struct welcome_ref	*refs;
 	size_t			 n;
-	uint64_t		 read;		/* the last of its refs' reads */
+	uint64_t		 read;		/* begun after its registration */
 	struct welcome_batch	*next;		/* in wl.reading */
 };
 
@@ -215,15 +211,18 @@ welcome_fetch_messages(struct welcome_batch *b)
 }
 
 /*
- * Asks for b's undelivered messages once the event reads its sessions wait
- * for are over: at once, or from welcome_events_read().
+ * Asks for b's undelivered messages once an event read that began after
+ * its registration committed is over: at once, or from
+ * welcome_events_read(). That read meets a fresh horizon (a daemon holding
+ * neither side of a change reads it up to 200 ms later), and it takes in
+ * every change whose wake-up this registration came too late to cause
+ * (wake_push_daemons of sql/018 wakes nobody for accounts no connection
+ * is registered for).
  */
 static void
 welcome_fetch_after_read(struct welcome_batch *b)
 {
-	for (size_t k = 0; k < b->n; k++)
-		if (b->refs[k].read > b->read)
-			b->read = b->refs[k].read;
+	b->read = events_fresh_read(b->hub);
 	if (events_read_done(b->read)) {
 		welcome_fetch_messages(b);
 		return;
@@ -266,7 +265,7 @@ welcome_drop_reading(void)
 
 /* Appends a session to the waiting list; -1 out of memory. */
 static int
-welcome_queue(const struct session_ref *ref, int tries, uint64_t read)
+welcome_queue(const struct session_ref *ref, int tries)
 {
 	if (wl.n == wl.cap) {
 		size_t cap = wl.cap == 0 ? 64 : wl.cap * 2;
@@ -279,8 +278,7 @@ welcome_queue(const struct session_ref *ref, int tries, uint64_t read)
 		wl.cap = cap;
 	}
 	wl.refs[wl.n].ref = *ref;
-	wl.refs[wl.n].tries = tries;
-	wl.refs[wl.n++].read = read;
+	wl.refs[wl.n++].tries = tries;
 	return 0;
 }
 
@@ -309,8 +307,7 @@ welcome_retry(struct welcome_batch *b)
 		if (s == NULL || s->state == SESSION_CLOSING)
 			continue;
 		if (tries >= WELCOME_TRIES ||
-		    welcome_queue(&b->refs[k].ref, tries,
-		    b->refs[k].read) == -1) {
+		    welcome_queue(&b->refs[k].ref, tries) == -1) {
 			session_close(s, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
 			closed++;
 		}
@@ -440,7 +437,7 @@ welcome_session(struct hub *hub, struct session *s)
 		return;
 	session_ref(s, &ref);
 	s->welcome_asked = 0;
-	if (welcome_queue(&ref, 0, events_fresh_read(hub)) == -1) {
+	if (welcome_queue(&ref, 0) == -1) {
 		/* Out of memory: closed, rather than left pending for ever. */
 		session_close(s, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
 		return;

@@ -150,20 +150,66 @@ def expect_silence(listener, horizon, users):
 
 # ---------------------------------------------------------------- messages
 
-def test_send_records_message_created(listener, friends):
+@ws_test
+async def test_send_records_message_created(listener, friends):
     """Its notification names both sides, so that the daemons holding
-    neither need not read at once."""
+    neither need not read at once. The sender holds a connection: a
+    wake-up names someone a daemon holds, or nobody is woken (below)."""
     a, b = friends
+    ca = await session(a)
     h = listener.horizon()
     sent = send(a, b, "event me")
     expect_events(listener, h, friends,
                   [("message_created", a.account_id, b.account_id,
                     sent["message_id"])], wake=(a, b))
+    await close_all(ca)
 
 
-def test_notification_comes_after_the_commit(listener, friends):
+def test_send_between_two_people_with_no_connection_wakes_nobody(
+        listener, friends):
+    """No daemon holds either side (sql/018): the event is recorded, and
+    the daemons find it at their next read or at the welcome of a
+    connection that registers later."""
+    a, b = friends
+    h = listener.horizon()
+    sent = send(a, b, "nobody listens")
+    assert listener.quiet_about(QUIET, friends)
+    assert listener.settled_events(h, friends)[0] == [
+        ("message_created", a.account_id, b.account_id, sent["message_id"])]
+
+
+@ws_test
+async def test_send_to_a_connected_receiver_wakes_its_daemon(listener,
+                                                             friends):
+    a, b = friends
+    cb = await session(b, daemon=2)
+    listener.horizon()
+    sent = send(a, b, "you are there")
+    assert listener.woke(WAIT, [a.account_id, b.account_id])
+    await cb.take(new_message_of(sent["message_id"]))
+    await close_all(cb)
+
+
+@ws_test
+async def test_a_connection_made_after_a_send_that_woke_nobody_gets_it(
+        listener, friends):
+    """The daemon welcomes a connection after an event read that began
+    once its registration committed, and with the undelivered messages
+    of the table."""
+    a, b = friends
+    listener.horizon()
+    sent = send(a, b, "waiting for you")
+    assert listener.quiet_about(QUIET, friends)
+    cb = await session(b, daemon=1)
+    await cb.take(new_message_of(sent["message_id"]))
+    await close_all(cb)
+
+
+@ws_test
+async def test_notification_comes_after_the_commit(listener, friends):
     """Once the NOTIFY is heard, the event row and the message are visible."""
     a, b = friends
+    ca = await session(a)
     listener.horizon()
     sent = send(a, b, "committed first")
     assert listener.notified(WAIT)
@@ -171,22 +217,28 @@ def test_notification_comes_after_the_commit(listener, friends):
         "SELECT e.kind, m.content FROM event e JOIN message m USING"
         " (message_id) WHERE e.message_id = %s", (sent["message_id"],))
     assert rows == [("message_created", "committed first")]
+    await close_all(ca)
 
 
-def test_each_send_records_one_event(listener, friends):
+@ws_test
+async def test_each_send_records_one_event(listener, friends):
+    """(a holds a connection, so that the sends wake someone; a's daemon
+    then marks b's messages to a delivered, which are events too.)"""
     a, b = friends
+    ca = await session(a)
     h = listener.horizon()
     first = send(a, b, "one")
     second = send(b, a, "two")
     third = send(a, b, "three")
     assert listener.notified(WAIT)
     events, _ = listener.settled_events(h, friends)
-    assert events == [
+    assert [e for e in events if e[0] == "message_created"] == [
         ("message_created", a.account_id, b.account_id, first["message_id"]),
         ("message_created", b.account_id, a.account_id,
          second["message_id"]),
         ("message_created", a.account_id, b.account_id, third["message_id"]),
     ]
+    await close_all(ca)
 
 
 def test_mark_read_records_message_read_once(listener, friends):
@@ -473,8 +525,8 @@ def test_api_event_behind_an_open_transaction(listener, friends):
         with older.cursor() as cur:
             cur.execute("SELECT pg_current_xact_id()::text")
             x_old = int(cur.fetchone()[0])
+        # Committed when answered (nobody is woken: neither is connected).
         sent = send(a, b, "behind an open transaction")
-        assert listener.notified(WAIT)
         n1, events = listener.events_since(h)
         assert n1 <= x_old
         assert mine(events, friends) == []
