@@ -160,9 +160,11 @@ events_new_message(struct events_batch *b, const char *id)
 		if (!session_sent_initially(s, id, events_horizon()))
 			session_push(s, msg);
 	}
+	/* The sender's other connections; not one that opened after the
+	 * message was created (a daemon nobody woke reads it late). */
 	for (struct session *s = hub_sessions(hub, sender); s != NULL;
 	    s = s->next_of_account)
-		if (!session_sent(s, id))
+		if (!session_sent(s, id) && !session_welcome_covers(s, msg))
 			session_push(s, msg);
 	outmsg_unref(msg);
 }

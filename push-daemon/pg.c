@@ -44,6 +44,7 @@ struct pg {
 	unsigned int		 gen;		/* connection number */
 	int			 backoff_ms;
 	lws_sorted_usec_list_t	 timer;
+	const char		*reset_why;	/* pg_reset(), a literal */
 
 	struct pg_job		*head, *tail;	/* head is in flight if sent */
 	int			 head_sent;
@@ -128,6 +129,24 @@ pg_lost(struct pg *pg, const char *why)
 	    pg->backoff_ms * 2;
 	pg_schedule(pg, pg_retry_timer, (lws_usec_t)pg->backoff_ms *
 	    LWS_US_PER_MS);
+}
+
+static void
+pg_reset_timer(lws_sorted_usec_list_t *sul)
+{
+	struct pg *pg = lws_container_of(sul, struct pg, timer);
+
+	if (pg->state == PG_UP)
+		pg_lost(pg, pg->reset_why);
+}
+
+void
+pg_reset(struct pg *pg, const char *why)
+{
+	if (pg->state != PG_UP)
+		return;
+	pg->reset_why = why;
+	pg_schedule(pg, pg_reset_timer, 0);
 }
 
 static int

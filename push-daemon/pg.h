@@ -65,6 +65,13 @@ int	pg_query(struct pg *pg, struct pg_stmt *stmt, const char *const *params,
  * heartbeats); pg.c logs any that fails. */
 void	pg_ignore(void *arg, PGresult *res);
 
+/*
+ * Drops the connection and makes it again, as if it had been lost: every
+ * pending query fails, on_connect follows. Done from the loop, after the
+ * caller (a query's callback may ask); why, a literal, is logged.
+ */
+void	pg_reset(struct pg *pg, const char *why);
+
 /* Whether queries can be queued; pg may be NULL (shutting down). */
 int	pg_connected(const struct pg *pg);
 

@@ -17,7 +17,7 @@ static struct pg_stmt presence_refused_stmt = PG_STMT("pr_refused", 0,
 static struct pg_stmt presence_disconnect_stmt = PG_STMT("pr_disconnect", 3,
     "SELECT push_disconnect($1, $2, $3)");
 static struct pg_stmt presence_heartbeat_stmt = PG_STMT("pr_heartbeat", 1,
-    "SELECT push_heartbeat($1)");
+    "SELECT push_heartbeat_found($1)");
 static struct pg_stmt presence_reap_stmt = PG_STMT("pr_reap", 2,
     "SELECT push_reap($1, make_interval(mins => $2))");
 
@@ -79,6 +79,27 @@ presence_connected(struct hub *hub)
 	welcome_all(hub);
 }
 
+/*
+ * The heartbeat answered. No node row: another daemon took this one for
+ * dead (no heartbeat for the presence timeout: the daemon or its
+ * connection stalled) and dropped its connections from presence, though
+ * they are open. Its database connection is made again, and the
+ * reconnection registers them all again (presence_connected): their
+ * friends see them online, and wake-ups for them are sent again (sql/018).
+ */
+static void
+presence_heartbeat_answered(void *arg, PGresult *res)
+{
+	struct hub *hub = arg;
+	int gone = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
+	    PQntuples(res) == 1 && PQgetisnull(res, 0, 0);
+
+	PQclear(res);
+	if (gone && !hub->draining)
+		pg_reset(hub->pg, "this daemon was taken for dead (heartbeat "
+		    "late): registering its connections again");
+}
+
 void
 presence_tick(struct hub *hub)
 {
@@ -91,7 +112,8 @@ presence_tick(struct hub *hub)
 	presence_timeout_text(hub, timeout);
 	snprintf(minutes, sizeof(minutes), "%d",
 	    hub->cfg->push_event_retention_minutes);
-	pg_query(hub->pg, &presence_heartbeat_stmt, hb, pg_ignore, NULL);
+	pg_query(hub->pg, &presence_heartbeat_stmt, hb,
+	    presence_heartbeat_answered, hub);
 	pg_query(hub->pg, &presence_reap_stmt, reap, events_notify_if_recorded, hub);
 }
 

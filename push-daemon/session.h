@@ -133,6 +133,8 @@ void	session_opened(struct session *s);
  * welcomed, its query of undelivered messages has not gone out, and msg
  * was created before s opened. The query sends it if it is still
  * undelivered; one that another connection got first is not sent again.
+ * A copy of a message s's account sent from elsewhere that passes this
+ * test is not sent at all: s did not exist when it was sent.
  */
 int	session_welcome_covers(const struct session *s,
 	    const struct outmsg *msg);

@@ -214,7 +214,8 @@ welcome_fetch_messages(struct welcome_batch *b)
  * Asks for b's undelivered messages once an event read that began after
  * its registration committed is over: at once, or from
  * welcome_events_read(). That read meets a fresh horizon (a daemon holding
- * neither side of a change reads it up to 200 ms later), and it takes in
+ * neither side of a change reads it up to 200 ms later, or at its periodic
+ * read when nobody held either side), and it takes in
  * every change whose wake-up this registration came too late to cause
  * (wake_push_daemons of sql/018 wakes nobody for accounts no connection
  * is registered for).

@@ -16,7 +16,8 @@ from chat_api import (assert_error, assert_422, bad_uuid, body, connect_db,
                       delete_message, friend_accept, friend_reject,
                       friend_remove, friend_request, mark_read, new_friends,
                       new_user, send, send_message, api)
-from ws_client import close_all, new_message_of, session, ws_test
+from ws_client import (close_all, new_message_of, open_ws, session,
+                       ws_test)
 
 WAIT = 5.0          # seconds to wait for a notification that must come
 QUIET = 0.5         # seconds of silence that show none was sent
@@ -203,6 +204,51 @@ async def test_a_connection_made_after_a_send_that_woke_nobody_gets_it(
     cb = await session(b, daemon=1)
     await cb.take(new_message_of(sent["message_id"]))
     await close_all(cb)
+
+
+def waits_for_advisory_lock_of(listener, holder_pid, seconds=10):
+    """Whether a backend waits for an advisory lock that holder_pid holds."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if listener.query(
+                "SELECT count(*) FROM pg_locks w JOIN pg_locks h"
+                " USING (locktype, database, classid, objid, objsubid)"
+                " WHERE w.locktype = 'advisory' AND NOT w.granted"
+                " AND h.granted AND h.pid = %s", (holder_pid,))[0][0]:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@ws_test
+async def test_a_send_made_while_the_senders_connection_registers(
+        listener, friends):
+    """a opens a connection; while its registration waits (the test holds
+    the account's lock), a sends through REST: nobody is registered for
+    either side, so nobody is woken. The copy of the message still reaches
+    a's new connection, which was open before the send (copies of what was
+    sent before a connection opened are not sent to it), and well before
+    the daemon's periodic read (2 s in the test stack)."""
+    a, b = friends
+    lock = connect_db()
+    try:
+        with lock.cursor() as cur:
+            # The lock push_connect takes for the account.
+            cur.execute("SELECT pg_advisory_lock(hashtextextended(%s, 7)),"
+                        " pg_backend_pid()", (a.account_id,))
+            holder = cur.fetchone()[1]
+        ca = await open_ws(a.access, daemon=2)
+        assert (await ca.next())["type"] == "connection_established"
+        assert waits_for_advisory_lock_of(listener, holder)
+        sent = send(a, b, "while a registers")
+        assert listener.quiet_about(QUIET, friends)
+    finally:
+        lock.close()
+    assert (await ca.next())["type"] == "online_friends"
+    began = time.monotonic()
+    await ca.take(new_message_of(sent["message_id"]))
+    assert time.monotonic() - began < 1.5
+    await close_all(ca)
 
 
 @ws_test

@@ -5,13 +5,16 @@ with no connection, once, and take the accounts' locks in the order of
 push_connect_many, so that they and a batch of connections cannot deadlock.
 
 Called directly on test nodes; the stack's daemons reap only nodes whose
-heartbeat is stale, so a live test node is left alone."""
+heartbeat is stale, so a live test node is left alone. The last test
+reaps a live daemon's node and watches the daemon register again."""
 
+import asyncio
 import secrets
 import threading
 import time
 
-from chat_api import connect_db, make_friends, new_user
+from chat_api import connect_db, make_friends, new_friends, new_user, send
+from ws_client import close_all, new_message_of, session, ws_test
 
 TIMEOUT = 60                  # timeout_seconds for the functions under test
 
@@ -176,3 +179,37 @@ def test_node_stop_and_connections_cannot_deadlock(db):
         batch.close()
         stopper.close()
         drop_nodes(db, [stopping, batch_node])
+
+
+def presence_rows(db, account_id):
+    with db.cursor() as cur:
+        cur.execute("SELECT count(*) FROM presence_connection"
+                    " WHERE account_id = %s", (account_id,))
+        return cur.fetchone()[0]
+
+
+@ws_test
+async def test_a_daemon_taken_for_dead_registers_its_connections_again(db):
+    """A daemon whose heartbeat came late past the timeout is reaped by the
+    others while it lives on. Its next heartbeat finds its node row gone,
+    and it registers its open connections again (push_heartbeat_found):
+    they are online again, and wake-ups for them are sent again."""
+    a, b = new_friends()
+    cb = await session(b, daemon=1)
+    with db.cursor() as cur:
+        cur.execute("SELECT node_id FROM presence_connection"
+                    " WHERE account_id = %s", (b.account_id,))
+        node = cur.fetchone()[0]
+        # What push_reap does to a node whose heartbeat is stale.
+        cur.execute("SELECT presence_drop_nodes(ARRAY[%s], %s)",
+                    (node, TIMEOUT))
+        cur.execute("DELETE FROM presence_node WHERE node_id = %s", (node,))
+    assert presence_rows(db, b.account_id) == 0
+    # The test stack's heartbeat comes every 2 s (a timeout of 6 s).
+    deadline = time.monotonic() + 15
+    while presence_rows(db, b.account_id) == 0:
+        assert time.monotonic() < deadline, "connection never registered again"
+        await asyncio.sleep(0.1)
+    sent = send(a, b, "after the reap")
+    await cb.take(new_message_of(sent["message_id"]))
+    await close_all(cb)
