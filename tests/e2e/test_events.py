@@ -41,13 +41,26 @@ class Listener:
             return cur.fetchall()
 
     def horizon(self):
-        """The reader's starting point: the xmin of a fresh snapshot.
+        """The reader's starting point: the xmin of a fresh snapshot, once
+        every transaction that began before this call has ended. A
+        transaction of someone else's still running (a daemon's read, say)
+        would otherwise hold the xmin below the test's own set-up, whose
+        events (the friendship of the `friends` fixture) would then count
+        as the test's.
 
         Notifications of earlier calls are dropped after the query: the
         server sends those it has been signalled before ReadyForQuery,
         and every earlier call signalled before it answered."""
-        h = int(self.query(
-            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text")[0][0])
+        fence = self.fence()
+        deadline = time.monotonic() + WAIT
+        while True:
+            h = int(self.query(
+                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text")[0][0])
+            if h > fence:
+                break
+            assert time.monotonic() < deadline, \
+                f"horizon stuck at {h}, fence {fence}"
+            time.sleep(0.02)
         self.drain()
         return h
 
