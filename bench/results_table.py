@@ -20,7 +20,16 @@ def machine_text(m):
         return "?"
     mem = m.get("memory_mib")
     mem = f"{mem / 1024:.0f} GiB" if isinstance(mem, (int, float)) else "?"
-    return f"{m.get('nproc', '?')} × {m.get('cpu', '?')}, {mem}, Linux {m.get('kernel', '?')}"
+    text = f"{m.get('nproc', '?')} × {m.get('cpu', '?')}, {mem}, Linux {m.get('kernel', '?')}"
+    cal = m.get("calibration") or {}
+    parts = []
+    if cal.get("syscall_ns") is not None:
+        parts.append(f"system call {cal['syscall_ns']:,} ns, pipe round trip"
+                     f" {cal.get('pipe_round_trip_us', '?')} µs")
+    if cal.get("select1_per_s") and cal.get("insert_per_s"):
+        parts.append(f"SELECT 1 {cal['select1_per_s']:,}/s,"
+                     f" INSERT {cal['insert_per_s']:,}/s")
+    return "; ".join([text] + parts)
 
 
 def met_text(r):
@@ -58,7 +67,13 @@ def main():
         " synchronous_commit on), with the load generators on the same"
         " machine. Other work on the machine disturbs the figures: the load"
         " average at the start of each scenario is given (1, 5 and 15"
-        " minutes).",
+        " minutes). Machines of the same kind differ from day to day: the"
+        " machine column gives the calibration of the run, taken before the"
+        " first scenario: the time of a trivial system call and of a byte"
+        " sent to another process and back through pipes"
+        " (`bench/calibrate`), pgbench SELECT 1 with 4 clients, and pgbench"
+        " INSERT of a small row into a table with no index, 8 clients, each"
+        " committed to disk.",
         "",
         "| scenario | figure | target | met | load at start | machine | date |",
         "|---|---|---|---|---|---|---|",
