@@ -18,11 +18,18 @@ static struct pg_stmt delivery_wake_stmt = PG_STMT("dl_wake", 1,
  */
 #define DELIVERY_GATHER_US	(25 * LWS_US_PER_MS)
 #define DELIVERY_BATCH_MAX	500
+/*
+ * Batches queued at most. Past that the database is not keeping up, and
+ * new marks are dropped rather than kept without end (341,000 ids had
+ * piled up behind one stalled batch): those messages stay "sent" and go
+ * out again at the receiver's next connection (CONTRACT §7).
+ */
+#define DELIVERY_QUEUED_MAX	8
 
 /* The ids waiting for the next batch. */
 static struct {
 	struct idlist		ids;
-	int			in_flight;
+	int			queued;		/* batches sent, not answered */
 	int			gathering;	/* the timer is set */
 	lws_sorted_usec_list_t	timer;
 	struct hub		*hub;
@@ -45,9 +52,8 @@ delivery_done(void *arg, PGresult *res)
 		    pg_ignore, NULL);
 	}
 	PQclear(res);
-	dl.in_flight = 0;
-	if (!dl.gathering)
-		delivery_flush(hub);
+	dl.queued--;
+	delivery_flush(hub);
 }
 
 static void
@@ -58,24 +64,41 @@ delivery_due(lws_sorted_usec_list_t *sul)
 	delivery_flush(dl.hub);
 }
 
+/* Sends the waiting ids as one batch. */
 static void
-delivery_flush(struct hub *hub)
+delivery_send(struct hub *hub)
 {
 	const char *params[1];
 
-	if (dl.in_flight || (params[0] = idlist_text(&dl.ids)) == NULL)
+	if ((params[0] = idlist_text(&dl.ids)) == NULL)
 		return;
-	dl.in_flight = pg_query(hub->pg_marks, &delivery_stmt, params,
-	    delivery_done, hub) == 0;
+	/* Counted first: a connection lost on the way answers at once. */
+	dl.queued++;
+	if (pg_query(hub->pg_marks, &delivery_stmt, params, delivery_done,
+	    hub) == -1)
+		dl.queued--;
 	idlist_clear(&dl.ids);
+}
+
+/*
+ * A batch goes once it has gathered and none is in flight (until then it
+ * grows), or once it is full.
+ */
+static void
+delivery_flush(struct hub *hub)
+{
+	if ((!dl.gathering && dl.queued == 0) ||
+	    (dl.ids.n >= DELIVERY_BATCH_MAX && dl.queued < DELIVERY_QUEUED_MAX))
+		delivery_send(hub);
 }
 
 void
 delivery_written(struct hub *hub, const char *message_id)
 {
-	if (idlist_add(&dl.ids, message_id) == -1)
-		return;
-	if (dl.ids.n >= DELIVERY_BATCH_MAX)
+	if (dl.ids.n >= DELIVERY_BATCH_MAX ||
+	    idlist_add(&dl.ids, message_id) == -1)
+		return;		/* dropped: see DELIVERY_QUEUED_MAX */
+	if (dl.ids.n == DELIVERY_BATCH_MAX)
 		delivery_flush(hub);
 	else if (!dl.gathering) {
 		dl.gathering = 1;
@@ -89,6 +112,6 @@ void
 delivery_free(void)
 {
 	idlist_free(&dl.ids);
-	dl.in_flight = 0;
+	dl.queued = 0;
 	dl.gathering = 0;
 }

@@ -44,6 +44,7 @@ struct pg {
 	unsigned int		 gen;		/* connection number */
 	int			 backoff_ms;
 	lws_sorted_usec_list_t	 timer;
+	lws_sorted_usec_list_t	 flush_timer;	/* see pg_want_writable() */
 	const char		*reset_why;	/* pg_reset(), a literal */
 
 	struct pg_job		*head, *tail;	/* head is in flight if sent */
@@ -56,6 +57,7 @@ static unsigned int pg_generation;
 
 static void pg_connect_start(struct pg *pg);
 static void pg_kick(struct pg *pg);
+static void pg_lost(struct pg *pg, const char *why);
 
 static void
 pg_job_free(struct pg_job *job)
@@ -96,6 +98,46 @@ pg_schedule(struct pg *pg, void (*cb)(lws_sorted_usec_list_t *),
 }
 
 static void
+pg_flush_timer(lws_sorted_usec_list_t *sul)
+{
+	struct pg *pg = lws_container_of(sul, struct pg, flush_timer);
+
+	if (pg->state == PG_UP && pg->wsi != NULL)
+		lws_callback_on_writable(pg->wsi);
+}
+
+/*
+ * Asks for a WRITEABLE callback, from a timer due at once rather than
+ * directly: lws 4.1 takes a raw file's request for POLLOUT back right
+ * after its WRITEABLE callback returns, so a request made in that callback
+ * (a query still not all sent, or the next one sent from a result's
+ * callback) was lost, and the rest of the query stayed in libpq's buffer
+ * for good: a query larger than the socket's buffer (a batch of long
+ * messages, 4 MB) stalled the connection for ever.
+ */
+static void
+pg_want_writable(struct pg *pg)
+{
+	timer_schedule(pg->ctx, &pg->flush_timer, pg_flush_timer, 0);
+}
+
+/* Sends what libpq holds; 0, or -1 when the connection is lost. */
+static int
+pg_flush(struct pg *pg)
+{
+	switch (PQflush(pg->conn)) {
+	case 0:
+		return 0;
+	case 1:
+		pg_want_writable(pg);
+		return 0;
+	default:
+		pg_lost(pg, PQerrorMessage(pg->conn));
+		return -1;
+	}
+}
+
+static void
 pg_retry_timer(lws_sorted_usec_list_t *sul)
 {
 	struct pg *pg = lws_container_of(sul, struct pg, timer);
@@ -113,6 +155,7 @@ pg_lost(struct pg *pg, const char *why)
 	if (pg->state == PG_UP)
 		log_warnx("database: connection lost: %s", why);
 	pg->state = PG_DOWN;
+	timer_cancel(&pg->flush_timer);
 	if (pg->wsi != NULL) {
 		lws_set_opaque_user_data(pg->wsi, NULL);
 		lws_set_timeout(pg->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT,
@@ -267,8 +310,7 @@ pg_kick(struct pg *pg)
 		return;
 	}
 	pg->head_sent = 1;
-	if (PQflush(pg->conn) == 1 && pg->wsi != NULL)
-		lws_callback_on_writable(pg->wsi);
+	pg_flush(pg);
 }
 
 static void
@@ -325,13 +367,10 @@ pg_collect(struct pg *pg)
 	}
 }
 
+/* Handles what libpq has read: results, notifications, a closed link. */
 static int
-pg_on_readable(struct pg *pg)
+pg_process(struct pg *pg)
 {
-	if (!PQconsumeInput(pg->conn)) {
-		pg_lost(pg, PQerrorMessage(pg->conn));
-		return -1;
-	}
 	pg_collect(pg);
 	pg_drain_notifies(pg);
 	if (pg->state == PG_UP && PQstatus(pg->conn) != CONNECTION_OK) {
@@ -339,6 +378,29 @@ pg_on_readable(struct pg *pg)
 		return -1;
 	}
 	return 0;
+}
+
+static int
+pg_on_readable(struct pg *pg)
+{
+	if (!PQconsumeInput(pg->conn)) {
+		pg_lost(pg, PQerrorMessage(pg->conn));
+		return -1;
+	}
+	return pg_process(pg);
+}
+
+/*
+ * libpq reads what the server sent while it waits to write (so that
+ * neither side blocks the other), and the socket then has nothing left
+ * to wake us: that input is handled here.
+ */
+static int
+pg_on_writeable(struct pg *pg)
+{
+	if (pg_flush(pg) == -1)
+		return -1;
+	return pg_process(pg);
 }
 
 static int
@@ -358,9 +420,7 @@ pg_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
 		if (pg == NULL || pg->state != PG_UP)
 			return 0;
-		if (PQflush(pg->conn) == 1)
-			lws_callback_on_writable(wsi);
-		return 0;
+		return pg_on_writeable(pg);
 	case LWS_CALLBACK_RAW_CLOSE_FILE:
 		if (pg != NULL && pg->wsi == wsi) {
 			pg->wsi = NULL;
@@ -400,6 +460,7 @@ pg_free(struct pg *pg)
 	if (pg == NULL)
 		return;
 	timer_cancel(&pg->timer);
+	timer_cancel(&pg->flush_timer);
 	/* Callbacks see the connection lost; their queries are refused. */
 	pg->state = PG_DOWN;
 	while (pg->head != NULL)
