@@ -46,6 +46,29 @@ async def test_frame_of_64_kib_is_accepted():
     await close_all(conn, receiver)
 
 
+@ws_test(timeout=120)
+async def test_a_connection_carries_more_than_its_web_servers_request_limit():
+    """The limits are per frame: a connection that lives for days carries
+    any number of them. Through the web server (whose limit on a request
+    body, 8 MiB in the test stack, must not count the frames of an
+    upgraded connection): 10 MiB of frames, then the connection still
+    answers."""
+    a, b = new_friends()
+    conn, receiver = await session(a), await session(b)
+    frames = 160
+    for _ in range(frames):
+        await conn.send_text(padded_typing(b.account_id, MAX_FRAME))
+    for _ in range(frames):
+        await receiver.expect("typing_indicator", timeout=30)
+    assert conn.is_open
+    await conn.send({"type": "typing", "receiver_id": b.account_id,
+                     "is_typing": False})
+    assert await receiver.expect("typing_indicator", is_typing=False) == {
+        "type": "typing_indicator", "user_id": a.account_id,
+        "is_typing": False}
+    await close_all(conn, receiver)
+
+
 @pytest.mark.parametrize("size", [MAX_FRAME + 1, 200 * 1024])
 @ws_test
 async def test_frame_over_64_kib_closes_with_1009(size):
