@@ -1,8 +1,9 @@
 #include "log.h"
 #include "timer.h"
 
-/* The daemon's own timers: a handful (pg.c's three, the tick, delivery,
- * events, welcome); one beyond this many fires as lws alone would. */
+/* The daemon's own timers: a handful (pg.c's two for each of its three
+ * connections, the tick, delivery, events, welcome); one beyond this many
+ * fires as lws alone would. */
 #define TIMER_MAX		16
 /* A wake-up this much after the deadline, so that the timer is surely
  * due when lws looks (libev rounds its timers to its own clock reading). */

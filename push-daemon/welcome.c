@@ -422,10 +422,14 @@ welcome_flush(struct hub *hub)
 	params[0] = hub->node_id;
 	params[1] = json;
 	params[2] = timeout;
-	wl.in_flight = json != NULL && pg_query(hub->pg, &welcome_connect_stmt,
-	    params, welcome_registered, b) == 0;
-	if (!wl.in_flight)
+	/* Marked first: a connection lost on the way answers at once, and
+	 * its answer clears the mark. */
+	wl.in_flight = 1;
+	if (json == NULL || pg_query(hub->pg, &welcome_connect_stmt, params,
+	    welcome_registered, b) == -1) {
+		wl.in_flight = 0;
 		welcome_batch_free(b);
+	}
 	free(json);
 }
 
