@@ -51,16 +51,9 @@ class Listener:
         Notifications of earlier calls are dropped after the query: the
         server sends those it has been signalled before ReadyForQuery,
         and every earlier call signalled before it answered."""
-        fence = self.fence()
-        deadline = time.monotonic() + WAIT
-        while True:
-            h = int(self.query(
-                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text")[0][0])
-            if h > fence:
-                break
-            assert time.monotonic() < deadline, \
-                f"horizon stuck at {h}, fence {fence}"
-            time.sleep(0.02)
+        h, _ = self.past_fence(lambda: (int(self.query(
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text")[0][0]),
+            None))
         self.drain()
         return h
 
@@ -119,18 +112,26 @@ class Listener:
         horizon has passed it, every earlier transaction has ended."""
         return int(self.query("SELECT pg_current_xact_id()::text")[0][0])
 
-    def settled_events(self, horizon, users):
-        """The events of `users` from horizon on, once every transaction
-        that began before this call has ended; and the next horizon."""
+    def past_fence(self, read):
+        """read() -> (horizon, value), read again until the horizon has
+        passed a fence taken now: every transaction that began before this
+        call has then ended."""
         fence = self.fence()
         deadline = time.monotonic() + WAIT
         while True:
-            next_horizon, events = self.events_since(horizon)
-            if next_horizon > fence:
-                return mine(events, users), next_horizon
+            horizon, value = read()
+            if horizon > fence:
+                return horizon, value
             assert time.monotonic() < deadline, \
-                f"horizon stuck at {next_horizon}, fence {fence}"
+                f"horizon stuck at {horizon}, fence {fence}"
             time.sleep(0.02)
+
+    def settled_events(self, horizon, users):
+        """The events of `users` from horizon on, once every transaction
+        that began before this call has ended; and the next horizon."""
+        next_horizon, events = self.past_fence(
+            lambda: self.events_since(horizon))
+        return mine(events, users), next_horizon
 
 
 def mine(events, users):
