@@ -1,9 +1,9 @@
-"""The database schema was built by the repository's migrations."""
+"""The database schema was built by the repository's migrations (sql/migrations)."""
 
 import pathlib
 import re
 
-SQL_DIR = pathlib.Path(__file__).resolve().parents[2] / "sql"
+SQL_DIR = pathlib.Path(__file__).resolve().parents[2] / "sql" / "migrations"
 MIGRATION_FILE = re.compile(r"^(\d{3})_.+\.sql$")
 
 
