@@ -109,8 +109,22 @@ build_tree() {
 	make -C "$dir" -j2 --no-print-directory >&2
 }
 
-build_normal() { build_tree "$ROOT/build"; }
-build_sanitized() { build_tree "$ROOT/build-asan" --enable-sanitizers; }
+# build_dir: the build tree of this run: build-asan/ (AddressSanitizer and
+# UBSan) with --sanitize, build/ otherwise.
+build_dir() {
+	if ((SANITIZE)); then
+		printf '%s\n' "$ROOT/build-asan"
+	else
+		printf '%s\n' "$ROOT/build"
+	fi
+}
+
+# build_run: build the tree of this run.
+build_run() {
+	local -a args=()
+	((SANITIZE)) && args=(--enable-sanitizers)
+	build_tree "$(build_dir)" "${args[@]}"
+}
 
 # select_fcgi_bin: FCGI_BIN = the binary `up` runs, built here unless
 # CHAT_FCGI_BIN names one.
@@ -118,12 +132,9 @@ select_fcgi_bin() {
 	if [[ -n ${CHAT_FCGI_BIN:-} ]]; then
 		FCGI_BIN=$(readlink -f "$CHAT_FCGI_BIN")
 		note "CHAT_FCGI_BIN set: running $FCGI_BIN, not building"
-	elif ((SANITIZE)); then
-		build_sanitized
-		FCGI_BIN=$ROOT/build-asan/chat-fcgi
 	else
-		build_normal
-		FCGI_BIN=$ROOT/build/chat-fcgi
+		build_run
+		FCGI_BIN=$(build_dir)/chat-fcgi
 	fi
 	[[ -x $FCGI_BIN ]] || die "no FastCGI program at $FCGI_BIN"
 	safe_path "$FCGI_BIN" "the FastCGI program"
@@ -132,13 +143,11 @@ select_fcgi_bin() {
 # select_push_bin: PUSH_BIN = the push daemon `up` runs, from the tree that
 # select_fcgi_bin built, unless CHAT_PUSH_BIN names one.
 select_push_bin() {
-	local tree=$ROOT/build
-	((SANITIZE)) && tree=$ROOT/build-asan
 	if [[ -n ${CHAT_PUSH_BIN:-} ]]; then
 		PUSH_BIN=$(readlink -f "$CHAT_PUSH_BIN")
 		note "CHAT_PUSH_BIN set: running $PUSH_BIN"
 	else
-		PUSH_BIN=$tree/chat-push
+		PUSH_BIN=$(build_dir)/chat-push
 		[[ -z ${CHAT_FCGI_BIN:-} || -x $PUSH_BIN ]] ||
 			die "CHAT_FCGI_BIN set and no $PUSH_BIN was built: set CHAT_PUSH_BIN too"
 	fi

@@ -60,7 +60,7 @@ check_port_free() {
 			die "port $PORT is taken: $(grep -o 'users:.*' <<<"$who" | head -n 1); choose another with --port"
 	fi
 	for ((k = 1; k <= DAEMONS; k++)); do
-		port_free_for "$(push_port "$k")" "push daemon node-$k" "choose other ports with --push-port"
+		push_port_free "$k"
 	done
 }
 
@@ -82,8 +82,8 @@ cmd_up() {
 	run_migrations
 	ensure_jwt_secret
 	write_chat_conf
-	check_chat_conf
-	check_push_conf
+	check_chat_conf "$FCGI_RUN_BIN"
+	check_chat_conf "$PUSH_RUN_BIN"
 	ensure_push_daemons
 
 	# Another web server of this stack (an earlier --server) gives the port
@@ -197,7 +197,7 @@ status_push_daemons() {
 		if ! pid=$(push_pid "$k"); then
 			printf '%-11s stopped (node node-%s, port %s)\n' "push-$k:" "$k" "$port"
 			rc=1
-		elif push_listening "$pid" "$port"; then
+		elif push_listening "$port" "$pid"; then
 			printf '%-11s running (pid %s, node node-%s) on %s:%s\n' "push-$k:" "$pid" "$k" "$PUSH_HOST" "$port"
 		else
 			printf '%-11s running (pid %s, node node-%s) but not listening on %s:%s\n' \
@@ -232,20 +232,15 @@ cmd_daemon_restart() {
 	[[ -x $PUSH_RUN_BIN ]] || die "the push daemon program $PUSH_RUN_BIN is gone: run ./stack up"
 	stop_push_daemons "$k" "$k"
 	start_push "$k"
-	pid=$(push_pid "$k") || die "push daemon node-$k started, but its pid file $RUN_DIR/push-$k.pid is not right"
+	pid=$(push_pid "$k") || die "push daemon node-$k started, but its pid file $(push_pidfile "$k") is not right"
 	printf 'push daemon node-%s running (pid %s) on %s:%s\n' "$k" "$pid" "$PUSH_HOST" "$(push_port "$k")"
 }
 
 cmd_build() {
 	require_root
 	install_missing_packages
-	if ((SANITIZE)); then
-		build_sanitized
-		note "built $ROOT/build-asan (chat-fcgi, chat-push)"
-	else
-		build_normal
-		note "built $ROOT/build (chat-fcgi, chat-push)"
-	fi
+	build_run
+	note "built $(build_dir) (chat-fcgi, chat-push)"
 }
 
 cmd_migrate() {

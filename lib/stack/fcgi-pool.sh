@@ -14,80 +14,34 @@ fcgi_pool_command() {
 
 # fcgi_pool_pid: print the pid of the supervising chat-fcgi if its pid file
 # names a running one of this stack.
-fcgi_pool_pid() {
-	local pid
-	[[ -s $FCGI_PIDFILE ]] || return 1
-	pid=$(<"$FCGI_PIDFILE")
-	[[ $pid =~ ^[0-9]+$ ]] && proc_role "$pid" && [[ $ROLE == fastcgi-pool ]] || return 1
-	printf '%s\n' "$pid"
-}
+fcgi_pool_pid() { pidfile_pid "$FCGI_PIDFILE" fastcgi-pool; }
 
 # fcgi_pool_change PID: print why the running chat-fcgi must restart (its
 # command line, environment, program or configuration changed, or its
 # socket is gone), if it must.
 fcgi_pool_change() {
-	local pid=$1 file has_asan=0
-	local -a args
+	local pid=$1
 	fcgi_pool_command
-	mapfile -d '' -t args 2>/dev/null <"/proc/$pid/cmdline" || true
-	if [[ ${args[*]} != "${FCGI_CMD[*]}" ]]; then
-		printf 'its command line changed (was: %s)\n' "${args[*]}"
-		return
-	fi
+	cmdline_change "$pid" "${FCGI_CMD[@]}" && return 0
 	if [[ ! -S $FCGI_SOCKET ]]; then
 		printf 'its socket %s is gone\n' "$FCGI_SOCKET"
-		return
+		return 0
 	fi
-	grep -qz '^ASAN_OPTIONS=' "/proc/$pid/environ" 2>/dev/null && has_asan=1
-	if ((has_asan != SANITIZE)); then
-		printf 'the sanitizer settings changed\n'
-		return
-	fi
-	for file in "$FCGI_RUN_BIN" "$CHAT_CONF" "$JWT_SECRET"; do
-		if [[ $file -nt $FCGI_PIDFILE ]]; then
-			printf '%s changed\n' "$file"
-			return
-		fi
-	done
+	run_change "$pid" "$FCGI_PIDFILE" "$FCGI_RUN_BIN" "$CHAT_CONF" "$JWT_SECRET"
 }
 
-# start_fcgi_pool: start chat-fcgi as chat in its own session, with a clean
-# environment (plus the sanitizer settings with --sanitize), output appended
-# to its log; return once its socket exists.
+# fcgi_pool_listening [PID]: chat-fcgi's socket exists.
+fcgi_pool_listening() { [[ -S $FCGI_SOCKET ]]; }
+
+# start_fcgi_pool: start chat-fcgi (run_detached); return once its socket
+# exists.
 start_fcgi_pool() {
-	local -a env=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8)
-	((SANITIZE)) && env+=("ASAN_OPTIONS=$ASAN_OPTS" "UBSAN_OPTIONS=$UBSAN_OPTS")
 	fcgi_pool_command
 	note "starting chat-fcgi with $FCGI_PROCS workers on $FCGI_SOCKET"
-	rm -f "$FCGI_PIDFILE" "$FCGI_SOCKET"
-	[[ -e $FCGI_LOG ]] || install -m 644 -o "$RUN_USER" -g "$RUN_USER" /dev/null "$FCGI_LOG"
-	printf '%s ./stack: starting %s\n' "$(date -u +%FT%TZ)" "${FCGI_CMD[*]}" >>"$FCGI_LOG"
-	# The shell writes its pid as chat, then becomes chat-fcgi.
-	# shellcheck disable=SC2016 # $$, $0 and $@ are the inner shell's
-	(cd / && exec setsid env -i "${env[@]}" \
-		setpriv --reuid="$RUN_USER" --regid="$RUN_USER" --init-groups -- \
-		sh -c 'echo "$$" >"$0" && exec "$@"' "$FCGI_PIDFILE" "${FCGI_CMD[@]}") \
-		</dev/null >>"$FCGI_LOG" 2>&1 &
-	wait_fcgi_pool
-}
-
-# wait_fcgi_pool: wait until chat-fcgi listens on its socket.
-wait_fcgi_pool() {
-	local pid='' i
-	for ((i = 0; i < HEALTH_TIMEOUT * 10; i++)); do
-		if [[ -z $pid ]]; then
-			pid=$(cat "$FCGI_PIDFILE" 2>/dev/null) || pid=''
-			[[ $pid =~ ^[0-9]+$ ]] || pid=''
-		elif ! alive "$pid"; then
-			show_log_tail "$FCGI_LOG"
-			die "chat-fcgi (pid $pid) exited at start (see $FCGI_LOG)"
-		elif [[ -S $FCGI_SOCKET ]]; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	show_log_tail "$FCGI_LOG"
-	die "chat-fcgi opened no socket $FCGI_SOCKET after ${HEALTH_TIMEOUT}s (pid ${pid:-unknown}; see $FCGI_LOG)"
+	rm -f "$FCGI_SOCKET"
+	run_detached "$FCGI_PIDFILE" "$FCGI_LOG" "${FCGI_CMD[@]}"
+	wait_ready chat-fcgi "$FCGI_PIDFILE" "$FCGI_LOG" "opened no socket $FCGI_SOCKET" \
+		fcgi_pool_listening
 }
 
 # stop_fcgi_pool: SIGTERM to the supervisor, which stops its workers and

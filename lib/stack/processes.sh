@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # lib/stack/processes.sh: finding this stack's processes by their command
-# line, starting the ones ./stack supervises, and stopping processes.
-# Sourced by ./stack.
+# line, starting the ones ./stack runs itself, telling why one must
+# restart, and stopping processes. Sourced by ./stack.
 
 # alive PID: the process exists and is no zombie.
 alive() {
@@ -76,4 +76,105 @@ wait_gone() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# stop_pids WHAT SECONDS PID...: SIGTERM; SIGKILL, saying so, for those
+# still there after SECONDS.
+stop_pids() {
+	local what=$1 seconds=$2 pid
+	local -a left=() names=()
+	shift 2
+	kill -TERM "$@" 2>/dev/null || true
+	wait_gone "$seconds" "$@" && return 0
+	for pid; do
+		alive "$pid" || continue
+		left+=("$pid")
+		if proc_role "$pid"; then names+=("$ROLE (pid $pid)"); else names+=("pid $pid"); fi
+	done
+	warn "$what still running ${seconds}s after SIGTERM: sending SIGKILL to ${names[*]}"
+	kill -KILL "${left[@]}" 2>/dev/null || true
+	wait_gone 5 "${left[@]}" || warn "$what survived SIGKILL: ${names[*]}"
+}
+
+# pidfile_pid FILE ROLE: print the pid FILE names if it is a running
+# process of this stack in ROLE (as proc_role names it).
+pidfile_pid() {
+	local pid
+	[[ -s $1 ]] || return 1
+	pid=$(<"$1")
+	[[ $pid =~ ^[0-9]+$ ]] && proc_role "$pid" && [[ $ROLE == "$2" ]] || return 1
+	printf '%s\n' "$pid"
+}
+
+# run_detached PIDFILE LOG CMD...: start CMD as chat in its own session,
+# with a clean environment (plus the sanitizer settings with --sanitize),
+# its pid in PIDFILE and its output appended to LOG; return at once.
+run_detached() {
+	local pidfile=$1 log=$2
+	local -a env=("${CLEAN_ENV[@]}")
+	shift 2
+	((SANITIZE)) && env+=("ASAN_OPTIONS=$ASAN_OPTS" "UBSAN_OPTIONS=$UBSAN_OPTS")
+	rm -f "$pidfile"
+	[[ -e $log ]] || install -m 644 -o "$RUN_USER" -g "$RUN_USER" /dev/null "$log"
+	printf '%s ./stack: starting %s\n' "$(date -u +%FT%TZ)" "$*" >>"$log"
+	# The shell writes its pid as chat, then becomes CMD.
+	# shellcheck disable=SC2016 # $$, $0 and $@ are the inner shell's
+	(cd / && exec setsid env -i "${env[@]}" \
+		setpriv --reuid="$RUN_USER" --regid="$RUN_USER" --init-groups -- \
+		sh -c 'echo "$$" >"$0" && exec "$@"' "$pidfile" "$@") \
+		</dev/null >>"$log" 2>&1 &
+}
+
+# wait_ready WHAT PIDFILE LOG NOT_READY CHECK...: wait until the process
+# run_detached started passes CHECK (called with its pid as last argument);
+# die, with the end of LOG, if it exits first or is not ready after
+# HEALTH_TIMEOUT s ("WHAT NOT_READY after N s").
+wait_ready() {
+	local what=$1 pidfile=$2 log=$3 not_ready=$4 pid='' i
+	shift 4
+	for ((i = 0; i < HEALTH_TIMEOUT * 10; i++)); do
+		if [[ -z $pid ]]; then
+			pid=$(cat "$pidfile" 2>/dev/null) || pid=''
+			[[ $pid =~ ^[0-9]+$ ]] || pid=''
+		elif ! alive "$pid"; then
+			show_log_tail "$log"
+			die "$what (pid $pid) exited at start (see $log)"
+		elif "$@" "$pid"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	show_log_tail "$log"
+	die "$what $not_ready after ${HEALTH_TIMEOUT}s (pid ${pid:-unknown}; see $log)"
+}
+
+# cmdline_change PID CMD...: print why PID must restart if its command line
+# is not CMD (and succeed; fail when it is).
+cmdline_change() {
+	local pid=$1
+	local -a args
+	shift
+	mapfile -d '' -t args 2>/dev/null <"/proc/$pid/cmdline" || true
+	[[ ${args[*]} != "$*" ]] || return 1
+	printf 'its command line changed (was: %s)\n' "${args[*]}"
+}
+
+# run_change PID PIDFILE FILE...: print why PID must restart if it runs
+# without the sanitizer settings of this run (or with them when it should
+# not), or a FILE changed since PIDFILE was written.
+run_change() {
+	local pid=$1 pidfile=$2 file has_asan=0
+	shift 2
+	grep -qz '^ASAN_OPTIONS=' "/proc/$pid/environ" 2>/dev/null && has_asan=1
+	if ((has_asan != SANITIZE)); then
+		printf 'the sanitizer settings changed\n'
+		return 0
+	fi
+	for file; do
+		if [[ $file -nt $pidfile ]]; then
+			printf '%s changed\n' "$file"
+			return 0
+		fi
+	done
+	return 0
 }

@@ -5,6 +5,8 @@
 # Daemon K (1..DAEMONS) is node-K on port PUSH_PORT + K - 1, with
 # run/push-K.pid and log/push-K.log.
 push_port() { printf '%s\n' $((PUSH_PORT + $1 - 1)); }
+push_pidfile() { printf '%s\n' "$RUN_DIR/push-$1.pid"; }
+push_log() { printf '%s\n' "$LOG_DIR/push-$1.log"; }
 
 # push_command K: PUSH_CMD = the command line of daemon K.
 push_command() {
@@ -13,63 +15,26 @@ push_command() {
 
 # push_pid K: print the pid of daemon K if its pid file names a running
 # push daemon of this stack with node id node-K.
-push_pid() {
-	local file=$RUN_DIR/push-$1.pid pid
-	[[ -s $file ]] || return 1
-	pid=$(<"$file")
-	[[ $pid =~ ^[0-9]+$ ]] && proc_role "$pid" && [[ $ROLE == "node-$1" ]] || return 1
-	printf '%s\n' "$pid"
-}
+push_pid() { pidfile_pid "$(push_pidfile "$1")" "node-$1"; }
 
-# push_listening PID PORT: PID listens on PORT.
+# push_listening PORT PID: PID listens on PORT.
 push_listening() {
-	ss -Htlnp "sport = :$2" 2>/dev/null | grep -q "pid=$1,"
+	ss -Htlnp "sport = :$1" 2>/dev/null | grep -q "pid=$2,"
 }
 
-# push_change DAEMON PID: print why running daemon K must restart (its
-# command line, environment, program or configuration changed), if it must.
+# push_change K PID: print why running daemon K must restart (it does not
+# listen, or its command line, environment, program or configuration
+# changed), if it must.
 push_change() {
-	local k=$1 pid=$2 file has_asan=0
-	local -a args
-	if ! push_listening "$pid" "$(push_port "$k")"; then
-		printf 'it does not listen on its port %s\n' "$(push_port "$k")"
-		return
+	local k=$1 pid=$2 port
+	port=$(push_port "$k")
+	if ! push_listening "$port" "$pid"; then
+		printf 'it does not listen on its port %s\n' "$port"
+		return 0
 	fi
 	push_command "$k"
-	mapfile -d '' -t args 2>/dev/null <"/proc/$pid/cmdline" || true
-	if [[ ${args[*]} != "${PUSH_CMD[*]}" ]]; then
-		printf 'its command line changed (was: %s)\n' "${args[*]}"
-		return
-	fi
-	grep -qz '^ASAN_OPTIONS=' "/proc/$pid/environ" 2>/dev/null && has_asan=1
-	if ((has_asan != SANITIZE)); then
-		printf 'the sanitizer settings changed\n'
-		return
-	fi
-	for file in "$PUSH_RUN_BIN" "$CHAT_CONF" "$JWT_SECRET"; do
-		if [[ $file -nt $RUN_DIR/push-$k.pid ]]; then
-			printf '%s changed\n' "$file"
-			return
-		fi
-	done
-}
-
-# stop_pids WHAT SECONDS PID...: SIGTERM; SIGKILL, saying so, for those
-# still there after SECONDS.
-stop_pids() {
-	local what=$1 seconds=$2 pid
-	local -a left=() names=()
-	shift 2
-	kill -TERM "$@" 2>/dev/null || true
-	wait_gone "$seconds" "$@" && return 0
-	for pid; do
-		alive "$pid" || continue
-		left+=("$pid")
-		if proc_role "$pid"; then names+=("$ROLE (pid $pid)"); else names+=("pid $pid"); fi
-	done
-	warn "$what still running ${seconds}s after SIGTERM: sending SIGKILL to ${names[*]}"
-	kill -KILL "${left[@]}" 2>/dev/null || true
-	wait_gone 5 "${left[@]}" || warn "$what survived SIGKILL: ${names[*]}"
+	cmdline_change "$pid" "${PUSH_CMD[@]}" && return 0
+	run_change "$pid" "$(push_pidfile "$k")" "$PUSH_RUN_BIN" "$CHAT_CONF" "$JWT_SECRET"
 }
 
 # stop_push_daemons [FIRST [LAST]]: stop daemons node-FIRST..node-LAST of
@@ -102,61 +67,33 @@ stop_push_daemons() {
 	return 0
 }
 
-# port_free_for PORT WHAT HINT: fail unless nothing but this stack's own
-# processes listens on PORT.
-port_free_for() {
-	local port=$1 what=$2 hint=$3 who pid
+# push_port_free K: fail unless nothing but this stack's own processes
+# listens on daemon K's port.
+push_port_free() {
+	local port who pid hint="choose other ports with --push-port"
+	port=$(push_port "$1")
 	who=$(ss -Htlnp "sport = :$port" 2>/dev/null) || return 0
 	[[ -z $who ]] && return 0
 	while read -r pid; do
 		proc_role "$pid" ||
-			die "port $port ($what) is taken: $(grep -o 'users:.*' <<<"$who" | head -n 1); $hint"
+			die "port $port (push daemon node-$1) is taken: $(grep -o 'users:.*' <<<"$who" | head -n 1); $hint"
 	done < <(grep -o 'pid=[0-9]*' <<<"$who" | cut -d= -f2 | sort -u)
 	# A listener ss shows no process of (another network namespace?).
-	grep -q 'pid=' <<<"$who" || die "port $port ($what) is taken; $hint"
+	grep -q 'pid=' <<<"$who" || die "port $port (push daemon node-$1) is taken; $hint"
 }
 
-# start_push K: start daemon K as chat in its own session, with a clean
-# environment (plus the sanitizer settings with --sanitize), output
-# appended to its log; return once it listens.
+# start_push K: start daemon K (run_detached); return once it listens.
 start_push() {
-	local k=$1 port pidfile=$RUN_DIR/push-$1.pid log=$LOG_DIR/push-$1.log
-	local -a env=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8)
+	local k=$1 port pidfile log
 	port=$(push_port "$k")
-	port_free_for "$port" "push daemon node-$k" "choose other ports with --push-port"
-	((SANITIZE)) && env+=("ASAN_OPTIONS=$ASAN_OPTS" "UBSAN_OPTIONS=$UBSAN_OPTS")
+	pidfile=$(push_pidfile "$k")
+	log=$(push_log "$k")
+	push_port_free "$k"
 	push_command "$k"
 	note "starting push daemon node-$k on $PUSH_HOST:$port"
-	rm -f "$pidfile"
-	[[ -e $log ]] || install -m 644 -o "$RUN_USER" -g "$RUN_USER" /dev/null "$log"
-	printf '%s ./stack: starting %s\n' "$(date -u +%FT%TZ)" "${PUSH_CMD[*]}" >>"$log"
-	# The shell writes its pid as chat, then becomes the daemon.
-	# shellcheck disable=SC2016 # $$, $0 and $@ are the inner shell's
-	(cd / && exec setsid env -i "${env[@]}" \
-		setpriv --reuid="$RUN_USER" --regid="$RUN_USER" --init-groups -- \
-		sh -c 'echo "$$" >"$0" && exec "$@"' "$pidfile" "${PUSH_CMD[@]}") \
-		</dev/null >>"$log" 2>&1 &
-	wait_push_listening "$k"
-}
-
-# wait_push_listening K: wait until daemon K accepts connections on its port.
-wait_push_listening() {
-	local k=$1 port pid='' i log=$LOG_DIR/push-$1.log
-	port=$(push_port "$k")
-	for ((i = 0; i < HEALTH_TIMEOUT * 10; i++)); do
-		if [[ -z $pid ]]; then
-			pid=$(cat "$RUN_DIR/push-$k.pid" 2>/dev/null) || pid=''
-			[[ $pid =~ ^[0-9]+$ ]] || pid=''
-		elif ! alive "$pid"; then
-			show_log_tail "$log"
-			die "push daemon node-$k (pid $pid) exited at start (see $log)"
-		elif push_listening "$pid" "$port"; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	show_log_tail "$log"
-	die "push daemon node-$k does not listen on $PUSH_HOST:$port after ${HEALTH_TIMEOUT}s (pid ${pid:-unknown}; see $log)"
+	run_detached "$pidfile" "$log" "${PUSH_CMD[@]}"
+	wait_ready "push daemon node-$k" "$pidfile" "$log" "does not listen on $PUSH_HOST:$port" \
+		push_listening "$port"
 }
 
 # ensure_push_daemons: node-1..node-N running this stack's program and

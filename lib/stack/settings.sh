@@ -24,6 +24,8 @@ HEALTH_TIMEOUT=30
 PUSH_HOST=127.0.0.1              # the push daemons listen on loopback only
 PUSH_STOP_TIMEOUT=10             # seconds a daemon may drain before SIGKILL
 WS_PATH=/api/v1/chat/ws/chat
+# The environment of the web server and of the processes ./stack starts.
+CLEAN_ENV=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8)
 
 # ---------------------------------------------------------------- messages
 

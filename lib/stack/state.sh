@@ -101,18 +101,12 @@ replace_if_changed() {
 	fi
 }
 
+# check_chat_conf PROGRAM: PROGRAM -n (chat-fcgi or chat-push) must accept
+# chat.conf.
 check_chat_conf() {
 	local out
-	if ! out=$(as_chat "$FCGI_RUN_BIN" -n -c "$CHAT_CONF" 2>&1); then
+	if ! out=$(as_chat "$1" -n -c "$CHAT_CONF" 2>&1); then
 		printf '%s\n' "$out" >&2
-		die "$FCGI_RUN_BIN -n rejected $CHAT_CONF"
-	fi
-}
-
-check_push_conf() {
-	local out
-	if ! out=$(as_chat "$PUSH_RUN_BIN" -n -c "$CHAT_CONF" 2>&1); then
-		printf '%s\n' "$out" >&2
-		die "$PUSH_RUN_BIN -n rejected $CHAT_CONF"
+		die "$1 -n rejected $CHAT_CONF"
 	fi
 }

@@ -84,7 +84,7 @@ TEST_STACK_STARTED=0
 # test_stack CMD [ARGS...]: ./stack CMD on the throwaway stack.
 test_stack() {
 	CHAT_STACK_DIR=$TEST_STACK_DIR CHAT_PG_FSYNC=off CHAT_PRESENCE_TIMEOUT=6 \
-	    CHAT_PUSH_PING=5 "$ROOT/stack" "$@"
+	    CHAT_PUSH_PING=5 "$STACK_CMD" "$@"
 }
 
 stop_test_stack() {
@@ -180,7 +180,7 @@ e2e_tests() {
 		export CHAT_PUSH_NODES=$push_nodes
 		export CHAT_PUSH_PIDFILES=$pidfiles
 		export CHAT_PUSH_BIN=$push_bin
-		export CHAT_STACK_CMD=$ROOT/stack
+		export CHAT_STACK_CMD=$STACK_CMD
 		export NO_PROXY=127.0.0.1,localhost,::1 no_proxy=127.0.0.1,localhost,::1
 		export PYTHONDONTWRITEBYTECODE=1
 		exec timeout --foreground -k 30 "${CHAT_E2E_TIMEOUT:-$E2E_TIMEOUT}" \
@@ -278,7 +278,7 @@ cmd_test() {
 		for tree in build build-asan; do
 			local flag=()
 			[[ $tree == build-asan ]] && flag=(--sanitize)
-			if "$ROOT/stack" build "${flag[@]}"; then
+			if "$STACK_CMD" build "${flag[@]}"; then
 				unit_tests "$ROOT/$tree"
 			else
 				count "unit tests ($tree)" 0 1

@@ -97,8 +97,7 @@ write_web_conf() {
 # as_chat_clean CMD...: run a command as chat from / in a clean environment
 # (a web server's, and what it spawns).
 as_chat_clean() {
-	(cd / && env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
-		runuser -u "$RUN_USER" -- "$@")
+	(cd / && env -i "${CLEAN_ENV[@]}" runuser -u "$RUN_USER" -- "$@")
 }
 
 # check_web_conf NAME CMD...: CMD (the server's configuration test) must
