@@ -1,0 +1,97 @@
+# shellcheck shell=bash
+# lib/stack/postgres.sh: the stack's PostgreSQL cluster (initdb, its
+# settings, start, stop), the application's role and database, and the
+# migrations of sql/. Sourced by ./stack.
+
+pg_ctl() { as_chat "$PG_BIN/pg_ctl" -D "$PGDATA" "$@"; }
+
+pg_running() {
+	[[ -f $PGDATA/PG_VERSION ]] && id -u "$RUN_USER" >/dev/null 2>&1 &&
+		pg_ctl status >/dev/null 2>&1
+}
+
+pg_pid() { head -n 1 "$PGDATA/postmaster.pid" 2>/dev/null; }
+
+# ensure_cluster: initdb once; on every start, the settings that follow the
+# stack directory (socket only, no TCP) go to an included stack.conf.
+ensure_cluster() {
+	if [[ ! -f $PGDATA/PG_VERSION ]]; then
+		note "creating the PostgreSQL cluster in $PGDATA"
+		install -d -o "$RUN_USER" -g "$RUN_USER" -m 700 "$PGDATA"
+		as_chat "$PG_BIN/initdb" -D "$PGDATA" --auth=trust --username="$RUN_USER" \
+			--encoding=UTF8 --locale=C.UTF-8 >"$LOG_DIR/initdb.log" 2>&1 || {
+			show_log_tail "$LOG_DIR/initdb.log"
+			die "initdb failed"
+		}
+		printf "\n# Added by ./stack: settings that follow the stack directory.\ninclude_if_exists = 'stack.conf'\n" \
+			>>"$PGDATA/postgresql.conf"
+	fi
+	local conf=$PGDATA/stack.conf
+	{
+		printf '# Written by ./stack on every start: Unix socket only, no TCP.\n'
+		printf "listen_addresses = ''\n"
+		printf "unix_socket_directories = '%s'\n" "$RUN_DIR"
+		# Throwaway test clusters need no protection from an OS crash;
+		# a PostgreSQL crash still loses nothing with fsync off.
+		[[ ${CHAT_PG_FSYNC:-on} == off ]] && printf 'fsync = off\n'
+		# The bench stack sizes PostgreSQL's cache as a production
+		# server of this machine would (bench/run).
+		[[ -n ${CHAT_PG_SHARED_BUFFERS:-} ]] &&
+			printf "shared_buffers = '%s'\n" "$CHAT_PG_SHARED_BUFFERS"
+		[[ -n ${CHAT_PG_MAX_WAL_SIZE:-} ]] &&
+			printf "max_wal_size = '%s'\n" "$CHAT_PG_MAX_WAL_SIZE"
+		true
+	} >"$conf.tmp"
+	chown "$RUN_USER:$RUN_USER" "$conf.tmp"
+	chmod 600 "$conf.tmp"
+	mv -f "$conf.tmp" "$conf"
+}
+
+start_postgres() {
+	if pg_running; then
+		return 0
+	fi
+	note "starting PostgreSQL"
+	pg_ctl start -w -t 60 -s -l "$PG_LOG" >&2 || {
+		show_log_tail "$PG_LOG"
+		die "PostgreSQL did not start"
+	}
+}
+
+stop_postgres() {
+	if pg_running; then
+		note "stopping PostgreSQL (pid $(pg_pid))"
+		pg_ctl stop -w -t 60 -s -m fast >&2 || {
+			show_log_tail "$PG_LOG"
+			die "PostgreSQL did not stop"
+		}
+	fi
+}
+
+# ensure_database: the application's role (no superuser) and its database.
+ensure_database() {
+	as_chat "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$RUN_DIR" -U "$RUN_USER" -d postgres >&2 <<EOF
+SELECT 'CREATE ROLE $DB_ROLE LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE'
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$DB_ROLE') \gexec
+SELECT 'CREATE DATABASE $DB_NAME OWNER $DB_ROLE'
+ WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '$DB_NAME') \gexec
+EOF
+}
+
+# run_migrations: sql/migrate as chat, connecting as the application role.
+run_migrations() {
+	local migrate=$ROOT/sql/migrate
+	[[ -x $migrate ]] || die "$migrate missing or not executable"
+	if ! as_chat test -r "$ROOT/sql" -a -x "$ROOT/sql" -a -x "$migrate"; then
+		# The repository is closed to chat: migrate from a copy.
+		local copy=$STACK_DIR/sql
+		rm -rf "$copy"
+		install -d -m 755 "$copy"
+		install -m 755 "$migrate" "$copy/migrate"
+		find "$ROOT/sql" -maxdepth 1 -name '[0-9][0-9][0-9]_*.sql' -exec install -m 644 {} "$copy/" \;
+		warn "user $RUN_USER cannot reach $ROOT/sql; migrating from a copy in $copy"
+		migrate=$copy/migrate
+	fi
+	as_chat env PSQL="$PG_BIN/psql" "$migrate" "$CONNINFO" >&2 ||
+		die "migrations failed (see above); the database keeps the versions applied before the failure"
+}

@@ -1,0 +1,307 @@
+# shellcheck shell=bash
+# lib/stack/test.sh: ./stack test: unit tests in both builds, the
+# end-to-end suite against throwaway stacks, the deployment guide, and the
+# report with its totals line. Sourced by ./stack.
+
+TEST_PASSED=0
+TEST_FAILED=0
+TEST_REPORT=()
+
+# count WHAT PASSED FAILED: add to the totals and to the report.
+count() {
+	TEST_PASSED=$((TEST_PASSED + $2))
+	TEST_FAILED=$((TEST_FAILED + $3))
+	TEST_REPORT+=("$(printf '%-30s %s ok, %s not ok' "$1:" "$2" "$3")")
+}
+
+# unit_tests DIR: make check in a build tree; test-suite.log gives the counts.
+unit_tests() {
+	local dir=$1 name rc=0 log
+	name=$(basename "$dir")
+	log=$dir/test-suite.log
+	rm -f "$log"
+	note "make check in $name"
+	# UBSan only prints what it finds unless told to stop: a finding
+	# fails the unit test that made it (AddressSanitizer stops anyway).
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		timeout -k 30 1200 make -C "$dir" -j2 --no-print-directory check >&2 || rc=$?
+	if [[ ! -f $log ]]; then
+		count "unit tests ($name)" 0 1
+		TEST_REPORT+=("  make check in $name exited $rc without a test-suite.log")
+		return
+	fi
+	local pass fail xfail xpass error skip
+	pass=$(suite_count PASS "$log")
+	xfail=$(suite_count XFAIL "$log")
+	fail=$(suite_count FAIL "$log")
+	xpass=$(suite_count XPASS "$log")
+	error=$(suite_count ERROR "$log")
+	skip=$(suite_count SKIP "$log")
+	local failed=$((fail + xpass + error + skip))
+	if ((rc != 0 && failed == 0)); then
+		failed=1 # make check failed beyond its tests
+		TEST_REPORT+=("  make check in $name exited $rc")
+	fi
+	((skip == 0)) || TEST_REPORT+=("  $skip skipped unit tests in $name count as failed")
+	count "unit tests ($name)" $((pass + xfail)) "$failed"
+	((failed == 0)) || show_log_tail "$log" 60
+}
+
+suite_count() {
+	local n
+	n=$(sed -n "s/^# $1: *\([0-9][0-9]*\).*/\1/p" "$2" | head -n 1)
+	printf '%s\n' "${n:-0}"
+}
+
+# free_ports N: the first port P from TEST_PORT_FIRST on with P..P+N-1 free.
+free_ports() {
+	local n=$1 port i free
+	for ((port = TEST_PORT_FIRST; port < TEST_PORT_FIRST + 1000; port++)); do
+		free=1
+		for ((i = 0; i < n; i++)); do
+			if [[ -n $(ss -Htln "sport = :$((port + i))") ]]; then
+				free=0
+				port=$((port + i)) # the next try starts after the taken one
+				break
+			fi
+		done
+		if ((free)); then
+			printf '%s\n' "$port"
+			return 0
+		fi
+	done
+	die "no $n free ports in a row in $TEST_PORT_FIRST..$((TEST_PORT_FIRST + 999))"
+}
+
+# stack_env_value FILE KEY: the value of KEY in a stack.env.
+stack_env_value() {
+	sed -n "s/^$2=//p" "$1" | tail -n 1
+}
+
+TEST_STACK_DIR=''
+TEST_STACK_STARTED=0
+
+# test_stack CMD [ARGS...]: ./stack CMD on the throwaway stack.
+test_stack() {
+	CHAT_STACK_DIR=$TEST_STACK_DIR CHAT_PG_FSYNC=off CHAT_PRESENCE_TIMEOUT=6 \
+	    CHAT_PUSH_PING=5 "$STACK_CMD" "$@"
+}
+
+stop_test_stack() {
+	if ((TEST_STACK_STARTED)); then
+		TEST_STACK_STARTED=0
+		test_stack down || warn "could not stop the test stack in $TEST_STACK_DIR"
+	fi
+}
+
+# on_test_exit: an interrupted or broken test run still stops its stack
+# and ends on the totals line.
+on_test_exit() {
+	local rc=$?
+	if ((TEST_STACK_STARTED)); then
+		stop_test_stack
+		note "test stack kept in $TEST_STACK_DIR (nothing of it runs)"
+	fi
+	if ((!TEST_SUMMARY_PRINTED)); then
+		count "test run" 0 1
+		TEST_REPORT+=("  the test run stopped early (exit $rc)")
+		print_test_summary
+	fi
+	((rc != 0)) || rc=1
+	exit "$rc"
+}
+
+TEST_SUMMARY_PRINTED=0
+
+print_test_summary() {
+	TEST_SUMMARY_PRINTED=1
+	printf '%s\n' "${TEST_REPORT[@]}"
+	printf 'total: %s passed, %s failed\n' "$TEST_PASSED" "$TEST_FAILED"
+}
+
+# e2e_round SERVER: the end-to-end suite against a fresh throwaway stack
+# behind SERVER; then the stack stopped (FastCGI processes and push daemons
+# write leak reports as they exit), its sanitizer reports read, and its
+# directory removed unless something failed.
+e2e_round() {
+	local server=$1 failed_before=$TEST_FAILED reports=0
+	e2e_tests "$server"
+	stop_test_stack
+	LOG_DIR=$TEST_STACK_DIR/log show_sanitizer_logs >&2 || reports=$?
+	count "sanitizer reports ($server)" 0 "$reports"
+	if ((TEST_FAILED > failed_before)); then
+		note "test stack behind $server kept in $TEST_STACK_DIR (nothing of it runs)"
+	else
+		rm -rf "$TEST_STACK_DIR"
+	fi
+	TEST_STACK_DIR=''
+}
+
+# e2e_tests SERVER: pytest against a new throwaway stack (sanitizer build)
+# behind web server SERVER, with TEST_DAEMONS push daemons on the ports
+# after its own.
+e2e_tests() {
+	local server=$1 port k push_ports='' push_nodes='' pidfiles='' push_bin
+	local what="end-to-end tests ($server)"
+	TEST_STACK_DIR=$(mktemp -d "/tmp/chat-test-$server.XXXXXX")
+	chmod 755 "$TEST_STACK_DIR"
+	port=$(free_ports $((TEST_DAEMONS + 1)))
+	TEST_STACK_STARTED=1
+	note "starting a throwaway stack behind $server in $TEST_STACK_DIR on port $port, push daemons on $((port + 1))..$((port + TEST_DAEMONS))"
+	if ! test_stack up --sanitize --host 127.0.0.1 --port "$port" --server "$server" \
+		--daemons "$TEST_DAEMONS" --push-port $((port + 1)) >&2; then
+		count "$what" 0 1
+		TEST_REPORT+=("  the test stack behind $server did not come up")
+		return
+	fi
+	for ((k = 1; k <= TEST_DAEMONS; k++)); do
+		push_ports+="${push_ports:+ }$((port + k))"
+		push_nodes+="${push_nodes:+ }node-$k"
+		pidfiles+="${pidfiles:+ }$TEST_STACK_DIR/run/push-$k.pid"
+	done
+	push_bin=$(stack_env_value "$TEST_STACK_DIR/stack.env" PUSH_BIN)
+
+	local xml=$TEST_STACK_DIR/e2e.xml rc=0
+	note "running tests/e2e behind $server"
+	(
+		cd "$ROOT"
+		export CHAT_SERVER=$server
+		export CHAT_URL="http://127.0.0.1:$port"
+		export CHAT_DB="host=$TEST_STACK_DIR/run dbname=$DB_NAME user=$DB_ROLE"
+		export CHAT_JWT_SECRET_FILE=$TEST_STACK_DIR/jwt_secret
+		export CHAT_PGDATA=$TEST_STACK_DIR/pg/data
+		export CHAT_PGCTL=$PG_BIN/pg_ctl
+		export CHAT_PG_LOG=$TEST_STACK_DIR/log/postgresql.log
+		export CHAT_RUN_AS=$RUN_USER
+		export CHAT_STACK_DIR=$TEST_STACK_DIR
+		export CHAT_CONFIG=$TEST_STACK_DIR/chat.conf
+		export CHAT_WS_URL="ws://127.0.0.1:$port$WS_PATH"
+		export CHAT_PUSH_PORTS=$push_ports
+		export CHAT_PUSH_NODES=$push_nodes
+		export CHAT_PUSH_PIDFILES=$pidfiles
+		export CHAT_PUSH_BIN=$push_bin
+		export CHAT_STACK_CMD=$STACK_CMD
+		export NO_PROXY=127.0.0.1,localhost,::1 no_proxy=127.0.0.1,localhost,::1
+		export PYTHONDONTWRITEBYTECODE=1
+		exec timeout --foreground -k 30 "${CHAT_E2E_TIMEOUT:-$E2E_TIMEOUT}" \
+			"$PYTHON" -m pytest -q tests/e2e --junitxml="$xml" "${PYTEST_ARGS[@]}"
+	) || rc=$?
+
+	local counts tests failures errors skipped
+	if [[ -s $xml ]] && counts=$(junit_counts "$xml"); then
+		read -r tests failures errors skipped <<<"$counts"
+	else
+		tests=0 failures=0 errors=0 skipped=0
+	fi
+	local passed=$((tests - failures - errors - skipped)) failed=$((failures + errors + skipped))
+	((passed >= 0)) || passed=0
+	if ((rc == 5 || tests == 0)); then
+		failed=$((failed + 1))
+		TEST_REPORT+=("  pytest collected no test ($server)")
+	elif ((rc == 124 || rc == 137)); then
+		failed=$((failed + 1))
+		TEST_REPORT+=("  pytest ran out of time behind $server (CHAT_E2E_TIMEOUT ${CHAT_E2E_TIMEOUT:-$E2E_TIMEOUT} s)")
+	elif ((rc != 0 && failed == 0)); then
+		failed=1
+		TEST_REPORT+=("  pytest exited $rc ($server)")
+	fi
+	((skipped == 0)) || TEST_REPORT+=("  $skipped skipped end-to-end tests behind $server count as failed")
+	count "$what" "$passed" "$failed"
+}
+
+junit_counts() {
+	"$PYTHON" - "$1" <<'EOF'
+import sys
+import xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+suites = [root] if root.tag == "testsuite" else root.iter("testsuite")
+totals = [0, 0, 0, 0]
+for suite in suites:
+    for i, key in enumerate(("tests", "failures", "errors", "skipped")):
+        totals[i] += int(suite.get(key, 0))
+print(*totals)
+EOF
+}
+
+# test_servers: the web servers ./stack test runs the suite behind: the
+# one of --server, or all.
+test_servers() {
+	if [[ -n $OPT_SERVER ]]; then
+		server_name "$OPT_SERVER"
+	else
+		printf '%s\n' "${WEB_SERVERS[@]}"
+	fi
+}
+
+# deploy_round SERVER: tests/deploy/follow-guide.sh, which follows
+# docs/DEPLOY.md with a Debian cluster of its own and runs the suite through
+# SERVER; its last line is "deploy: N passed, N failed".
+deploy_round() {
+	local out line passed failed
+	out=$(mktemp /tmp/chat-deploy-run.XXXXXX.log)
+	note "following docs/DEPLOY.md with $1 (tests/deploy/follow-guide.sh, log in $out)"
+	"$ROOT/tests/deploy/follow-guide.sh" --server "$1" </dev/null >"$out" 2>&1 || true
+	line=$(tail -n 1 "$out")
+	if [[ $line =~ ^deploy:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+		passed=${BASH_REMATCH[1]} failed=${BASH_REMATCH[2]}
+	else
+		passed=0 failed=1
+		TEST_REPORT+=("  the deployment test did not finish: see $out")
+	fi
+	count "deployment guide ($1)" "$passed" "$failed"
+	if ((failed == 0)); then
+		rm -f "$out"
+	else
+		tail -n 40 "$out" >&2
+	fi
+}
+
+cmd_test() {
+	require_root
+	local -a servers packages=()
+	local server
+	mapfile -t servers < <(test_servers)
+	for server in "${servers[@]}"; do
+		packages+=("$(server_package "$server")")
+	done
+	install_missing_packages "${packages[@]}"
+	trap on_test_exit EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+
+	if [[ -n ${CHAT_FCGI_BIN:-} ]]; then
+		warn "CHAT_FCGI_BIN set: no build and no unit tests, end-to-end tests against $CHAT_FCGI_BIN"
+		count "unit tests" 0 1
+		TEST_REPORT+=("  skipped: CHAT_FCGI_BIN was set")
+	else
+		local tree
+		for tree in build build-asan; do
+			local flag=()
+			[[ $tree == build-asan ]] && flag=(--sanitize)
+			if "$STACK_CMD" build "${flag[@]}"; then
+				unit_tests "$ROOT/$tree"
+			else
+				count "unit tests ($tree)" 0 1
+				TEST_REPORT+=("  the build in $tree failed")
+			fi
+		done
+	fi
+
+	# One fresh stack per web server, one after the other.
+	for server in "${servers[@]}"; do
+		if [[ -n ${CHAT_FCGI_BIN:-} || -x $ROOT/build-asan/chat-fcgi ]]; then
+			e2e_round "$server"
+		else
+			count "end-to-end tests ($server)" 0 1
+			TEST_REPORT+=("  not run: no sanitizer build of chat-fcgi")
+		fi
+	done
+	# The deployment guide, followed on this machine (the full run only).
+	if ((${#servers[@]} > 1)) && [[ -z ${CHAT_FCGI_BIN:-} ]]; then
+		deploy_round nginx
+	fi
+	trap - EXIT INT TERM
+
+	print_test_summary
+	((TEST_FAILED == 0))
+}
