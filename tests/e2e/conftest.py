@@ -9,11 +9,30 @@
   CHAT_SERVER            the web server in front: lighttpd, nginx or apache
                          (./stack test runs the suite behind each)
 Helpers live in chat_api.py; the fixtures below wrap them.
+
+Tests that disturb the shared stack (stop or restart PostgreSQL, kill or
+signal a push daemon, replace an SQL function) carry the marker
+`disruptive`: they run after all the others, so that one that leaves the
+stack unwell fails no other test. `-m "not disruptive"` leaves them out.
 """
 
 import pytest
 
 import chat_api
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "disruptive: disturbs the shared stack (restarts "
+        "PostgreSQL, kills or signals a push daemon, replaces an SQL "
+        "function); runs after every other test")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The disruptive tests last, each group in its collected order."""
+    calm = [i for i in items if i.get_closest_marker("disruptive") is None]
+    items[:] = calm + [i for i in items
+                       if i.get_closest_marker("disruptive") is not None]
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,9 @@ registration of new connections that fails with an SQL error. Every
 acknowledged message (201, or message_sent) reaches the receiver, live or
 at their next connection, is in history, and arrives in created_at order.
 
-Named to run after the other WebSocket tests: it kills a daemon and stops
-the database, and restores both in finally blocks."""
+It kills daemons, stops the database and replaces an SQL function, and
+restores each in finally blocks: marked disruptive, it runs after the
+other tests (conftest.py)."""
 
 import asyncio
 import os
@@ -14,6 +15,7 @@ import signal
 import threading
 import time
 
+import pytest
 import requests
 
 from chat_api import (Database, api, body, connect_db, history,
@@ -24,6 +26,8 @@ from ws_client import (WAIT, assert_in_order, blocking, close_all, daemon_pid,
 
 RECOVERY_SECONDS = 15      # the daemon must serve again within this
 DELIVERY_SECONDS = 15      # every acknowledged message must arrive within
+
+pytestmark = pytest.mark.disruptive
 
 
 # ------------------------------------------------------------------ helpers
