@@ -20,11 +20,11 @@ import requests
 
 from chat_api import (Database, api, body, connect_db, history,
                       new_friends, send_message, wait_for_health)
-from ws_client import (WAIT, assert_in_order, blocking, close_all, daemon_pid,
+from ws_client import (RECOVERY_SECONDS, WAIT, assert_in_order, blocking,
+                       close_all, connect_when_ready, daemon_pid,
                        daemon_restart, daemon_running, new_messages_from,
                        of_type, open_ws, session, ws_test)
 
-RECOVERY_SECONDS = 15      # the daemon must serve again within this
 DELIVERY_SECONDS = 15      # every acknowledged message must arrive within
 
 pytestmark = pytest.mark.disruptive
@@ -57,22 +57,6 @@ def history_ids(user, friend):
         skip += 100
         if skip >= answer["total"]:
             return found
-
-
-async def connect_when_ready(user, daemon, seconds=RECOVERY_SECONDS):
-    """A session on daemon once it serves again (it refuses, or is not
-    listening, while it starts)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            return await session(user, daemon=daemon,
-                                 label=f"{user.username}@{daemon} again")
-        except Exception as e:      # refused handshakes, resets, timeouts
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"daemon {daemon} does not serve after "
-                    f"{seconds} s: {e!r}")
-            await asyncio.sleep(0.2)
 
 
 def kill_9(k):
