@@ -9,11 +9,48 @@
   CHAT_SERVER            the web server in front: lighttpd, nginx or apache
                          (./stack test runs the suite behind each)
 Helpers live in chat_api.py; the fixtures below wrap them.
+
+Tests that disturb the shared stack (stop or restart PostgreSQL, kill or
+signal a push daemon, replace an SQL function) carry the marker
+`disruptive`: they run after all the others, so that one that leaves the
+stack unwell fails no other test, and after each of them the stack must
+serve again (REST and every push daemon) before the next test starts.
+`-m "not disruptive"` leaves them out.
 """
 
 import pytest
 
 import chat_api
+import ws_client
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "disruptive: disturbs the shared stack (restarts "
+        "PostgreSQL, kills or signals a push daemon, replaces an SQL "
+        "function); runs after every other test")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The disruptive tests last, each group in its collected order."""
+    calm = [i for i in items if i.get_closest_marker("disruptive") is None]
+    items[:] = calm + [i for i in items
+                       if i.get_closest_marker("disruptive") is not None]
+
+
+@pytest.fixture(autouse=True)
+def served_after_disruption(request):
+    """After a disruptive test: REST answers /health with 200 and every
+    push daemon registers a new connection (a daemon back from a restart,
+    or from an outage of the database, does so only once it has its
+    database connection again), whichever disruptive test comes next."""
+    yield
+    if request.node.get_closest_marker("disruptive") is None:
+        return
+    health = chat_api.wait_for_health(ws_client.RECOVERY_SECONDS)
+    assert health is not None and health.status_code == 200, \
+        "REST does not serve again after a disruptive test"
+    ws_client.wait_until_served(chat_api.new_user())
 
 
 @pytest.fixture(scope="session")

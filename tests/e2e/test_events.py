@@ -1,10 +1,11 @@
 """The event stream (docs/events.md): what each endpoint records in the
 `event` table, the NOTIFY on chat_events after the commit, and
-events_since() reading without gaps when transactions commit out of order.
+push_events() reading without gaps when transactions commit out of order.
 
 Each test listens on chat_events with its own psycopg2 connection, takes
 the horizon before calling an endpoint, waits for the notification, then
-reads events_since(horizon), keeping only the rows of its fresh users."""
+reads push_events(horizon) as the push daemon does (push-daemon/events.c),
+keeping only the rows of its fresh users."""
 
 import json
 import select
@@ -24,7 +25,7 @@ QUIET = 0.5         # seconds of silence that show none was sent
 
 
 class Listener:
-    """A connection that LISTENs on chat_events and reads events_since()."""
+    """A connection that LISTENs on chat_events and reads push_events()."""
 
     def __init__(self):
         self.conn = connect_db()
@@ -100,12 +101,27 @@ class Listener:
         return not [p for p in self.payloads(timeout, lambda p: False)
                     if ids & set(p.split())]
 
-    def events_since(self, horizon):
-        """(next_horizon, events) as events_since() answers them."""
-        next_horizon, events = self.query(
-            "SELECT next_horizon::text, events FROM events_since(%s::xid8)",
-            (str(horizon),))[0]
-        return int(next_horizon), events
+    def push_events(self, horizon):
+        """(next_horizon, events, held) as the push daemon reads them: its
+        statement, `SELECT * FROM push_events($1)` with the horizon as
+        text; next_horizon and held from the first row, the events from
+        the rows with a kind, in the order of the rows (the one row of
+        NULLs when there are none). Every row carries the same
+        next_horizon and held, which the daemon takes from the first."""
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT * FROM push_events(%s)", (str(horizon),))
+            columns = [c.name for c in cur.description]
+            rows = [dict(zip(columns, r)) for r in cur.fetchall()]
+        assert columns == ["next_horizon", "event_id", "kind", "actor_id",
+                           "target_id", "message_id", "held"], columns
+        assert rows, "push_events answered no row"
+        assert {(r["next_horizon"], r["held"]) for r in rows} == {
+            (rows[0]["next_horizon"], rows[0]["held"])}, rows
+        events = [r for r in rows if r["kind"] is not None]
+        assert len(events) == len(rows) or len(rows) == 1, rows
+        assert [e["event_id"] for e in events] == sorted(
+            e["event_id"] for e in events), events
+        return int(rows[0]["next_horizon"]), events, rows[0]["held"]
 
     def fence(self):
         """The id of a transaction that starts and ends now: once the
@@ -130,7 +146,7 @@ class Listener:
         """The events of `users` from horizon on, once every transaction
         that began before this call has ended; and the next horizon."""
         next_horizon, events = self.past_fence(
-            lambda: self.events_since(horizon))
+            lambda: self.push_events(horizon)[:2])
         return mine(events, users), next_horizon
 
 
@@ -510,9 +526,11 @@ def test_reads_record_nothing(listener, friends):
 
 # ---------------------------------------------------- reading without gaps
 
-def test_events_since_waits_for_the_older_transaction(listener):
+def test_push_events_waits_for_the_older_transaction(listener):
     """T1 begins first and commits last: a reader must not move its
-    horizon past T1 while it runs, or it would never see T1's row."""
+    horizon past T1 while it runs, or it would never see T1's row; it
+    learns that committed events wait beyond its horizon (held), so that
+    it reads again soon."""
     a, b = new_user(), new_user()
     h = listener.horizon()
     t1, t2 = connect_db(autocommit=False), connect_db(autocommit=False)
@@ -529,13 +547,15 @@ def test_events_since_waits_for_the_older_transaction(listener):
         assert h <= x1 < x2
         t2.commit()
 
-        # T2 has committed, T1 has not: neither row yet, horizon held.
-        n1, events = listener.events_since(h)
+        # T2 has committed, T1 has not: neither row yet, horizon held,
+        # and T2's row said to wait beyond it.
+        n1, events, held = listener.push_events(h)
         assert mine(events, [a, b]) == []
         assert n1 <= x1
+        assert held
         # Asking again from the held horizon changes nothing.
-        n1b, events = listener.events_since(n1)
-        assert mine(events, [a, b]) == [] and n1b <= x1
+        n1b, events, held = listener.push_events(n1)
+        assert mine(events, [a, b]) == [] and n1b <= x1 and held
 
         t1.commit()
         # The reader continues from where it stopped: both rows, T1's
@@ -566,7 +586,7 @@ def test_a_rolled_back_event_never_appears(listener):
         with t1.cursor() as cur:
             cur.execute("SELECT record_event('friend_removed', %s, %s)",
                         (a.account_id, b.account_id))
-        n1, events = listener.events_since(h)
+        n1, events, _ = listener.push_events(h)
         assert mine(events, [a, b]) == []
         t1.rollback()
         assert listener.settled_events(n1, [a, b])[0] == []
@@ -587,9 +607,10 @@ def test_api_event_behind_an_open_transaction(listener, friends):
             x_old = int(cur.fetchone()[0])
         # Committed when answered (nobody is woken: neither is connected).
         sent = send(a, b, "behind an open transaction")
-        n1, events = listener.events_since(h)
+        n1, events, held = listener.push_events(h)
         assert n1 <= x_old
         assert mine(events, friends) == []
+        assert held
         older.commit()
         assert listener.settled_events(n1, friends)[0] == [
             ("message_created", a.account_id, b.account_id,

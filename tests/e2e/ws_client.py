@@ -41,6 +41,8 @@ from chat_api import body, env, message_row, online_friends, parse_time
 WS_PATH = "/api/v1/chat/ws/chat"
 WAIT = 5                 # seconds a single expected frame may take
 TEST_TIMEOUT = 90        # seconds a whole @ws_test coroutine may take
+RECOVERY_SECONDS = 15    # a daemon restarted, or back from an outage of the
+                         # database, must serve again within this
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 
@@ -317,6 +319,32 @@ async def session(user, daemon=None, url=None, label=None):
     assert isinstance(second["friends"], list), second
     conn.online = second
     return conn
+
+
+async def connect_when_ready(user, daemon, seconds=RECOVERY_SECONDS):
+    """A session on daemon once it serves again (it refuses, or is not
+    listening, while it starts; it cannot register the connection while
+    its database connection is down)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return await session(user, daemon=daemon,
+                                 label=f"{user.username}@{daemon} again")
+        except Exception as e:      # refused handshakes, resets, timeouts
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"daemon {daemon} does not serve after "
+                    f"{seconds} s: {e!r}")
+            await asyncio.sleep(0.2)
+
+
+def wait_until_served(user, seconds=RECOVERY_SECONDS):
+    """Returns once every push daemon serves a session of user."""
+    async def each_daemon():
+        for k in range(1, len(push_ports()) + 1):
+            conn = await connect_when_ready(user, k, seconds)
+            await conn.close()
+    asyncio.run(each_daemon())
 
 
 async def close_all(*conns):

@@ -5,8 +5,9 @@ registration of new connections that fails with an SQL error. Every
 acknowledged message (201, or message_sent) reaches the receiver, live or
 at their next connection, is in history, and arrives in created_at order.
 
-Named to run after the other WebSocket tests: it kills a daemon and stops
-the database, and restores both in finally blocks."""
+It kills daemons, stops the database and replaces an SQL function, and
+restores each in finally blocks: marked disruptive, it runs after the
+other tests (conftest.py)."""
 
 import asyncio
 import os
@@ -14,16 +15,19 @@ import signal
 import threading
 import time
 
+import pytest
 import requests
 
 from chat_api import (Database, api, body, connect_db, history,
                       new_friends, send_message, wait_for_health)
-from ws_client import (WAIT, assert_in_order, blocking, close_all, daemon_pid,
+from ws_client import (RECOVERY_SECONDS, WAIT, assert_in_order, blocking,
+                       close_all, connect_when_ready, daemon_pid,
                        daemon_restart, daemon_running, new_messages_from,
                        of_type, open_ws, session, ws_test)
 
-RECOVERY_SECONDS = 15      # the daemon must serve again within this
 DELIVERY_SECONDS = 15      # every acknowledged message must arrive within
+
+pytestmark = pytest.mark.disruptive
 
 
 # ------------------------------------------------------------------ helpers
@@ -53,22 +57,6 @@ def history_ids(user, friend):
         skip += 100
         if skip >= answer["total"]:
             return found
-
-
-async def connect_when_ready(user, daemon, seconds=RECOVERY_SECONDS):
-    """A session on daemon once it serves again (it refuses, or is not
-    listening, while it starts)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            return await session(user, daemon=daemon,
-                                 label=f"{user.username}@{daemon} again")
-        except Exception as e:      # refused handshakes, resets, timeouts
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"daemon {daemon} does not serve after "
-                    f"{seconds} s: {e!r}")
-            await asyncio.sleep(0.2)
 
 
 def kill_9(k):

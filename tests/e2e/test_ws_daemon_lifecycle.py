@@ -4,7 +4,8 @@ pings and closes a connection that stops answering.
 
 The test stack runs with presence.node_timeout_seconds = 6 and
 push.ping_seconds = 5 (./stack test), so that these take seconds. The
-modules named test_ws_zz_* run last: they stop and restart daemons.
+tests that kill or signal a daemon are marked disruptive: they run after
+the other tests (conftest.py).
 """
 import asyncio
 import os
@@ -12,6 +13,8 @@ import re
 import signal
 import socket
 import time
+
+import pytest
 
 from chat_api import new_friends, new_user
 from ws_client import (WAIT, daemon_pid, daemon_restart, daemon_running,
@@ -41,6 +44,7 @@ async def wait_for(predicate, seconds, what):
         await asyncio.sleep(0.2)
 
 
+@pytest.mark.disruptive
 @ws_test(timeout=90)
 async def test_killed_daemon_leaves_the_online_set():
     """CONTRACT §8: a daemon that dies is taken out of the online set after
@@ -71,6 +75,7 @@ async def test_killed_daemon_leaves_the_online_set():
     await watcher.close()
 
 
+@pytest.mark.disruptive
 @ws_test(timeout=60)
 async def test_sigterm_drains_with_1001_and_leaves_the_online_set():
     a, b = new_friends()
@@ -102,6 +107,7 @@ def set_config_value(text, section, key, value):
     return "".join(out)
 
 
+@pytest.mark.disruptive
 @ws_test(timeout=60)
 async def test_sighup_reloads_the_configuration():
     """The per-account cap (16) drops to 2 on SIGHUP, and comes back."""

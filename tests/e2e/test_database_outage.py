@@ -1,7 +1,8 @@
 """503 while PostgreSQL is down, and recovery without restarting anything
 else (docs/API.md "Database unavailable", CONTRACT §9).
 
-Named to run last: it stops the stack's database, and always starts it again.
+It stops the stack's database, and always starts it again: marked
+disruptive, it runs after the other tests (conftest.py).
 """
 
 import pytest
@@ -15,6 +16,8 @@ HEALTH_DOWN = {"status": "unavailable", "database": "unreachable",
                "detail": UNAVAILABLE}
 HEALTH_UP = {"status": "ok", "database": "ok"}
 RECOVERY_SECONDS = 10
+
+pytestmark = pytest.mark.disruptive
 
 
 @pytest.fixture
