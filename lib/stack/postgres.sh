@@ -88,7 +88,8 @@ run_migrations() {
 		rm -rf "$copy"
 		install -d -m 755 "$copy"
 		install -m 755 "$migrate" "$copy/migrate"
-		find "$ROOT/sql" -maxdepth 1 -name '[0-9][0-9][0-9]_*.sql' -exec install -m 644 {} "$copy/" \;
+		cp -R "$ROOT/sql/migrations" "$ROOT/sql/functions" "$copy/"
+		chmod -R a+rX "$copy"
 		warn "user $RUN_USER cannot reach $ROOT/sql; migrating from a copy in $copy"
 		migrate=$copy/migrate
 	fi

@@ -74,7 +74,8 @@ Commands:
             accepts connections. Idempotent: exit 0 once daemon K runs,
             whatever state it was in. Acts on the stack of CHAT_STACK_DIR.
   build     build the normal tree (build/), or build-asan/ with --sanitize
-  migrate   start PostgreSQL if needed and apply sql/NNN_*.sql
+  migrate   start PostgreSQL if needed and run sql/migrate (the migrations
+            of sql/migrations/, then the definitions of sql/functions/)
   help      this text
 
 Options (also as environment variables; up remembers them for the others):

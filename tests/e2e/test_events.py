@@ -472,27 +472,6 @@ def test_delivered_marks_answer_the_senders_without_notifying(
         "SELECT push_mark_delivered(%s::uuid[])", (ids,))[0][0] is None
 
 
-def test_functions_of_the_previous_daemons_still_notify(listener, friends):
-    """A daemon of the previous release, during a rolling upgrade, calls
-    push_send_batch_notify and push_deliver, which wake the daemons of
-    the accounts concerned themselves."""
-    a, b = friends
-    listener.horizon()
-    rows = listener.query(
-        "SELECT status, body, events FROM push_send_batch_notify(%s::json)",
-        (batch_json((b, a, "from an old daemon")),))
-    assert [(r[0], r[2]) for r in rows] == [(201, 1)]
-    assert listener.woke(WAIT, [a.account_id, b.account_id])
-    listener.horizon()
-    assert listener.query("SELECT push_deliver(%s::uuid[])",
-                          ([rows[0][1]["message_id"]],))[0][0] == 1
-    assert listener.woke(WAIT, [b.account_id])
-    # Marked already: nothing marked, nobody woken.
-    assert listener.query("SELECT push_deliver(%s::uuid[])",
-                          ([rows[0][1]["message_id"]],))[0][0] == 0
-    assert listener.quiet_about(QUIET, friends)
-
-
 @ws_test
 async def test_websocket_sends_wake_the_daemons_of_their_sides(listener):
     """The daemon wakes the others after its batches commit: a send names
