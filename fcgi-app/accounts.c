@@ -22,7 +22,7 @@
 #define ACCOUNT_USERNAME_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
 				"abcdefghijklmnopqrstuvwxyz0123456789_.-"
 
-/* The JSON objects are built by SQL functions of sql/001_accounts.sql. */
+/* The JSON objects are built by SQL functions of sql/functions/accounts.sql. */
 static struct db_stmt accounts_taken_stmt = DB_STMT("accounts_taken", 2,
     "SELECT EXISTS (SELECT 1 FROM account WHERE lower(username) = lower($1)),"
     " EXISTS (SELECT 1 FROM account WHERE lower(email) = lower($2))");

@@ -7,7 +7,7 @@
 #include "page.h"
 
 /*
- * The columns of api_history_page and api_search_page (sql/017), in order.
+ * The columns of api_history_page and api_search_page (sql/functions/messages.sql, search.sql), in order.
  * The header row has a status; when it is 200, sender_id and sender are
  * the caller's id and PublicAccount, receiver_id and receiver the
  * friend's. The message rows leave sender and receiver NULL.
@@ -134,7 +134,7 @@ page_message(struct jsonw *w, const PGresult *res, int row, int head)
 
 /*
  * The body of a 200: {"messages": [...], "total", "skip", "limit"}. NULL
- * when a row is not what sql/017 selects, or memory ran out.
+ * when a row is not what history_rows and search_rows select, or memory ran out.
  */
 static char *
 page_body(const PGresult *res, int head, const char *skip, const char *limit)

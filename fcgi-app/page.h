@@ -1,6 +1,6 @@
 /*
  * History and search pages. Their rows come from api_history_page and
- * api_search_page (sql/017) in binary, and their JSON is written here, in
+ * api_search_page (sql/functions/) in binary, and their JSON is written here, in
  * one pass: building it in SQL cost twenty times the selecting of the rows
  * (docs/PERFORMANCE.md).
  */
@@ -12,7 +12,7 @@
 #include "request.h"
 
 /*
- * Runs stmt (DB_BINARY, selecting the rows of sql/017) with params
+ * Runs stmt (DB_BINARY, selecting message_page_row rows) with params
  * and answers the page, or the error the header row states. skip and
  * limit are the page's, as decimal text.
  */

@@ -18,8 +18,8 @@ enum route_access {
 	ROUTE_AUTH,		/* needs a valid access token */
 	/*
 	 * ROUTE_AUTH whose statement checks the caller's account itself
-	 * (sql/009, sql/011): one round trip to the database instead of
-	 * two, on the hottest routes.
+	 * (conversation_gate, caller_refusal in sql/functions/): one round
+	 * trip to the database instead of two, on the hottest routes.
 	 */
 	ROUTE_TOKEN,
 };

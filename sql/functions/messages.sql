@@ -83,6 +83,22 @@ BEGIN
 END
 $$;
 
+-- The message id of the caller's conversations, locked for the change
+-- the caller makes to it; a row of NULLs when it is unknown, deleted, or
+-- not the caller's (all 404 alike: the caller may not learn it exists).
+CREATE OR REPLACE FUNCTION message_of(me uuid, id uuid) RETURNS message
+LANGUAGE plpgsql AS $$
+DECLARE
+    m message;
+BEGIN
+    SELECT * INTO m FROM message
+     WHERE message_id = id AND NOT is_deleted
+       AND (sender_id = me OR receiver_id = me)
+       FOR UPDATE;
+    RETURN m;
+END
+$$;
+
 -- PUT /chat/messages/{message_id}/read.
 CREATE OR REPLACE FUNCTION api_mark_read(me uuid, id uuid,
     OUT status int, OUT body json, OUT events int)
@@ -91,11 +107,8 @@ DECLARE
     m message;
 BEGIN
     events := 0;
-    SELECT * INTO m FROM message
-     WHERE message_id = id AND NOT is_deleted
-       AND (sender_id = me OR receiver_id = me)
-       FOR UPDATE;
-    IF NOT FOUND THEN
+    m := message_of(me, id);
+    IF m.message_id IS NULL THEN
         status := 404; body := api_detail('Message not found');
         RETURN;
     END IF;
@@ -122,11 +135,8 @@ DECLARE
     m message;
 BEGIN
     events := 0;
-    SELECT * INTO m FROM message
-     WHERE message_id = id AND NOT is_deleted
-       AND (sender_id = me OR receiver_id = me)
-       FOR UPDATE;
-    IF NOT FOUND THEN
+    m := message_of(me, id);
+    IF m.message_id IS NULL THEN
         status := 404; body := api_detail('Message not found');
         RETURN;
     END IF;

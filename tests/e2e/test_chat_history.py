@@ -281,7 +281,7 @@ def test_search_wildcards_are_literal(friends, keyword, matching):
     assert got == expected
 
 
-# Contents and keywords around what the search index keys on (sql/013):
+# Contents and keywords around what the search index keys on (message_search_keys):
 # trigrams of words, padded at word boundaries, multibyte ones compacted.
 # A keyword's first and last words may sit inside longer words of the
 # message, and a keyword of short words has no key at all.

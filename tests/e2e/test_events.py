@@ -198,7 +198,7 @@ async def test_send_records_message_created(listener, friends):
 
 def test_send_between_two_people_with_no_connection_wakes_nobody(
         listener, friends):
-    """No daemon holds either side (sql/018): the event is recorded, and
+    """No daemon holds either side (wake_push_daemons): the event is recorded, and
     the daemons find it at their next read or at the welcome of a
     connection that registers later."""
     a, b = friends
@@ -435,7 +435,7 @@ def batch_json(*items):
 
 def test_a_send_batch_stores_and_answers_in_order_without_notifying(
         listener, friends):
-    """push_send_batch (sql/016) answers each item in its place; the
+    """push_send_batch answers each item in its place; the
     daemon wakes the others after the commit, so the batch itself
     notifies nobody (a NOTIFY holds a global lock through the commit)."""
     a, b = friends

@@ -1,11 +1,11 @@
-"""The indexes of sql/002 serve a long conversation (the issue: "A test with
-a conversation of 100,000 messages shows through EXPLAIN that history,
+"""The indexes of the message table serve a long conversation (the issue:
+"A test with a conversation of 100,000 messages shows through EXPLAIN that history,
 search, unread count and the friendship check use their indexes").
 
 Two friends are made through the API; 100,000 messages between them are
 then inserted with one statement, the conversation's count set to match,
 and the tables analyzed. The queries below are those of the api_*
-functions in sql/002_friends_messages_events.sql, with the caller's ids
+functions of sql/functions/, with the caller's ids
 in place of the parameters.
 
 The friendship table of a test database holds a few hundred rows, which
@@ -161,12 +161,12 @@ PAIR = """least(sender_id, receiver_id)
        AND greatest(sender_id, receiver_id)
            = greatest(%(me)s::uuid, %(friend)s::uuid)"""
 
-# The queries of history and search (sql/017): plain SQL functions that
+# The queries of history and search (sql/functions/): plain SQL functions that
 # PostgreSQL inlines, so the plan shows their scans. chat-fcgi calls
 # history_rows through api_history_page, which keeps its generic plan.
 HISTORY_PAGE = "SELECT * FROM history_rows(%(me)s, %(friend)s, 0, 50)"
 
-# search_rows as api_search_page calls it (sql/017): the keyword's keys
+# search_rows as api_search_page calls it (sql/functions/): the keyword's keys
 # are computed first; a keyword of one short word has none.
 SEARCH_PAGE = """SELECT * FROM search_rows(%(me)s, %(friend)s, %(keyword)s,
     search_keys_of(least(%(me)s::uuid, %(friend)s::uuid),
@@ -179,7 +179,7 @@ UNREAD_COUNT = """
      WHERE receiver_id = %(me)s::uuid
        AND read_at IS NULL AND NOT is_deleted"""
 
-# The undelivered messages a connecting user gets (sql/014), with no
+# The undelivered messages a connecting user gets (push_undelivered), with no
 # event horizon (a daemon that has not read events yet).
 UNDELIVERED = "SELECT * FROM push_undelivered(%(me)s, 100, NULL)"
 
@@ -217,7 +217,7 @@ def test_search_uses_message_conversation_words(big):
     never from walking the conversation's btree (50 ms at 100,000
     messages, seconds at a million). search_rows runs inside
     api_search_page, which plans it for each call's values with plain
-    index scans off (sql/013, sql/017)."""
+    index scans off (api_search_page)."""
     assert_uses(big[2], SEARCH_PAGE, dict(params(big), keyword="abc123"),
                 "message_conversation_words", avoid="message_conversation",
                 generic=False, settings_of="api_search_page")

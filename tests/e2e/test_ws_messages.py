@@ -196,7 +196,7 @@ async def test_a_burst_of_long_messages_is_answered(db):
 @ws_test
 async def test_a_burst_to_several_friends_answers_each_send_in_its_place(db):
     """Sends that arrive together go to the database as one batch, stored
-    in conversation order (sql/015); each answer must still be the one of
+    in conversation order (push_send_batch); each answer must still be the one of
     its own frame: right temp_id, right message, errors where they were
     sent."""
     a, b, c = new_user(), new_user(), new_user()
