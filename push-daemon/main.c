@@ -83,10 +83,12 @@ main_port(const char *text)
 	return (int)n;
 }
 
+/* The node first, then its sessions, in this order on the connection. */
 static void
 main_on_connect(void *arg)
 {
 	presence_connected(arg);
+	welcome_all(arg);
 }
 
 static void
@@ -351,7 +353,7 @@ main(int argc, char *argv[])
 	if (port == 0)
 		port = m.cfg.push_listen_port;
 
-	if (hub_init(&m.hub, &m.cfg, node) == -1 || events_init(&m.hub) == -1)
+	if (hub_init(&m.hub, &m.cfg, node) == -1 || events_init(&m.hub, welcome_events_read) == -1)
 		fatalx("out of memory");
 	m.hub.ctx = main_context(port);
 	timer_init(m.loop, m.hub.ctx);
