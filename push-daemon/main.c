@@ -370,6 +370,7 @@ main(int argc, char *argv[])
 	if (m.hub.pg == NULL || m.hub.pg_events == NULL ||
 	    m.hub.pg_marks == NULL)
 		fatalx("out of memory");
+	delivery_init(m.hub.ctx, m.hub.pg_marks);
 	timer_schedule(m.hub.ctx, &m.tick, main_tick, MAIN_TICK_US);
 	log_info("node %s listening on %s:%d", m.hub.node_id,
 	    m.cfg.push_listen_address, port);

@@ -206,7 +206,7 @@ session_writeable(struct session *s)
 		s->queued_bytes -= it->msg->len;
 	if (it->msg->message_id[0] != '\0' &&
 	    strcmp(it->msg->receiver_id, s->account_id) == 0)
-		delivery_written(s->hub, it->msg->message_id);
+		delivery_written(it->msg->message_id);
 	outmsg_unref(it->msg);
 	free(it);
 	session_refill(s);
