@@ -129,7 +129,7 @@ main_drain(void)
 {
 	if (m.hub.draining)
 		return;
-	log_info("draining %zu connections", m.hub.nsessions);
+	log_info("draining %zu connections", m.hub.sessions.count);
 	m.hub.draining = 1;
 	m.drain_ticks = MAIN_DRAIN_TICKS;
 	hub_close_all(&m.hub, LWS_CLOSE_STATUS_GOINGAWAY);
@@ -223,7 +223,7 @@ main_tick(lws_sorted_usec_list_t *sul)
 	m.ticks++;
 	if (m.hub.draining) {
 		/* Done when every close frame went out, or time is up. */
-		if ((m.left_online_set && m.hub.nsessions == 0) ||
+		if ((m.left_online_set && m.hub.sessions.count == 0) ||
 		    --m.drain_ticks <= 0)
 			main_stop();
 	} else {
