@@ -266,8 +266,8 @@ events_batch_free(struct events_batch *b)
 
 /*
  * The read under way is over. Pushed: the welcomes waiting for it go on
- * (read_over). Failed: they wait for the next read, within 200 ms at the latest. A
- * wake-up during the read starts the next one now.
+ * (read_over). Failed: they wait for the next read, within 200 ms at the
+ * latest. A wake-up during the read starts the next one now.
  */
 static void
 events_read_over(struct hub *hub, int pushed)

@@ -353,7 +353,8 @@ main(int argc, char *argv[])
 	if (port == 0)
 		port = m.cfg.push_listen_port;
 
-	if (hub_init(&m.hub, &m.cfg, node) == -1 || events_init(&m.hub, welcome_events_read) == -1)
+	if (hub_init(&m.hub, &m.cfg, node) == -1 ||
+	    events_init(&m.hub, welcome_events_read) == -1)
 		fatalx("out of memory");
 	m.hub.ctx = main_context(port);
 	timer_init(m.loop, m.hub.ctx);

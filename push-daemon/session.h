@@ -19,10 +19,10 @@
 #include "idmap.h"
 #include "uuid.h"
 
-/* A frame ready to send, with LWS_PRE bytes of headroom for lws. */
 /* The RFC 3339 times of the API: 2024-01-01T12:00:00.123456Z */
 #define SESSION_TIME_SIZE	32
 
+/* A frame ready to send, with LWS_PRE bytes of headroom for lws. */
 struct outmsg {
 	int		 refs;
 	size_t		 len;
@@ -201,9 +201,9 @@ void	session_ref(const struct session *s, struct session_ref *ref);
  * Whether msg, a new message to s, is left to s's welcome: s is
  * REGISTERING or REGISTERED (its query of undelivered messages has not
  * gone out), and msg was created before s opened. The query sends it if
- * it is still undelivered; one that another connection got first is not sent again.
- * A copy of a message s's account sent from elsewhere that passes this
- * test is not sent at all: s did not exist when it was sent.
+ * it is still undelivered; one that another connection got first is not
+ * sent again. A copy of a message s's account sent from elsewhere that
+ * passes this test is not sent at all: s did not exist when it was sent.
  */
 int	session_welcome_covers(const struct session *s,
 	    const struct outmsg *msg);
