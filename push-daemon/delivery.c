@@ -1,6 +1,6 @@
 #include "delivery.h"
-#include "hub.h"
 #include "idlist.h"
+#include "pg.h"
 #include "timer.h"
 
 /* Marks and records message_delivered; answers the senders to wake. */
@@ -32,28 +32,34 @@ static struct {
 	int			queued;		/* batches sent, not answered */
 	int			gathering;	/* the timer is set */
 	lws_sorted_usec_list_t	timer;
-	struct hub		*hub;
+	struct lws_context	*ctx;
+	struct pg		*pg;		/* the marks' own connection */
 } dl;
 
-static void delivery_flush(struct hub *hub);
+static void delivery_flush(void);
+
+void
+delivery_init(struct lws_context *ctx, struct pg *pg)
+{
+	dl.ctx = ctx;
+	dl.pg = pg;
+}
 
 static void
 delivery_done(void *arg, PGresult *res)
 {
-	struct hub *hub = arg;
-
+	(void)arg;
 	/* On a lost connection the marks are lost too: the messages stay
 	 * "sent" and go out again at the receiver's next connection. */
 	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
 	    PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
 		const char *params[] = { PQgetvalue(res, 0, 0) };
 
-		pg_query(hub->pg_marks, &delivery_wake_stmt, params,
-		    pg_ignore, NULL);
+		pg_query(dl.pg, &delivery_wake_stmt, params, pg_ignore, NULL);
 	}
 	PQclear(res);
 	dl.queued--;
-	delivery_flush(hub);
+	delivery_flush();
 }
 
 static void
@@ -61,12 +67,12 @@ delivery_due(lws_sorted_usec_list_t *sul)
 {
 	(void)sul;
 	dl.gathering = 0;
-	delivery_flush(dl.hub);
+	delivery_flush();
 }
 
 /* Sends the waiting ids as one batch. */
 static void
-delivery_send(struct hub *hub)
+delivery_send(void)
 {
 	const char *params[1];
 
@@ -74,8 +80,7 @@ delivery_send(struct hub *hub)
 		return;
 	/* Counted first: a connection lost on the way answers at once. */
 	dl.queued++;
-	if (pg_query(hub->pg_marks, &delivery_stmt, params, delivery_done,
-	    hub) == -1)
+	if (pg_query(dl.pg, &delivery_stmt, params, delivery_done, NULL) == -1)
 		dl.queued--;
 	idlist_clear(&dl.ids);
 }
@@ -85,25 +90,24 @@ delivery_send(struct hub *hub)
  * grows), or once it is full.
  */
 static void
-delivery_flush(struct hub *hub)
+delivery_flush(void)
 {
 	if ((!dl.gathering && dl.queued == 0) ||
 	    (dl.ids.n >= DELIVERY_BATCH_MAX && dl.queued < DELIVERY_QUEUED_MAX))
-		delivery_send(hub);
+		delivery_send();
 }
 
 void
-delivery_written(struct hub *hub, const char *message_id)
+delivery_written(const char *message_id)
 {
 	if (dl.ids.n >= DELIVERY_BATCH_MAX ||
 	    idlist_add(&dl.ids, message_id) == -1)
 		return;		/* dropped: see DELIVERY_QUEUED_MAX */
 	if (dl.ids.n == DELIVERY_BATCH_MAX)
-		delivery_flush(hub);
+		delivery_flush();
 	else if (!dl.gathering) {
 		dl.gathering = 1;
-		dl.hub = hub;
-		timer_schedule(hub->ctx, &dl.timer, delivery_due,
+		timer_schedule(dl.ctx, &dl.timer, delivery_due,
 		    DELIVERY_GATHER_US);
 	}
 }

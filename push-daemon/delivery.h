@@ -8,10 +8,14 @@
 #ifndef CHAT_DELIVERY_H
 #define CHAT_DELIVERY_H
 
-struct hub;
+#include <libwebsockets.h>
 
+struct pg;
+
+/* The marks go on pg, their own connection; their timer on ctx. */
+void	delivery_init(struct lws_context *ctx, struct pg *pg);
 /* The new_message of message_id was written to its receiver. */
-void	delivery_written(struct hub *hub, const char *message_id);
+void	delivery_written(const char *message_id);
 /* Frees the marks not yet written (at exit). */
 void	delivery_free(void);
 

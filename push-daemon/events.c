@@ -9,7 +9,6 @@
 #include "idlist.h"
 #include "log.h"
 #include "timer.h"
-#include "welcome.h"
 
 static struct pg_stmt events_horizon_stmt = PG_STMT("ev_horizon", 0,
     "SELECT pg_snapshot_xmin(pg_current_snapshot())");
@@ -39,20 +38,6 @@ static struct pg_stmt events_notify_stmt = PG_STMT("ev_notify", 1,
 enum { EV_HORIZON, EV_ID, EV_KIND, EV_ACTOR, EV_TARGET, EV_MESSAGE, EV_HELD };
 enum { MSG_ID, MSG_SENDER, MSG_RECEIVER, MSG_CREATED_AT, MSG_FRAME };
 
-/* The reader's state: one read at a time. */
-static struct {
-	uint64_t horizon;	/* xid8; 0 until known (no xid is 0) */
-	int	reading;
-	int	again;		/* woken during a read */
-	int	lazy;		/* a read is scheduled (events_later) */
-	uint64_t started;	/* reads started: the last one's number */
-	uint64_t over;		/* the number of the last read over */
-	lws_usec_t held_us;	/* the next delay while events are held */
-	lws_sorted_usec_list_t lazy_timer;
-	struct hub *hub;
-	struct events_batch *parked;	/* read, waiting for sends' answers */
-} ev;
-
 /* One batch of events, kept while the frames of its messages are fetched. */
 struct events_batch {
 	struct hub	*hub;
@@ -60,11 +45,41 @@ struct events_batch {
 	PGresult	*messages;
 };
 
+/* What the reader is doing: one read at a time. */
+enum events_state {
+	EVENTS_IDLE,		/* no read under way */
+	EVENTS_FINDING,		/* asking the first horizon */
+	EVENTS_READING,		/* push_events() asked */
+	EVENTS_FETCHING,	/* push_messages() asked for the batch read */
+	EVENTS_PARKED,		/* the batch waits for the answer of sends
+				   it could echo (events_sends_answered) */
+};
+
+/* The event reader: where it is, what it is doing, what follows. */
+static struct events_reader {
+	enum events_state	 state;
+	uint64_t		 horizon;	/* xid8; 0 until known (no
+						   xid is 0) */
+	struct events_batch	*parked;	/* PARKED: the batch */
+	int			 again;		/* woken during a read: one
+						   more follows it */
+	int			 lazy;		/* a read is set (lazy_timer) */
+	lws_sorted_usec_list_t	 lazy_timer;
+	lws_usec_t		 held_us;	/* the next delay while
+						   events are held */
+	uint64_t		 started;	/* reads started: the last
+						   one's number */
+	uint64_t		 over;		/* the last read over */
+	struct hub		*hub;
+	void			(*read_over)(struct hub *);
+} ev;
+
 int
-events_init(struct hub *hub)
+events_init(struct hub *hub, void (*read_over)(struct hub *))
 {
 	memset(&ev, 0, sizeof(ev));
 	ev.hub = hub;
+	ev.read_over = read_over;
 	ev.held_us = EVENTS_HELD_US;
 	return 0;
 }
@@ -76,6 +91,7 @@ events_free(void)
 {
 	events_batch_free(ev.parked);
 	ev.parked = NULL;
+	ev.state = EVENTS_IDLE;
 }
 
 void
@@ -249,17 +265,18 @@ events_batch_free(struct events_batch *b)
 }
 
 /*
- * The read under way is over. Pushed: the welcomes waiting for it go on.
- * Failed: they wait for the next read, within 200 ms at the latest. A
- * wake-up during the read starts the next one now.
+ * The read under way is over. Pushed: the welcomes waiting for it go on
+ * (read_over). Failed: they wait for the next read, within 200 ms at the
+ * latest. A wake-up during the read starts the next one now.
  */
 static void
 events_read_over(struct hub *hub, int pushed)
 {
-	ev.reading = 0;
+	ev.state = EVENTS_IDLE;
 	if (pushed) {
 		ev.over = ev.started;
-		welcome_events_read(hub);
+		if (ev.read_over != NULL)
+			ev.read_over(hub);
 	}
 	if (ev.again) {
 		ev.again = 0;
@@ -303,6 +320,7 @@ events_dispatch(struct events_batch *b)
 	uint64_t before = ev.horizon;
 
 	if (events_from_unanswered_sends(b)) {
+		ev.state = EVENTS_PARKED;
 		ev.parked = b;
 		return;
 	}
@@ -316,7 +334,7 @@ events_dispatch(struct events_batch *b)
 	}
 	events_batch_free(b);
 	events_read_over(hub, 1);
-	if (held && !ev.reading) {
+	if (held && ev.state == EVENTS_IDLE) {
 		if (ev.horizon != before)
 			ev.held_us = EVENTS_HELD_US;
 		events_later(hub, ev.held_us);
@@ -396,6 +414,7 @@ events_read(void *arg, PGresult *res)
 	{
 		const char *params[] = { idlist_text(&ids) };
 
+		ev.state = EVENTS_FETCHING;
 		if (pg_query(hub->pg_events, &events_messages_stmt, params,
 		    events_fetched, b) == -1) {
 			PQclear(b->events);
@@ -418,7 +437,7 @@ events_horizon_found(void *arg, PGresult *res)
 		    (unsigned long long)ev.horizon);
 	}
 	PQclear(res);
-	ev.reading = 0;
+	ev.state = EVENTS_IDLE;
 	events_wake(hub);
 }
 
@@ -434,7 +453,8 @@ events_sends_answered(struct hub *hub)
 	struct events_batch *b = ev.parked;
 
 	(void)hub;
-	if (b != NULL) {
+	if (ev.state == EVENTS_PARKED) {
+		ev.state = EVENTS_FETCHING;
 		ev.parked = NULL;
 		events_dispatch(b);
 	}
@@ -447,16 +467,16 @@ events_connected(struct hub *hub)
 	events_batch_free(ev.parked);
 	ev.parked = NULL;
 	ev.again = 0;
-	ev.reading = 0;		/* lost with the connection: read again */
+	ev.state = EVENTS_IDLE;	/* lost with the connection: read again */
 	/* Known horizon: keep it, so what happened while away is read. */
 	if (ev.horizon != 0) {
 		events_wake(hub);
 		return;
 	}
-	ev.reading = 1;
+	ev.state = EVENTS_FINDING;
 	if (pg_query(hub->pg_events, &events_horizon_stmt, NULL,
 	    events_horizon_found, hub) == -1)
-		ev.reading = 0;
+		ev.state = EVENTS_IDLE;
 }
 
 void
@@ -467,7 +487,7 @@ events_wake(struct hub *hub)
 
 	if (ev.horizon == 0 || !pg_connected(hub->pg_events))
 		return;
-	if (ev.reading) {
+	if (ev.state != EVENTS_IDLE) {
 		ev.again = 1;
 		return;
 	}
@@ -476,7 +496,7 @@ events_wake(struct hub *hub)
 		ev.lazy = 0;
 		timer_cancel(&ev.lazy_timer);
 	}
-	ev.reading = 1;
+	ev.state = EVENTS_READING;
 	ev.started++;
 	snprintf(horizon, sizeof(horizon), "%llu",
 	    (unsigned long long)ev.horizon);
@@ -490,13 +510,13 @@ events_fresh_read(struct hub *hub)
 {
 	if (ev.horizon == 0 || !pg_connected(hub->pg_events))
 		return 0;
-	if (ev.reading) {
+	if (ev.state != EVENTS_IDLE) {
 		/* Under way, so begun before: the next one. */
 		ev.again = 1;
 		return ev.started + 1;
 	}
 	events_wake(hub);
-	return ev.reading ? ev.started : 0;
+	return ev.state != EVENTS_IDLE ? ev.started : 0;
 }
 
 int

@@ -13,7 +13,11 @@
 
 struct hub;
 
-int	events_init(struct hub *hub);
+/*
+ * read_over runs each time a read has pushed its batch (welcome.c's
+ * welcome_events_read: the welcomes waiting for that read go on).
+ */
+int	events_init(struct hub *hub, void (*read_over)(struct hub *));
 void	events_free(void);
 /* Reads what happened since the horizon (now, or after the read under way). */
 void	events_wake(struct hub *hub);
@@ -26,8 +30,9 @@ void	events_heard(struct hub *hub, const char *payload);
 /*
  * Connections being welcomed are registered: asks for a read that begins
  * from now on (at once, or after the read under way) and returns its
- * number, which events_read_done() reports once that read is over; 0 when
- * no read can be made (no horizon yet, no connection). The welcome's query
+ * number, which events_read_done() reports once that read is over (and
+ * read_over is called); 0 when no read can be made (no horizon yet, no
+ * connection). The welcome's query
  * of undelivered messages waits for it, so that it meets a horizon that is
  * not behind (a read put off by a notification that named no account held
  * here would leave up to 200 ms of events unread, whose messages,

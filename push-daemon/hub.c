@@ -10,7 +10,8 @@ hub_init(struct hub *hub, const struct config *cfg, const char *node)
 	memset(hub, 0, sizeof(*hub));
 	hub->cfg = cfg;
 	snprintf(hub->node_id, sizeof(hub->node_id), "%s", node);
-	if (idmap_init(&hub->accounts) == -1 || idmap_init(&hub->refused) == -1)
+	if (session_index_init(&hub->sessions, cfg) == -1 ||
+	    idmap_init(&hub->refused) == -1)
 		return -1;
 	return 0;
 }
@@ -18,63 +19,14 @@ hub_init(struct hub *hub, const struct config *cfg, const char *node)
 void
 hub_free(struct hub *hub)
 {
-	idmap_free(&hub->accounts);
+	session_index_free(&hub->sessions);
 	idmap_free(&hub->refused);
-}
-
-int
-hub_account_has_room(struct hub *hub, const char *account_id)
-{
-	int count = 0;
-
-	for (struct session *s = hub_sessions(hub, account_id); s != NULL;
-	    s = s->next_of_account)
-		count++;
-	return count < hub->cfg->push_max_per_account;
-}
-
-int
-hub_link(struct hub *hub, struct session *s)
-{
-	struct session *first = idmap_get(&hub->accounts, s->account_id);
-
-	if (!hub_account_has_room(hub, s->account_id))
-		return -1;
-	if (idmap_put(&hub->accounts, s->account_id, s) == -1)
-		return -1;
-	s->next_of_account = first;
-	s->linked = 1;
-	hub->nsessions++;
-	return 0;
-}
-
-void
-hub_unlink(struct hub *hub, struct session *s)
-{
-	struct session *first, **pp;
-
-	if (!s->linked)
-		return;
-	first = idmap_get(&hub->accounts, s->account_id);
-	for (pp = &first; *pp != NULL; pp = &(*pp)->next_of_account) {
-		if (*pp == s) {
-			*pp = s->next_of_account;
-			break;
-		}
-	}
-	if (first == NULL)
-		idmap_remove(&hub->accounts, s->account_id);
-	else
-		idmap_put(&hub->accounts, s->account_id, first);
-	s->linked = 0;
-	s->next_of_account = NULL;
-	hub->nsessions--;
 }
 
 struct session *
 hub_sessions(struct hub *hub, const char *account_id)
 {
-	return idmap_get(&hub->accounts, account_id);
+	return session_index_first(&hub->sessions, account_id);
 }
 
 int
@@ -106,7 +58,7 @@ hub_send(struct hub *hub, const char *account_id, struct outmsg *msg,
 void
 hub_each(struct hub *hub, void (*fn)(struct session *, void *), void *arg)
 {
-	struct idmap *map = &hub->accounts;
+	struct idmap *map = &hub->sessions.accounts;
 
 	for (size_t i = 0; i < map->nbuckets; i++)
 		for (struct idmap_entry *e = map->buckets[i]; e != NULL;

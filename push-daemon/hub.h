@@ -1,7 +1,8 @@
 /*
  * The push daemon's shared state: its configuration and node id, the
- * database connection, every session indexed by account, and the accounts
- * that may not connect. One hub per process, owned by main.c.
+ * database connections, every session indexed by account (the index is
+ * session.c's: a session enters and leaves it as its state changes), and
+ * the accounts that may not connect. One hub per process, owned by main.c.
  */
 #ifndef CHAT_HUB_H
 #define CHAT_HUB_H
@@ -30,10 +31,9 @@ struct hub {
 	struct pg		*pg_events;	/* LISTEN, the event reader */
 	struct pg		*pg_marks;	/* delivered marks */
 
-	struct idmap		 accounts;	/* account id -> first session */
+	struct session_index	 sessions;	/* by account */
 	struct idmap		 refused;	/* inactive or deleted accounts */
 	int			 refused_loaded;
-	size_t			 nsessions;
 	uint64_t		 next_session_id;
 	int			 draining;	/* SIGTERM received */
 };
@@ -41,18 +41,9 @@ struct hub {
 int	hub_init(struct hub *hub, const struct config *cfg, const char *node);
 void	hub_free(struct hub *hub);
 
-/*
- * Links s under its account. Returns 0, or -1 when the account already
- * has the most connections allowed.
- */
-int	hub_link(struct hub *hub, struct session *s);
-void	hub_unlink(struct hub *hub, struct session *s);
-
 /* The first session of account_id (then follow next_of_account), or NULL. */
 struct session *hub_sessions(struct hub *hub, const char *account_id);
 int	hub_account_online(struct hub *hub, const char *account_id);
-/* Whether account_id may open one more connection here. */
-int	hub_account_has_room(struct hub *hub, const char *account_id);
 /* The session ref names, if it is still open. */
 struct session *hub_find(struct hub *hub, const struct session_ref *ref);
 

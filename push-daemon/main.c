@@ -83,10 +83,12 @@ main_port(const char *text)
 	return (int)n;
 }
 
+/* The node first, then its sessions, in this order on the connection. */
 static void
 main_on_connect(void *arg)
 {
 	presence_connected(arg);
+	welcome_all(arg);
 }
 
 static void
@@ -127,7 +129,7 @@ main_drain(void)
 {
 	if (m.hub.draining)
 		return;
-	log_info("draining %zu connections", m.hub.nsessions);
+	log_info("draining %zu connections", m.hub.sessions.count);
 	m.hub.draining = 1;
 	m.drain_ticks = MAIN_DRAIN_TICKS;
 	hub_close_all(&m.hub, LWS_CLOSE_STATUS_GOINGAWAY);
@@ -221,7 +223,7 @@ main_tick(lws_sorted_usec_list_t *sul)
 	m.ticks++;
 	if (m.hub.draining) {
 		/* Done when every close frame went out, or time is up. */
-		if ((m.left_online_set && m.hub.nsessions == 0) ||
+		if ((m.left_online_set && m.hub.sessions.count == 0) ||
 		    --m.drain_ticks <= 0)
 			main_stop();
 	} else {
@@ -351,7 +353,8 @@ main(int argc, char *argv[])
 	if (port == 0)
 		port = m.cfg.push_listen_port;
 
-	if (hub_init(&m.hub, &m.cfg, node) == -1 || events_init(&m.hub) == -1)
+	if (hub_init(&m.hub, &m.cfg, node) == -1 ||
+	    events_init(&m.hub, welcome_events_read) == -1)
 		fatalx("out of memory");
 	m.hub.ctx = main_context(port);
 	timer_init(m.loop, m.hub.ctx);
@@ -368,6 +371,7 @@ main(int argc, char *argv[])
 	if (m.hub.pg == NULL || m.hub.pg_events == NULL ||
 	    m.hub.pg_marks == NULL)
 		fatalx("out of memory");
+	delivery_init(m.hub.ctx, m.hub.pg_marks);
 	timer_schedule(m.hub.ctx, &m.tick, main_tick, MAIN_TICK_US);
 	log_info("node %s listening on %s:%d", m.hub.node_id,
 	    m.cfg.push_listen_address, port);

@@ -6,7 +6,6 @@
 #include "hub.h"
 #include "log.h"
 #include "presence.h"
-#include "welcome.h"
 
 static struct pg_stmt presence_start_stmt = PG_STMT("pr_start", 2,
     "SELECT push_node_start($1, $2)");
@@ -72,11 +71,11 @@ presence_connected(struct hub *hub)
 
 	presence_timeout_text(hub, timeout);
 	/* In this order on the one connection: the node's old rows go, the
-	 * refused accounts load, the open sessions register again. */
+	 * refused accounts load (then main.c has welcome.c register the open
+	 * sessions again). */
 	pg_query(hub->pg, &presence_start_stmt, params, events_notify_if_recorded, hub);
 	pg_query(hub->pg, &presence_refused_stmt, NULL, presence_refused_loaded,
 	    hub);
-	welcome_all(hub);
 }
 
 /*
@@ -84,7 +83,7 @@ presence_connected(struct hub *hub)
  * dead (no heartbeat for the presence timeout: the daemon or its
  * connection stalled) and dropped its connections from presence, though
  * they are open. Its database connection is made again, and the
- * reconnection registers them all again (presence_connected): their
+ * reconnection registers them all again (welcome_all): their
  * friends see them online, and wake-ups for them are sent again (sql/018).
  */
 static void

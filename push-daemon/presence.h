@@ -11,7 +11,11 @@
 struct hub;
 struct session;
 
-/* The database connection is up: register the node and every session. */
+/*
+ * The database connection is up: the node's rows of an earlier run go, the
+ * refused accounts load. Its sessions register again after these
+ * (welcome_all(), queued behind them on the same connection).
+ */
 void	presence_connected(struct hub *hub);
 /* A session closed. */
 void	presence_close(struct hub *hub, struct session *s);

@@ -4,7 +4,6 @@
 #include <time.h>
 
 #include "delivery.h"
-#include "hub.h"
 #include "log.h"
 #include "session.h"
 
@@ -29,6 +28,13 @@ outmsg_unref(struct outmsg *msg)
 {
 	if (msg != NULL && --msg->refs == 0)
 		free(msg);
+}
+
+/* In the index and not closing: frames may be queued. */
+static int
+session_is_open(const struct session *s)
+{
+	return s->state >= SESSION_REGISTERING && s->state <= SESSION_WELCOMED;
 }
 
 static void
@@ -71,10 +77,10 @@ session_append(struct session *s, struct session_list *list,
 {
 	struct session_item *it;
 
-	if (s->state == SESSION_CLOSING || msg == NULL)
+	if (!session_is_open(s) || msg == NULL)
 		return;
 	if (capped && s->queued_bytes + msg->len >
-	    (size_t)s->hub->cfg->push_max_queue_bytes) {
+	    (size_t)s->index->cfg->push_max_queue_bytes) {
 		log_info("session %llu: outgoing queue full, closing",
 		    (unsigned long long)s->id);
 		session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
@@ -99,7 +105,7 @@ session_append(struct session *s, struct session_list *list,
 static void
 session_refill(struct session *s)
 {
-	size_t low = (size_t)s->hub->cfg->push_max_queue_bytes / 4;
+	size_t low = (size_t)s->index->cfg->push_max_queue_bytes / 4;
 
 	while (s->backlog.head != NULL && s->queue_bytes < low) {
 		struct session_item *it = s->backlog.head;
@@ -117,7 +123,7 @@ session_refill(struct session *s)
 void
 session_push(struct session *s, struct outmsg *msg)
 {
-	struct session_list *list = s->state == SESSION_PENDING ? &s->held :
+	struct session_list *list = s->state != SESSION_WELCOMED ? &s->held :
 	    s->backlog.head != NULL ? &s->backlog : &s->queue;
 
 	session_append(s, list, msg, 1);
@@ -148,23 +154,18 @@ session_send_text(struct session *s, const char *text)
 void
 session_close(struct session *s, int code)
 {
-	if (s->state == SESSION_CLOSING)
+	if (!session_is_open(s))
 		return;
-	s->state = SESSION_CLOSING;
 	s->close_code = code;
-	session_clear(s);
-	lws_callback_on_writable(s->wsi);
+	session_set_state(s, SESSION_CLOSING);
 }
 
-void
-session_ready(struct session *s)
+/* WELCOMED: the held events follow the initial frames, wherever those are. */
+static void
+session_release_held(struct session *s)
 {
 	struct session_item *it, *next;
 
-	if (s->state != SESSION_PENDING)
-		return;
-	s->state = SESSION_READY;
-	/* The held events follow the initial frames, wherever those are. */
 	for (it = s->held.head; it != NULL; it = next) {
 		next = it->next;
 		it->next = NULL;
@@ -206,7 +207,7 @@ session_writeable(struct session *s)
 		s->queued_bytes -= it->msg->len;
 	if (it->msg->message_id[0] != '\0' &&
 	    strcmp(it->msg->receiver_id, s->account_id) == 0)
-		delivery_written(s->hub, it->msg->message_id);
+		delivery_written(it->msg->message_id);
 	outmsg_unref(it->msg);
 	free(it);
 	session_refill(s);
@@ -222,7 +223,8 @@ session_ref(const struct session *s, struct session_ref *ref)
 	ref->id = s->id;
 }
 
-void
+/* Notes when s opened, as the API writes times. */
+static void
 session_opened(struct session *s)
 {
 	struct timespec now;
@@ -238,20 +240,33 @@ session_opened(struct session *s)
 	    (unsigned int)(now.tv_nsec / 1000) % 1000000u);
 }
 
+void
+session_open(struct session *s, struct lws *wsi, struct session_index *idx,
+    uint64_t id)
+{
+	s->wsi = wsi;
+	s->index = idx;
+	s->id = id;
+	session_opened(s);
+}
+
 int
 session_welcome_covers(const struct session *s, const struct outmsg *msg)
 {
 	/* Times of the same fixed-width form compare as text. */
-	return s->state == SESSION_PENDING && !s->welcome_asked &&
+	return (s->state == SESSION_REGISTERING ||
+	    s->state == SESSION_REGISTERED) &&
 	    strcmp(msg->created_at, s->opened_at) < 0;
 }
 
-void
+/* CLOSED: releases everything the session holds. */
+static void
 session_destroy(struct session *s)
 {
 	session_clear(s);
 	free(s->initial);
 	s->initial = NULL;
+	s->ninitial = 0;
 	free(s->sent);
 	s->sent = NULL;
 	s->nsent = s->sent_cap = 0;
@@ -365,4 +380,152 @@ session_forget_send(struct session *s, const char *message_id)
 		s->sent = NULL;
 		s->sent_cap = 0;
 	}
+}
+
+int
+session_index_init(struct session_index *idx, const struct config *cfg)
+{
+	idx->cfg = cfg;
+	idx->count = 0;
+	return idmap_init(&idx->accounts);
+}
+
+void
+session_index_free(struct session_index *idx)
+{
+	idmap_free(&idx->accounts);
+	idx->count = 0;
+}
+
+struct session *
+session_index_first(const struct session_index *idx, const char *account_id)
+{
+	return idmap_get(&idx->accounts, account_id);
+}
+
+int
+session_index_has_room(const struct session_index *idx, const char *account_id)
+{
+	int count = 0;
+
+	for (struct session *s = session_index_first(idx, account_id);
+	    s != NULL; s = s->next_of_account)
+		count++;
+	return count < idx->cfg->push_max_per_account;
+}
+
+/* Into the index, first of its account: -1 when there is no room. */
+static int
+session_link(struct session *s)
+{
+	struct session_index *idx = s->index;
+	struct session *first = session_index_first(idx, s->account_id);
+
+	if (!session_index_has_room(idx, s->account_id) ||
+	    idmap_put(&idx->accounts, s->account_id, s) == -1)
+		return -1;
+	s->next_of_account = first;
+	idx->count++;
+	return 0;
+}
+
+static void
+session_unlink(struct session *s)
+{
+	struct session_index *idx = s->index;
+	struct session *first = session_index_first(idx, s->account_id), **pp;
+
+	for (pp = &first; *pp != NULL; pp = &(*pp)->next_of_account) {
+		if (*pp == s) {
+			*pp = s->next_of_account;
+			break;
+		}
+	}
+	if (first == NULL)
+		idmap_remove(&idx->accounts, s->account_id);
+	else
+		idmap_put(&idx->accounts, s->account_id, first);
+	s->next_of_account = NULL;
+	idx->count--;
+}
+
+#define SESSION_TO(state)	(1u << (state))
+
+/* The changes allowed: from each state, the states it may go to. */
+static const unsigned int session_moves[] = {
+	[SESSION_OPENING] = SESSION_TO(SESSION_REGISTERING) |
+	    SESSION_TO(SESSION_CLOSED),
+	[SESSION_REGISTERING] = SESSION_TO(SESSION_REGISTERED) |
+	    SESSION_TO(SESSION_CLOSING) | SESSION_TO(SESSION_CLOSED),
+	[SESSION_REGISTERED] = SESSION_TO(SESSION_WELCOMING) |
+	    SESSION_TO(SESSION_REGISTERING) | SESSION_TO(SESSION_CLOSING) |
+	    SESSION_TO(SESSION_CLOSED),
+	[SESSION_WELCOMING] = SESSION_TO(SESSION_WELCOMED) |
+	    SESSION_TO(SESSION_REGISTERED) | SESSION_TO(SESSION_REGISTERING) |
+	    SESSION_TO(SESSION_CLOSING) | SESSION_TO(SESSION_CLOSED),
+	[SESSION_WELCOMED] = SESSION_TO(SESSION_CLOSING) |
+	    SESSION_TO(SESSION_CLOSED),
+	[SESSION_CLOSING] = SESSION_TO(SESSION_CLOSED),
+	[SESSION_CLOSED] = 0,
+};
+
+static const char *const session_state_names[] = {
+	[SESSION_OPENING] = "opening",
+	[SESSION_REGISTERING] = "registering",
+	[SESSION_REGISTERED] = "registered",
+	[SESSION_WELCOMING] = "welcoming",
+	[SESSION_WELCOMED] = "welcomed",
+	[SESSION_CLOSING] = "closing",
+	[SESSION_CLOSED] = "closed",
+};
+
+const char *
+session_state_name(enum session_state state)
+{
+	if ((size_t)state >= sizeof(session_state_names) /
+	    sizeof(session_state_names[0]))
+		return "?";
+	return session_state_names[state];
+}
+
+int
+session_set_state(struct session *s, enum session_state state)
+{
+	enum session_state from = s->state;
+
+	if ((size_t)from >= sizeof(session_moves) / sizeof(session_moves[0]) ||
+	    (size_t)state >= sizeof(session_moves) / sizeof(session_moves[0]) ||
+	    (session_moves[from] & SESSION_TO(state)) == 0) {
+		log_warnx("session %llu: %s -> %s refused",
+		    (unsigned long long)s->id, session_state_name(from),
+		    session_state_name(state));
+		return -1;
+	}
+	/* Into the index first: a session that cannot enter it stays out. */
+	if (from == SESSION_OPENING && state == SESSION_REGISTERING &&
+	    session_link(s) == -1)
+		return -1;
+	s->state = state;
+	switch (state) {
+	case SESSION_REGISTERED:
+		s->registered = 1;
+		break;
+	case SESSION_WELCOMED:
+		session_release_held(s);
+		break;
+	case SESSION_CLOSING:
+		session_clear(s);
+		lws_callback_on_writable(s->wsi);
+		break;
+	case SESSION_CLOSED:
+		if (from != SESSION_OPENING)
+			session_unlink(s);
+		session_destroy(s);
+		break;
+	case SESSION_OPENING:
+	case SESSION_REGISTERING:
+	case SESSION_WELCOMING:
+		break;
+	}
+	return 0;
 }

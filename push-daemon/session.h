@@ -1,8 +1,11 @@
 /*
- * One WebSocket connection. Outgoing frames are queued as shared,
- * reference-counted buffers (a message to many recipients is serialized
- * once) and written only from the writeable callback, one frame per call.
- * The queue is capped: a client that does not read is closed with 1008.
+ * One WebSocket connection: its state (enum session_state), its outgoing
+ * frames and what it must not be sent twice. Outgoing frames are queued as
+ * shared, reference-counted buffers (a message to many recipients is
+ * serialized once) and written only from the writeable callback, one frame
+ * per call. The queue is capped: a client that does not read is closed
+ * with 1008. Nothing here queries the database: the layers above
+ * (welcome.c, events.c, frames.c) do, and move the session on.
  */
 #ifndef CHAT_SESSION_H
 #define CHAT_SESSION_H
@@ -12,12 +15,14 @@
 
 #include <libwebsockets.h>
 
+#include "config.h"
+#include "idmap.h"
 #include "uuid.h"
 
-/* A frame ready to send, with LWS_PRE bytes of headroom for lws. */
 /* The RFC 3339 times of the API: 2024-01-01T12:00:00.123456Z */
 #define SESSION_TIME_SIZE	32
 
+/* A frame ready to send, with LWS_PRE bytes of headroom for lws. */
 struct outmsg {
 	int		 refs;
 	size_t		 len;
@@ -41,10 +46,42 @@ struct session_list {
 	struct session_item	*head, *tail;
 };
 
+/*
+ * A connection's life. Only session_set_state() changes it: it refuses a
+ * change the protocol does not allow, and moves the session between the
+ * lists its states imply (the index by account; held, backlog, queue).
+ *
+ *   OPENING      handshake accepted; in no list
+ *   REGISTERING  in the index; its presence row is queued or being
+ *                written (welcome.c); events are held
+ *   REGISTERED   row written, online_friends queued; waits for an event
+ *                read begun after that (docs/events.md); events are held,
+ *                and a new message created before it opened is left to
+ *                the welcome (session_welcome_covers)
+ *   WELCOMING    its query of undelivered messages is out; events held
+ *   WELCOMED     the initial frames are queued, the held events after
+ *                them; events flow
+ *   CLOSING      every list emptied; the close frame is to be sent
+ *   CLOSED       out of the index, everything freed
+ *
+ *   OPENING -> REGISTERING -> REGISTERED -> WELCOMING -> WELCOMED
+ *   WELCOMING -> REGISTERED      its query was lost with the connection
+ *   REGISTERED, WELCOMING -> REGISTERING
+ *                                the database connection is back: the
+ *                                row is written again (a WELCOMED session's
+ *                                too, which stays WELCOMED: it is welcomed
+ *                                once)
+ *   REGISTERING..WELCOMED -> CLOSING -> CLOSED
+ *   any but CLOSED -> CLOSED     the client went away
+ */
 enum session_state {
-	SESSION_PENDING,	/* initial frames not yet queued: hold events */
-	SESSION_READY,		/* events flow */
-	SESSION_CLOSING,	/* close frame to send */
+	SESSION_OPENING,	/* 0: lws zeroes the per-session data */
+	SESSION_REGISTERING,
+	SESSION_REGISTERED,
+	SESSION_WELCOMING,
+	SESSION_WELCOMED,
+	SESSION_CLOSING,
+	SESSION_CLOSED,
 };
 
 /* Which session a query's answer is for: sessions may close meanwhile. */
@@ -56,23 +93,45 @@ struct session_ref {
 /*
  * Own sends whose message_created event has not been read yet, at most:
  * each is skipped by the event and forgotten then (CONTRACT §6: no echo).
+ * Past the cap the oldest is forgotten, the likeliest to be read already.
  */
 #define SESSION_SENT_MAX	512
 
 struct hub;
+struct session;
+
+/*
+ * The sessions from REGISTERING to CLOSING, by account (the hub's), and
+ * the limits they live under: the configuration is the running one, which
+ * SIGHUP changes in place.
+ */
+struct session_index {
+	const struct config	*cfg;
+	struct idmap		 accounts;	/* account id -> first session */
+	size_t			 count;
+};
+
+int	session_index_init(struct session_index *idx, const struct config *cfg);
+void	session_index_free(struct session_index *idx);
+/* The first session of account_id (then follow next_of_account), or NULL. */
+struct session *session_index_first(const struct session_index *idx,
+	    const char *account_id);
+/* Whether account_id may have one more session. */
+int	session_index_has_room(const struct session_index *idx,
+	    const char *account_id);
 
 /* lws allocates this per connection (per_session_data). */
 struct session {
 	struct lws		*wsi;
-	struct hub		*hub;
+	struct hub		*hub;		/* for the layers above */
+	struct session_index	*index;
 	enum session_state	 state;
-	int			 linked;	/* in the hub's indexes */
 	char			 account_id[UUID_TEXT_SIZE];
 	uint64_t		 id;		/* unique on this node */
 	struct session		*next_of_account;
 
 	/*
-	 * queue: frames being written. held: events while PENDING, which
+	 * queue: frames being written. held: events until WELCOMED, which
 	 * follow the initial frames. backlog: the initial undelivered
 	 * messages (and the events after them) not yet in the queue: they
 	 * enter it as it drains, so that a long absence does not overflow
@@ -83,30 +142,46 @@ struct session {
 	struct session_list	 backlog;
 	size_t			 queued_bytes;	/* capped frames, all lists */
 	size_t			 queue_bytes;	/* frames in queue */
-	int			 registered;	/* presence row written */
+	/* It reached REGISTERED once: a presence row may exist, whose end
+	 * is written when it closes (presence.c). */
+	int			 registered;
 	int			 close_code;
 
 	char			*rx;		/* a fragmented frame so far */
 	size_t			 rx_len;
 
-	char			(*sent)[UUID_TEXT_SIZE];	/* oldest first */
+	/*
+	 * No echo (CONTRACT §6): its sends of the batch under way (frames.c),
+	 * whose ids it does not know yet, and those it was answered whose
+	 * message_created event is not read yet (oldest first).
+	 */
+	int			 sends_in_flight;
+	char			(*sent)[UUID_TEXT_SIZE];
 	size_t			 nsent, sent_cap;
-	int			 sends_in_flight; /* in the batch under way */
 
 	/* Messages of the initial frames, skipped when their events come,
 	 * until the event horizon passes initial_until. */
 	char			(*initial)[UUID_TEXT_SIZE];
 	size_t			 ninitial;
 	uint64_t		 initial_until;
-	/* When it opened (this host's clock, as the API writes times), and
-	 * whether the welcome's query of undelivered messages went out. */
+	/* When it opened (this host's clock, as the API writes times). */
 	char			 opened_at[SESSION_TIME_SIZE];
-	int			 welcome_asked;
 };
 
+/* OPENING: takes wsi, its index and its id, and notes when it opened. */
+void	session_open(struct session *s, struct lws *wsi,
+	    struct session_index *idx, uint64_t id);
 /*
- * Queues an event frame (taking a reference): held back while the session
- * is PENDING, so that the initial frames come first.
+ * The one change of s->state. Returns 0, or -1 when the change is not
+ * allowed (logged) or when s cannot enter the index (its account has the
+ * most sessions allowed, out of memory): s is left as it was.
+ */
+int	session_set_state(struct session *s, enum session_state state);
+const char *session_state_name(enum session_state state);
+
+/*
+ * Queues an event frame (taking a reference): held until the session is
+ * WELCOMED, so that the initial frames come first.
  */
 void	session_push(struct session *s, struct outmsg *msg);
 /* Queues a frame at once: replies, connection_established, online_friends. */
@@ -116,25 +191,19 @@ void	session_push_now(struct session *s, struct outmsg *msg);
 void	session_push_initial(struct session *s, struct outmsg *msg);
 /* session_push_now() of a copy of text. */
 void	session_send_text(struct session *s, const char *text);
-/* Drops what is queued and closes with code. */
+/* CLOSING with code, unless closing or closed already. */
 void	session_close(struct session *s, int code);
-/* The initial frames are queued: the held events follow them. */
-void	session_ready(struct session *s);
 /* The writeable callback: 0, or -1 to close. */
 int	session_writeable(struct session *s);
-/* Releases everything the session holds. */
-void	session_destroy(struct session *s);
 
 void	session_ref(const struct session *s, struct session_ref *ref);
-/* Records when the session opened (opened_at). */
-void	session_opened(struct session *s);
 /*
- * Whether msg, a new message to s, is left to s's welcome: s is being
- * welcomed, its query of undelivered messages has not gone out, and msg
- * was created before s opened. The query sends it if it is still
- * undelivered; one that another connection got first is not sent again.
- * A copy of a message s's account sent from elsewhere that passes this
- * test is not sent at all: s did not exist when it was sent.
+ * Whether msg, a new message to s, is left to s's welcome: s is
+ * REGISTERING or REGISTERED (its query of undelivered messages has not
+ * gone out), and msg was created before s opened. The query sends it if
+ * it is still undelivered; one that another connection got first is not
+ * sent again. A copy of a message s's account sent from elsewhere that
+ * passes this test is not sent at all: s did not exist when it was sent.
  */
 int	session_welcome_covers(const struct session *s,
 	    const struct outmsg *msg);
@@ -154,6 +223,7 @@ void	session_set_initial(struct session *s, char (*ids)[UUID_TEXT_SIZE],
 int	session_sent_initially(struct session *s, const char *message_id,
 	    uint64_t horizon);
 
+/* message_sent told s the id of its send (at most SESSION_SENT_MAX). */
 void	session_remember_send(struct session *s, const char *message_id);
 int	session_sent(const struct session *s, const char *message_id);
 /* The event of message_id has been pushed: forget it as a send of s. */

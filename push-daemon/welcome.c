@@ -135,10 +135,11 @@ done:
 }
 
 /*
- * The answer to the batch's query of undelivered messages. Without one
- * (an SQL error, out of memory) the sessions go on: their messages stay
- * undelivered, for their next connection. On a lost connection (lost)
- * they stay pending, and are welcomed again once it is back (welcome_all).
+ * The answer to the batch's query of undelivered messages, for its
+ * sessions still WELCOMING. Without one (an SQL error, out of memory) they
+ * are WELCOMED all the same: their messages stay undelivered, for their
+ * next connection. On a lost connection (lost) they are REGISTERED again,
+ * and registered anew once it is back (welcome_all).
  */
 static void
 welcome_answered(struct welcome_batch *b, PGresult *res, int lost)
@@ -150,10 +151,10 @@ welcome_answered(struct welcome_batch *b, PGresult *res, int lost)
 		struct session *s = hub_find(b->hub, &b->refs[k].ref);
 		int first = -1, n = 0;
 
-		if (s == NULL || s->state != SESSION_PENDING)
+		if (s == NULL || s->state != SESSION_WELCOMING)
 			continue;
 		if (lost) {
-			s->welcome_asked = 0;
+			session_set_state(s, SESSION_REGISTERED);
 			continue;
 		}
 		/* Rows are grouped by account. */
@@ -166,7 +167,7 @@ welcome_answered(struct welcome_batch *b, PGresult *res, int lost)
 		}
 		if (n > 0)
 			welcome_messages(s, res, first, n);
-		session_ready(s);
+		session_set_state(s, SESSION_WELCOMED);
 	}
 	PQclear(res);
 	welcome_batch_free(b);
@@ -178,7 +179,11 @@ welcome_undelivered(void *arg, PGresult *res)
 	welcome_answered(arg, res, res == NULL);
 }
 
-/* The undelivered messages of the batch's sessions that are new. */
+/*
+ * The undelivered messages of the batch's sessions: those REGISTERED are
+ * WELCOMING from now on (a session registered again after a reconnection,
+ * WELCOMED already, is not welcomed twice).
+ */
 static void
 welcome_fetch_messages(struct welcome_batch *b)
 {
@@ -190,8 +195,10 @@ welcome_fetch_messages(struct welcome_batch *b)
 	for (size_t k = 0; k < b->n; k++) {
 		struct session *s = hub_find(hub, &b->refs[k].ref);
 
-		if (s != NULL)
-			s->welcome_asked = 1;
+		if (s != NULL && s->state == SESSION_REGISTERED)
+			session_set_state(s, SESSION_WELCOMING);
+	}
+	for (size_t k = 0; k < b->n; k++) {
 		if (idlist_add(&accounts, b->refs[k].ref.account_id) == -1) {
 			idlist_free(&accounts);
 			welcome_answered(b, NULL, 0);
@@ -338,8 +345,10 @@ welcome_registered(void *arg, PGresult *res)
 
 			if (b->refs[k].ref.id != id)
 				continue;
-			if ((s = hub_find(b->hub, &b->refs[k].ref)) == NULL) {
-				/* Closed meanwhile: its row goes again. */
+			s = hub_find(b->hub, &b->refs[k].ref);
+			if (s == NULL || s->state == SESSION_CLOSING) {
+				/* Closed meanwhile, or closing: its row goes
+				 * again. */
 				if (!PQgetisnull(res, i, 1))
 					presence_close_id(b->hub, id);
 				continue;
@@ -349,8 +358,9 @@ welcome_registered(void *arg, PGresult *res)
 				session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
 				continue;
 			}
-			s->registered = 1;
-			if (s->state == SESSION_PENDING)
+			/* A WELCOMED session registered again stays so. */
+			if (s->state == SESSION_REGISTERING &&
+			    session_set_state(s, SESSION_REGISTERED) == 0)
 				session_send_text(s, PQgetvalue(res, i, 1));
 		}
 	}
@@ -440,8 +450,10 @@ welcome_session(struct hub *hub, struct session *s)
 
 	if (s->state == SESSION_CLOSING)
 		return;
+	/* Registered anew after a reconnection, and welcomed once. */
+	if (s->state == SESSION_REGISTERED || s->state == SESSION_WELCOMING)
+		session_set_state(s, SESSION_REGISTERING);
 	session_ref(s, &ref);
-	s->welcome_asked = 0;
 	if (welcome_queue(&ref, 0) == -1) {
 		/* Out of memory: closed, rather than left pending for ever. */
 		session_close(s, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);

@@ -14,9 +14,14 @@
 struct hub;
 struct session;
 
-/* A session opened: register it, then queue its initial frames. */
+/*
+ * Registers s (REGISTERING), then moves it on: REGISTERED once its row is
+ * written, WELCOMING once an event read begun after that is over, WELCOMED
+ * with its initial frames (session.h).
+ */
 void	welcome_session(struct hub *hub, struct session *s);
-/* The database connection is back: register every open session again. */
+/* The database connection is back (after presence_connected()): every
+ * open session registers again; those not WELCOMED are welcomed then. */
 void	welcome_all(struct hub *hub);
 /* An event read is over: the registered sessions that waited for it get
  * their undelivered messages (events.c). */

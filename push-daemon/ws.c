@@ -55,10 +55,10 @@ ws_filter(struct hub *hub, struct lws *wsi, struct session *s)
 		    "Service unavailable");
 	if (idmap_get(&hub->refused, s->account_id) != NULL)
 		return ws_refuse(wsi, HTTP_STATUS_FORBIDDEN, "Inactive user");
-	if (hub->nsessions >= (size_t)cfg->push_max_connections)
+	if (hub->sessions.count >= (size_t)cfg->push_max_connections)
 		return ws_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
 		    "Too many connections");
-	if (!hub_account_has_room(hub, s->account_id))
+	if (!session_index_has_room(&hub->sessions, s->account_id))
 		return ws_refuse(wsi, 429, "Too many connections for this "
 		    "account");
 	s->hub = hub;
@@ -70,12 +70,9 @@ ws_established(struct hub *hub, struct lws *wsi, struct session *s)
 {
 	char frame[160];
 
-	s->wsi = wsi;
 	s->hub = hub;
-	s->id = ++hub->next_session_id;
-	s->state = SESSION_PENDING;
-	session_opened(s);
-	if (hub_link(hub, s) == -1) {
+	session_open(s, wsi, &hub->sessions, ++hub->next_session_id);
+	if (session_set_state(s, SESSION_REGISTERING) == -1) {
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
 		    (unsigned char *)"too many connections", 20);
 		return -1;
@@ -121,16 +118,12 @@ ws_receive(struct lws *wsi, struct session *s, const char *in, size_t len)
 	return 0;
 }
 
+/* Any state: refused at the handshake (OPENING), closing, or gone. */
 static void
 ws_closed(struct hub *hub, struct session *s)
 {
-	if (s->wsi == NULL)
-		return;		/* refused at the handshake */
-	if (s->linked) {
-		hub_unlink(hub, s);
-		presence_close(hub, s);
-	}
-	session_destroy(s);
+	presence_close(hub, s);
+	session_set_state(s, SESSION_CLOSED);
 }
 
 static int
