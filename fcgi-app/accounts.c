@@ -100,6 +100,14 @@ accounts_validate(struct reply *rp, struct json_object *obj,
 		    "invalid or missing URL scheme", "value_error.url.scheme");
 }
 
+/* 400 for a name taken: the email when email, else the username. */
+static void
+accounts_reply_taken(struct reply *rp, int email)
+{
+	reply_error(rp, 400, email ? "Email already registered" :
+	    "Username already registered");
+}
+
 /* 400 when the username or the email is taken; 0 when both are free. */
 static int
 accounts_check_taken(struct request *rq, struct reply *rp,
@@ -114,9 +122,9 @@ accounts_check_taken(struct request *rq, struct reply *rp,
 	if (st != DB_OK)
 		reply_db_error(rp, st);
 	else if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
-		reply_error(rp, 400, "Username already registered");
+		accounts_reply_taken(rp, 0);
 	else if (strcmp(PQgetvalue(res, 0, 1), "t") == 0)
-		reply_error(rp, 400, "Email already registered");
+		accounts_reply_taken(rp, 1);
 	else
 		rc = 0;
 	PQclear(res);
@@ -130,10 +138,8 @@ accounts_reply_conflict(struct reply *rp, const PGresult *res)
 	const char *constraint = PQresultErrorField(res,
 	    PG_DIAG_CONSTRAINT_NAME);
 
-	if (constraint != NULL && strstr(constraint, "email") != NULL)
-		reply_error(rp, 400, "Email already registered");
-	else
-		reply_error(rp, 400, "Username already registered");
+	accounts_reply_taken(rp, constraint != NULL &&
+	    strstr(constraint, "email") != NULL);
 }
 
 void
@@ -152,7 +158,7 @@ accounts_register(struct request *rq, struct reply *rp)
 	if (reply_has_invalid(rp) || accounts_check_taken(rq, rp, fields) == -1)
 		goto done;
 	if ((hash = password_hash(fields[2])) == NULL) {
-		reply_error(rp, 500, "Internal Server Error");
+		reply_internal_error(rp);
 		goto done;
 	}
 	params[0] = fields[0];

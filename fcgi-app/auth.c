@@ -4,6 +4,7 @@
 
 #include "app.h"
 #include "auth.h"
+#include "detail.h"
 #include "token.h"
 #include "token_cache.h"
 
@@ -25,28 +26,33 @@ auth_account_active(struct request *rq, struct reply *rp,
 	else if (PQntuples(res) == 0)
 		reply_error(rp, gone_status, gone_detail);
 	else if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
-		reply_error(rp, 403, "Inactive user");
+		reply_error(rp, 403, DETAIL_INACTIVE);
 	else
 		rc = 0;
 	PQclear(res);
 	return rc;
 }
 
+/* The token of an "Authorization: Bearer" header; NULL without one. */
+static const char *
+auth_header_token(const char *h)
+{
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return NULL;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	return *h != '\0' ? h : NULL;
+}
+
 int
 auth_token(struct request *rq, struct reply *rp)
 {
 	const struct config *cfg = &rq->app->cfg;
-	const char *h = rq->authorization;
+	const char *h = auth_header_token(rq->authorization);
 	long now = (long)time(NULL), exp;
 
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
-		reply_error(rp, 401, "Not authenticated");
-		return -1;
-	}
-	h += 7;
-	while (*h == ' ')
-		h++;
-	if (*h == '\0') {
+	if (h == NULL) {
 		reply_error(rp, 401, "Not authenticated");
 		return -1;
 	}
@@ -54,7 +60,7 @@ auth_token(struct request *rq, struct reply *rp)
 		return 0;
 	if (token_verify(cfg->jwt_secret, cfg->jwt_secret_len, h, TOKEN_ACCESS,
 	    now, rq->account_id, &exp) == -1) {
-		reply_error(rp, 401, "Could not validate credentials");
+		reply_error(rp, 401, DETAIL_BAD_CREDENTIALS);
 		return -1;
 	}
 	token_cache_put(h, exp, rq->account_id);
@@ -65,7 +71,7 @@ int
 auth_account(struct request *rq, struct reply *rp)
 {
 	return auth_account_active(rq, rp, rq->account_id, 401,
-	    "Could not validate credentials");
+	    DETAIL_BAD_CREDENTIALS);
 }
 
 int

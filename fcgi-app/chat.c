@@ -8,7 +8,6 @@
 #include "page.h"
 #include "proc.h"
 
-#define CHAT_CONTENT_MAX	5000
 #define CHAT_KEYWORD_MAX	200
 #define CHAT_PAGE_DEFAULT	50
 #define CHAT_PAGE_MAX		100
@@ -37,8 +36,7 @@ chat_send(struct request *rq, struct reply *rp)
 
 	if (fields_json_body(rq, rp, &obj) == 0) {
 		fields_json_uuid(rp, obj, "receiver_id", id);
-		fields_json_content(rp, obj, "content", CHAT_CONTENT_MAX,
-		    &content);
+		fields_json_content(rp, obj, "content", &content);
 	}
 	if (!reply_has_invalid(rp)) {
 		const char *params[] = { rq->account_id, id, content };

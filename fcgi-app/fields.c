@@ -1,7 +1,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +8,7 @@
 
 #include "fields.h"
 #include "json_input.h"
-#include "utf8.h"
+#include "rules.h"
 
 int
 fields_content_type_is(const struct request *rq, const char *type)
@@ -25,10 +24,21 @@ fields_content_type_is(const struct request *rq, const char *type)
 	return *ct == '\0' || *ct == ';';
 }
 
+/* Records the 422 entry of a value a rule refused; returns -1. */
+static int
+fields_refused(struct reply *rp, const char *where, const char *name,
+    const struct rules_error *e)
+{
+	reply_invalid(rp, where, name, e->msg, e->type);
+	return -1;
+}
+
 int
 fields_json_body(const struct request *rq, struct reply *rp,
     struct json_object **obj)
 {
+	struct rules_error e;
+
 	*obj = NULL;
 	if (rq->content_type != NULL &&
 	    !fields_content_type_is(rq, "application/json")) {
@@ -40,9 +50,8 @@ fields_json_body(const struct request *rq, struct reply *rp,
 	case JSON_INPUT_OK:
 		return 0;
 	case JSON_INPUT_EMPTY:
-		reply_invalid(rp, "body", NULL, "field required",
-		    "value_error.missing");
-		break;
+		rules_refuse(&e, RULES_MISSING, 0);
+		return fields_refused(rp, "body", NULL, &e);
 	case JSON_INPUT_BAD_UTF8:
 		reply_invalid(rp, "body", NULL, "Invalid UTF-8 in body",
 		    "value_error.unicode");
@@ -59,116 +68,40 @@ fields_json_body(const struct request *rq, struct reply *rp,
 	return -1;
 }
 
-/* Length and content rules shared by JSON, form and query strings. */
-static int
-fields_check_string(struct reply *rp, const char *where, const char *name,
-    const char *value, size_t len, size_t min, size_t max)
-{
-	char msg[80];
-	size_t chars;
-
-	if (memchr(value, '\0', len) != NULL) {
-		reply_invalid(rp, where, name, "string must not contain U+0000",
-		    "value_error.str.nul");
-		return -1;
-	}
-	if (!utf8_valid(value, len)) {
-		reply_invalid(rp, where, name, "Invalid UTF-8 in string",
-		    "value_error.unicode");
-		return -1;
-	}
-	chars = utf8_length(value, len);
-	if (chars < min) {
-		snprintf(msg, sizeof(msg), "ensure this value has at least "
-		    "%zu characters", min);
-		reply_invalid(rp, where, name, msg,
-		    "value_error.any_str.min_length");
-		return -1;
-	}
-	if (chars > max) {
-		snprintf(msg, sizeof(msg), "ensure this value has at most "
-		    "%zu characters", max);
-		reply_invalid(rp, where, name, msg,
-		    "value_error.any_str.max_length");
-		return -1;
-	}
-	return 0;
-}
-
 int
 fields_json_string(struct reply *rp, struct json_object *obj,
     const char *name, size_t min, size_t max, enum fields_presence presence,
     const char **value)
 {
-	size_t len = 0;
+	struct rules_error e;
+	size_t len;
 
-	*value = NULL;
-	switch (json_input_string(obj, name, value, &len)) {
-	case JSON_FIELD_OK:
-		return fields_check_string(rp, "body", name, *value, len,
-		    min, max);
-	case JSON_FIELD_MISSING:
-		*value = NULL;
-		if (presence == FIELDS_OPTIONAL)
-			return 0;
-		reply_invalid(rp, "body", name, "field required",
-		    "value_error.missing");
-		return -1;
-	case JSON_FIELD_NOT_STRING:
-		reply_invalid(rp, "body", name, "str type expected",
-		    "type_error.str");
-		return -1;
-	case JSON_FIELD_HAS_NUL:
-		reply_invalid(rp, "body", name,
-		    "string must not contain U+0000", "value_error.str.nul");
-		return -1;
-	}
-	return -1;
+	if (rules_json_string(obj, name, presence == FIELDS_OPTIONAL, value,
+	    &len, &e) == -1 || (*value != NULL &&
+	    rules_string(*value, len, min, max, &e) == -1))
+		return fields_refused(rp, "body", name, &e);
+	return 0;
 }
 
 int
 fields_json_uuid(struct reply *rp, struct json_object *obj, const char *name,
     char out[UUID_TEXT_SIZE])
 {
-	const char *text = NULL;
-	size_t len;
+	struct rules_error e;
 
-	switch (json_input_string(obj, name, &text, &len)) {
-	case JSON_FIELD_MISSING:
-		reply_invalid(rp, "body", name, "field required",
-		    "value_error.missing");
-		return -1;
-	case JSON_FIELD_OK:
-		return fields_uuid(rp, "body", name, text, out);
-	default:
-		return fields_uuid(rp, "body", name, "", out);
-	}
+	if (rules_json_uuid(obj, name, out, &e) == -1)
+		return fields_refused(rp, "body", name, &e);
+	return 0;
 }
 
 int
 fields_json_content(struct reply *rp, struct json_object *obj,
-    const char *name, size_t max, const char **value)
+    const char *name, const char **value)
 {
-	size_t len, start, end;
-	char msg[80];
+	struct rules_error e;
 
-	if (fields_json_string(rp, obj, name, 0, SIZE_MAX, FIELDS_REQUIRED,
-	    value) == -1)
-		return -1;
-	len = strlen(*value);
-	utf8_trim(*value, len, &start, &end);
-	if (start == end) {
-		reply_invalid(rp, "body", name, "ensure this value has at "
-		    "least 1 characters", "value_error.any_str.min_length");
-		return -1;
-	}
-	if (utf8_length(*value + start, end - start) > max) {
-		snprintf(msg, sizeof(msg), "ensure this value has at most "
-		    "%zu characters", max);
-		reply_invalid(rp, "body", name, msg,
-		    "value_error.any_str.max_length");
-		return -1;
-	}
+	if (rules_json_content(obj, name, value, &e) == -1)
+		return fields_refused(rp, "body", name, &e);
 	return 0;
 }
 
@@ -178,18 +111,16 @@ fields_form_string(struct reply *rp, const struct form *form,
     const char **value)
 {
 	const struct form_field *f = form_get(form, name);
+	struct rules_error e;
 
 	*value = NULL;
-	if (f == NULL) {
-		reply_invalid(rp, where, name, "field required",
-		    "value_error.missing");
-		return -1;
+	if (f == NULL)
+		rules_refuse(&e, RULES_MISSING, 0);
+	else if (rules_string(f->value, f->value_len, min, max, &e) == 0) {
+		*value = f->value;
+		return 0;
 	}
-	if (fields_check_string(rp, where, name, f->value, f->value_len,
-	    min, max) == -1)
-		return -1;
-	*value = f->value;
-	return 0;
+	return fields_refused(rp, where, name, &e);
 }
 
 int
@@ -235,9 +166,9 @@ int
 fields_uuid(struct reply *rp, const char *where, const char *name,
     const char *text, char out[UUID_TEXT_SIZE])
 {
-	if (uuid_normalize(text, out) == 0)
-		return 0;
-	reply_invalid(rp, where, name, "value is not a valid uuid",
-	    "type_error.uuid");
-	return -1;
+	struct rules_error e;
+
+	if (rules_uuid(text, out, &e) == -1)
+		return fields_refused(rp, where, name, &e);
+	return 0;
 }

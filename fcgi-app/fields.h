@@ -1,8 +1,8 @@
 /*
- * Input validation for handlers. Each function checks one input, records a
- * 422 entry in the reply when it is invalid (the messages of docs/API.md),
- * and returns 0 when valid or -1 when not; handlers check every field, then
- * stop if reply_has_invalid().
+ * Input validation for handlers. Each function checks one input by the
+ * rules of shared/rules.c, records a 422 entry in the reply when it is
+ * invalid (the messages of docs/API.md), and returns 0 when valid or -1
+ * when not; handlers check every field, then stop if reply_has_invalid().
  */
 #ifndef CHAT_FIELDS_H
 #define CHAT_FIELDS_H
@@ -37,12 +37,9 @@ int	fields_json_string(struct reply *rp, struct json_object *obj,
 int	fields_json_uuid(struct reply *rp, struct json_object *obj,
 	    const char *name, char out[UUID_TEXT_SIZE]);
 
-/*
- * Message content (CONTRACT §5): a string of 1..max characters once
- * leading and trailing white space is set aside; *value is as sent.
- */
+/* Message content (CONTRACT §5, rules_json_content); *value is as sent. */
 int	fields_json_content(struct reply *rp, struct json_object *obj,
-	    const char *name, size_t max, const char **value);
+	    const char *name, const char **value);
 
 /* A field of a form or query string: where is "body" or "query". */
 int	fields_form_string(struct reply *rp, const struct form *form,

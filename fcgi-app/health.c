@@ -1,6 +1,7 @@
 #include <libpq-fe.h>
 
 #include "app.h"
+#include "detail.h"
 #include "health.h"
 
 static struct db_stmt health_stmt = DB_STMT("health", 0, "SELECT 1");
@@ -18,5 +19,5 @@ health_get(struct request *rq, struct reply *rp)
 	else
 		reply_json(rp, 503, "{\"status\": \"unavailable\", "
 		    "\"database\": \"unreachable\", "
-		    "\"detail\": \"Database unavailable\"}");
+		    "\"detail\": \"" DETAIL_DB_UNAVAILABLE "\"}");
 }

@@ -4,6 +4,7 @@
 
 #include "app.h"
 #include "auth.h"
+#include "detail.h"
 #include "fields.h"
 #include "json_input.h"
 #include "login.h"
@@ -13,6 +14,8 @@
 /* Bounds of the login fields: generous, as they only look accounts up. */
 #define LOGIN_NAME_MAX		254
 #define LOGIN_PASSWORD_MAX	128
+/* A refresh token that is not valid, or whose account is gone: 401. */
+#define LOGIN_BAD_REFRESH	"Invalid refresh token"
 
 static struct db_stmt login_by_username_stmt = DB_STMT("login_by_username", 1,
     "SELECT account_id, password_hash, is_active FROM account "
@@ -61,7 +64,7 @@ login_read_credentials(struct request *rq, struct reply *rp,
 {
 	if (fields_content_type_is(rq, "application/x-www-form-urlencoded")) {
 		if (form_parse(form, rq->body, rq->body_len) == -1) {
-			reply_error(rp, 500, "Internal Server Error");
+			reply_internal_error(rp);
 			return -1;
 		}
 		fields_form_string(rp, form, "body", "username", 1,
@@ -77,6 +80,22 @@ login_read_credentials(struct request *rq, struct reply *rp,
 	return reply_has_invalid(rp) || rp->body != NULL ? -1 : 0;
 }
 
+/*
+ * Whether password is that of the account found (res: the look-up); with
+ * none found, the same work against a dummy hash, so that the time taken
+ * does not tell whether the account exists.
+ */
+static int
+login_password_ok(const struct request *rq, const PGresult *res,
+    const char *password)
+{
+	if (PQntuples(res) == 0) {
+		password_verify(password, rq->app->dummy_hash);
+		return 0;
+	}
+	return password_verify(password, PQgetvalue(res, 0, 1));
+}
+
 static void
 login_check(struct request *rq, struct reply *rp, const char *username,
     const char *password)
@@ -90,13 +109,10 @@ login_check(struct request *rq, struct reply *rp, const char *username,
 	st = db_run(&rq->app->db, stmt, params, &res);
 	if (st != DB_OK)
 		reply_db_error(rp, st);
-	else if (PQntuples(res) == 0) {
-		password_verify(password, rq->app->dummy_hash);
-		reply_error(rp, 401, "Incorrect username or password");
-	} else if (!password_verify(password, PQgetvalue(res, 0, 1)))
+	else if (!login_password_ok(rq, res, password))
 		reply_error(rp, 401, "Incorrect username or password");
 	else if (strcmp(PQgetvalue(res, 0, 2), "t") != 0)
-		reply_error(rp, 403, "Inactive user");
+		reply_error(rp, 403, DETAIL_INACTIVE);
 	else
 		login_reply_tokens(rq, rp, PQgetvalue(res, 0, 0));
 	PQclear(res);
@@ -130,11 +146,11 @@ login_refresh_token(struct request *rq, struct reply *rp)
 		goto done;
 	if (token_verify(cfg->jwt_secret, cfg->jwt_secret_len, token,
 	    TOKEN_REFRESH, (long)time(NULL), account_id, NULL) == -1) {
-		reply_error(rp, 401, "Invalid refresh token");
+		reply_error(rp, 401, LOGIN_BAD_REFRESH);
 		goto done;
 	}
 	if (auth_account_active(rq, rp, account_id, 401,
-	    "Invalid refresh token") == 0)
+	    LOGIN_BAD_REFRESH) == 0)
 		login_reply_tokens(rq, rp, account_id);
 done:
 	json_object_put(obj);

@@ -72,7 +72,7 @@ main_serve(struct app *app, FCGX_Request *fcgx)
 	if (request_read(&rq, app, fcgx) == 0)
 		router_dispatch(&rq, &rp);
 	else
-		reply_error(&rp, 500, "Internal Server Error");
+		reply_internal_error(&rp);
 	reply_send(&rp, &rq);
 	reply_free(&rp);
 	request_free(&rq);

@@ -187,7 +187,7 @@ page_answer(struct reply *rp, const PGresult *res, const char *skip,
 	char *body;
 
 	if (PQnfields(res) != PAGE_NCOLS || (head = page_header(res)) == -1) {
-		reply_error(rp, 500, "Internal Server Error");
+		reply_internal_error(rp);
 		return;
 	}
 	status = page_int32(PQgetvalue(res, head, PAGE_STATUS));
@@ -195,13 +195,13 @@ page_answer(struct reply *rp, const PGresult *res, const char *skip,
 		if (page_has(res, head, PAGE_BODY, 0))
 			reply_json(rp, status, PQgetvalue(res, head, PAGE_BODY));
 		else
-			reply_error(rp, 500, "Internal Server Error");
+			reply_internal_error(rp);
 		return;
 	}
 	body = page_sides_ok(res, head) ? page_body(res, head, skip, limit) :
 	    NULL;
 	if (body == NULL)
-		reply_error(rp, 500, "Internal Server Error");
+		reply_internal_error(rp);
 	else
 		reply_take(rp, 200, body);
 }

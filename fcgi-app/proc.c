@@ -45,7 +45,7 @@ proc_call(struct request *rq, struct reply *rp, struct db_stmt *stmt,
 	if (st != DB_OK)
 		reply_db_error(rp, st);
 	else if (PQntuples(res) != 1 || PQnfields(res) != 3)
-		reply_error(rp, 500, "Internal Server Error");
+		reply_internal_error(rp);
 	else {
 		reply_json(rp, proc_int(PQgetvalue(res, 0, 0)),
 		    PQgetvalue(res, 0, 1));
@@ -78,7 +78,7 @@ proc_json(struct request *rq, struct reply *rp, struct db_stmt *stmt,
 	if (st != DB_OK)
 		reply_db_error(rp, st);
 	else if (PQntuples(res) != 1)
-		reply_error(rp, 500, "Internal Server Error");
+		reply_internal_error(rp);
 	else
 		reply_json(rp, 200, PQgetvalue(res, 0, 0));
 	PQclear(res);

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detail.h"
 #include "log.h"
 #include "reply.h"
 #include "request.h"
@@ -72,7 +73,7 @@ void
 reply_object(struct reply *rp, int status, struct json_object *obj)
 {
 	if (obj == NULL) {
-		reply_error(rp, 500, "Internal Server Error");
+		reply_internal_error(rp);
 		return;
 	}
 	reply_json(rp, status, json_object_to_json_string_ext(obj,
@@ -92,12 +93,18 @@ reply_error(struct reply *rp, int status, const char *detail)
 }
 
 void
+reply_internal_error(struct reply *rp)
+{
+	reply_error(rp, 500, DETAIL_INTERNAL);
+}
+
+void
 reply_db_error(struct reply *rp, enum db_status st)
 {
 	if (st == DB_UNAVAILABLE)
-		reply_error(rp, 503, "Database unavailable");
+		reply_error(rp, 503, DETAIL_DB_UNAVAILABLE);
 	else
-		reply_error(rp, 500, "Internal Server Error");
+		reply_internal_error(rp);
 }
 
 void
@@ -196,7 +203,7 @@ reply_send(struct reply *rp, const struct request *rq)
 
 	reply_finish_invalid(rp);
 	if (rp->body == NULL && rp->status != 204)
-		reply_error(rp, 500, "Internal Server Error");
+		reply_internal_error(rp);
 	if (rp->status >= 500)
 		log_warnx("%s: answered %d", rq->method, rp->status);
 

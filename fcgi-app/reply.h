@@ -31,6 +31,8 @@ void	reply_take(struct reply *rp, int status, char *body);
 void	reply_object(struct reply *rp, int status, struct json_object *obj);
 /* Answers status with {"detail": detail}. */
 void	reply_error(struct reply *rp, int status, const char *detail);
+/* Answers 500 {"detail": "Internal Server Error"}: a fault of ours. */
+void	reply_internal_error(struct reply *rp);
 /* Answers 503 or 500 for a database failure. */
 void	reply_db_error(struct reply *rp, enum db_status st);
 

@@ -4,16 +4,15 @@
 
 #include <json-c/json.h>
 
+#include "detail.h"
 #include "events.h"
 #include "frames.h"
 #include "hub.h"
 #include "idlist.h"
 #include "json_input.h"
 #include "log.h"
-#include "utf8.h"
+#include "rules.h"
 
-#define FRAMES_TEMP_ID_MAX	64
-#define FRAMES_CONTENT_MAX	5000
 /* Sends in one batch at most; more wait for the next one. */
 #define FRAMES_BATCH_MAX	256
 
@@ -25,12 +24,20 @@ static struct pg_stmt frames_read_stmt = PG_STMT("ws_read", 2,
 static struct pg_stmt frames_typing_stmt = PG_STMT("ws_typing", 3,
     "SELECT push_typing($1, $2, $3)");
 
+/* The requests a client may send, as CONTRACT §6 names them. */
+static const char *const frames_types[] = {
+	"send_message", "mark_read", "typing",
+};
+
 /* What a query's answer needs to reach the request's sender. */
 struct frames_req {
 	struct hub		*hub;
 	struct session_ref	 ref;
-	char			 type[16];
-	char			 temp_id[FRAMES_TEMP_ID_MAX * 4 + 1];
+	/* The type as sent (NULL: none), pointing into the frame until
+	 * frames_header() accepts it; then one of frames_types, as the
+	 * answer may come after the frame is gone. */
+	const char		*type;
+	char			 temp_id[RULES_TEMP_ID_SIZE];
 	int			 has_temp_id;
 
 	/* send_message only: what it sends, while it waits for a batch. */
@@ -61,37 +68,59 @@ frames_req_free(struct frames_req *req)
 	free(req);
 }
 
-/* Sends {"type": "error", ...}: message repeats detail for old clients. */
+/*
+ * Refuses req, if its session is still open, with the error frame of
+ * CONTRACT §6: {"type": "error", "code", "detail", "message" (detail
+ * again, for the original's clients), "request_type" (the type as sent,
+ * or null), "temp_id" (when the request had one)}. Every refusal of a
+ * request goes out here.
+ */
 static void
-frames_error(struct session *s, int code, const char *detail,
-    const char *type, const char *temp_id)
+frames_error(const struct frames_req *req, int code, const char *detail)
 {
-	struct json_object *obj = json_object_new_object();
+	struct session *s = hub_find(req->hub, &req->ref);
+	struct json_object *obj;
 
-	if (obj == NULL)
+	if (s == NULL || (obj = json_object_new_object()) == NULL)
 		return;
 	json_object_object_add(obj, "type", json_object_new_string("error"));
 	json_object_object_add(obj, "code", json_object_new_int(code));
 	json_object_object_add(obj, "detail", json_object_new_string(detail));
 	json_object_object_add(obj, "message", json_object_new_string(detail));
-	json_object_object_add(obj, "request_type", type != NULL ?
-	    json_object_new_string(type) : NULL);
-	if (temp_id != NULL)
+	json_object_object_add(obj, "request_type", req->type != NULL ?
+	    json_object_new_string(req->type) : NULL);
+	if (req->has_temp_id)
 		json_object_object_add(obj, "temp_id",
-		    json_object_new_string(temp_id));
+		    json_object_new_string(req->temp_id));
 	session_send_text(s, json_object_to_json_string_ext(obj,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(obj);
 }
 
-static void
-frames_req_error(struct frames_req *req, int code, const char *detail)
+/* 422 for member name, refused by a rule: "name: msg". Returns -1. */
+static int
+frames_invalid(const struct frames_req *req, const char *name,
+    const struct rules_error *e)
 {
-	struct session *s = hub_find(req->hub, &req->ref);
+	char detail[128];
 
-	if (s != NULL)
-		frames_error(s, code, detail, req->type,
-		    req->has_temp_id ? req->temp_id : NULL);
+	snprintf(detail, sizeof(detail), "%s: %s", name, e->msg);
+	frames_error(req, 422, detail);
+	return -1;
+}
+
+/*
+ * A query that did not answer as it should: 503 when the database is out
+ * of reach (no result: not connected, or the connection was lost), 500
+ * for any other answer.
+ */
+static void
+frames_failed(const struct frames_req *req, const PGresult *res)
+{
+	if (res == NULL)
+		frames_error(req, 503, DETAIL_DB_UNAVAILABLE);
+	else
+		frames_error(req, 500, DETAIL_INTERNAL);
 }
 
 /* The detail of an error body {"detail": "..."} of our SQL functions. */
@@ -101,9 +130,9 @@ frames_req_refused(struct frames_req *req, int code, const char *body)
 	struct json_object *obj = json_tokener_parse(body), *detail;
 
 	if (obj != NULL && json_object_object_get_ex(obj, "detail", &detail))
-		frames_req_error(req, code, json_object_get_string(detail));
+		frames_error(req, code, json_object_get_string(detail));
 	else
-		frames_req_error(req, code, "Request refused");
+		frames_error(req, code, "Request refused");
 	json_object_put(obj);
 }
 
@@ -115,13 +144,9 @@ static int
 frames_result(struct frames_req *req, PGresult *res, int *status,
     const char **body, int *events)
 {
-	if (res == NULL) {
-		frames_req_error(req, 503, "Database unavailable");
-		return -1;
-	}
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
-	    PQnfields(res) != 3) {
-		frames_req_error(req, 500, "Internal Server Error");
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
+	    PQntuples(res) != 1 || PQnfields(res) != 3) {
+		frames_failed(req, res);
 		return -1;
 	}
 	*status = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
@@ -130,7 +155,10 @@ frames_result(struct frames_req *req, PGresult *res, int *status,
 	return 0;
 }
 
-/* Answers one send of a batch: message_sent, or the refusal. */
+/*
+ * Answers one send of a batch: message_sent {message_id, status,
+ * created_at, temp_id?} (CONTRACT §6), or the refusal.
+ */
 static void
 frames_reply_sent(struct frames_req *req, int status, const char *body)
 {
@@ -190,10 +218,8 @@ frames_batch_sent(void *arg, PGresult *res)
 	for (req = b->reqs; req != NULL; req = next, i++) {
 		next = req->next;
 		frames_in_flight(req, -1);
-		if (res == NULL)
-			frames_req_error(req, 503, "Database unavailable");
-		else if (!ok || i >= PQntuples(res))
-			frames_req_error(req, 500, "Internal Server Error");
+		if (!ok || i >= PQntuples(res))
+			frames_failed(req, res);
 		else {
 			frames_reply_sent(req, (int)strtol(PQgetvalue(res, i, 0),
 			    NULL, 10), PQgetvalue(res, i, 1));
@@ -297,7 +323,7 @@ frames_read(void *arg, PGresult *res)
 			frames_req_refused(req, status, body);
 	}
 	PQclear(res);
-	free(req);
+	frames_req_free(req);
 }
 
 static void
@@ -305,14 +331,13 @@ frames_typed(void *arg, PGresult *res)
 {
 	struct frames_req *req = arg;
 
-	if (res == NULL)
-		frames_req_error(req, 503, "Database unavailable");
-	else if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-		frames_req_error(req, 500, "Internal Server Error");
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
+	    PQntuples(res) != 1)
+		frames_failed(req, res);
 	else if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
-		frames_req_error(req, 403, "Not friends with recipient");
+		frames_error(req, 403, "Not friends with recipient");
 	PQclear(res);
-	free(req);
+	frames_req_free(req);
 }
 
 /* Queues the query: 0 when queued (the callback frees req), else -1. */
@@ -322,7 +347,7 @@ frames_run(struct frames_req *req, struct pg_stmt *stmt,
 {
 	if (pg_query(req->hub->pg, stmt, params, cb, req) == 0)
 		return 0;
-	frames_req_error(req, 503, "Database unavailable");
+	frames_failed(req, NULL);
 	return -1;
 }
 
@@ -331,26 +356,11 @@ static int
 frames_uuid(struct frames_req *req, struct json_object *obj, const char *name,
     char out[UUID_TEXT_SIZE])
 {
-	const char *text;
-	size_t len;
-	char detail[80];
+	struct rules_error e;
 
-	switch (json_input_string(obj, name, &text, &len)) {
-	case JSON_FIELD_OK:
-		if (uuid_normalize(text, out) == 0)
-			return 0;
-		/* FALLTHROUGH */
-	case JSON_FIELD_NOT_STRING:
-	case JSON_FIELD_HAS_NUL:
-		snprintf(detail, sizeof(detail), "%s: value is not a valid "
-		    "uuid", name);
-		break;
-	case JSON_FIELD_MISSING:
-		snprintf(detail, sizeof(detail), "%s: field required", name);
-		break;
-	}
-	frames_req_error(req, 422, detail);
-	return -1;
+	if (rules_json_uuid(obj, name, out, &e) == -1)
+		return frames_invalid(req, name, &e);
+	return 0;
 }
 
 /* Returns 0 when a query took over req, -1 when answered already. */
@@ -359,37 +369,14 @@ frames_send_message(struct frames_req *req, struct json_object *obj)
 {
 	char receiver[UUID_TEXT_SIZE];
 	const char *content;
-	size_t len, start, end;
+	struct rules_error e;
 
 	if (frames_uuid(req, obj, "receiver_id", receiver) == -1)
 		return -1;
-	switch (json_input_string(obj, "content", &content, &len)) {
-	case JSON_FIELD_MISSING:
-		frames_req_error(req, 422, "content: field required");
-		return -1;
-	case JSON_FIELD_NOT_STRING:
-		frames_req_error(req, 422, "content: str type expected");
-		return -1;
-	case JSON_FIELD_HAS_NUL:
-		frames_req_error(req, 422,
-		    "content: string must not contain U+0000");
-		return -1;
-	case JSON_FIELD_OK:
-		break;
-	}
-	utf8_trim(content, len, &start, &end);
-	if (start == end) {
-		frames_req_error(req, 422,
-		    "content: ensure this value has at least 1 characters");
-		return -1;
-	}
-	if (utf8_length(content + start, end - start) > FRAMES_CONTENT_MAX) {
-		frames_req_error(req, 422,
-		    "content: ensure this value has at most 5000 characters");
-		return -1;
-	}
+	if (rules_json_content(obj, "content", &content, &e) == -1)
+		return frames_invalid(req, "content", &e);
 	if (!pg_connected(req->hub->pg)) {
-		frames_req_error(req, 503, "Database unavailable");
+		frames_failed(req, NULL);
 		return -1;
 	}
 	if ((req->content = strdup(content)) == NULL)
@@ -431,7 +418,7 @@ frames_typing(struct frames_req *req, struct json_object *obj)
 	/* is_typing defaults to true, as a bare typing event means it. */
 	if (json_object_object_get_ex(obj, "is_typing", &flag) &&
 	    flag != NULL && !json_object_is_type(flag, json_type_boolean)) {
-		frames_req_error(req, 422, "is_typing: value could not be "
+		frames_error(req, 422, "is_typing: value could not be "
 		    "parsed to a boolean");
 		return -1;
 	}
@@ -442,40 +429,38 @@ frames_typing(struct frames_req *req, struct json_object *obj)
 	return frames_run(req, &frames_typing_stmt, params, frames_typed);
 }
 
-/* Reads type and temp_id into req; answers and returns -1 if bad. */
+/*
+ * Reads the type and temp_id of the request into req; answers and returns
+ * -1 when they are not what CONTRACT §6 allows.
+ */
 static int
-frames_header(struct session *s, struct frames_req *req,
-    struct json_object *obj)
+frames_header(struct frames_req *req, struct json_object *obj)
 {
-	const char *type = NULL, *temp_id = NULL;
+	const char *type, *temp_id;
 	size_t len;
-	enum json_input_field f;
+	struct rules_error e;
 
 	/* request_type: the type as sent, when it is a string at all. */
-	if (json_input_string(obj, "type", &type, &len) != JSON_FIELD_OK)
-		type = NULL;
-	f = json_input_string(obj, "temp_id", &temp_id, &len);
-	if (f == JSON_FIELD_OK && utf8_length(temp_id, len) <= FRAMES_TEMP_ID_MAX) {
+	if (json_input_string(obj, "type", &type, &len) == JSON_FIELD_OK)
+		req->type = type;
+	if (rules_json_temp_id(obj, &temp_id, &len, &e) == -1)
+		return frames_invalid(req, "temp_id", &e);
+	if (temp_id != NULL) {
 		memcpy(req->temp_id, temp_id, len + 1);
 		req->has_temp_id = 1;
-	} else if (f != JSON_FIELD_MISSING) {
-		frames_error(s, 422, "temp_id: a string of at most 64 "
-		    "characters expected", type, NULL);
-		return -1;
 	}
-	if (type == NULL) {
-		frames_error(s, 422, "type: field required", NULL,
-		    req->has_temp_id ? req->temp_id : NULL);
-		return -1;
+	if (req->type == NULL) {
+		rules_refuse(&e, RULES_MISSING, 0);
+		return frames_invalid(req, "type", &e);
 	}
-	if (strcmp(type, "send_message") != 0 && strcmp(type, "mark_read") != 0 &&
-	    strcmp(type, "typing") != 0) {
-		frames_error(s, 422, "Unknown message type", type,
-		    req->has_temp_id ? req->temp_id : NULL);
-		return -1;
-	}
-	snprintf(req->type, sizeof(req->type), "%s", type);
-	return 0;
+	for (size_t i = 0; i < sizeof(frames_types) / sizeof(frames_types[0]);
+	    i++)
+		if (strcmp(req->type, frames_types[i]) == 0) {
+			req->type = frames_types[i];
+			return 0;
+		}
+	frames_error(req, 422, "Unknown message type");
+	return -1;
 }
 
 void
@@ -485,18 +470,14 @@ frames_handle(struct session *s, const char *text, size_t len)
 	struct frames_req *req;
 	int rc;
 
-	if (json_input_parse(text, len, &obj) != JSON_INPUT_OK) {
-		frames_error(s, 422, "Invalid JSON: one JSON object expected",
-		    NULL, NULL);
+	if ((req = calloc(1, sizeof(*req))) == NULL)
 		return;
-	}
-	if ((req = calloc(1, sizeof(*req))) == NULL) {
-		json_object_put(obj);
-		return;
-	}
 	req->hub = s->hub;
 	session_ref(s, &req->ref);
-	if (frames_header(s, req, obj) == -1)
+	if (json_input_parse(text, len, &obj) != JSON_INPUT_OK) {
+		frames_error(req, 422, "Invalid JSON: one JSON object expected");
+		rc = -1;
+	} else if (frames_header(req, obj) == -1)
 		rc = -1;
 	else if (strcmp(req->type, "send_message") == 0)
 		rc = frames_send_message(req, obj);

@@ -2,6 +2,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "detail.h"
 #include "frames.h"
 #include "hub.h"
 #include "log.h"
@@ -49,12 +50,12 @@ ws_filter(struct hub *hub, struct lws *wsi, struct session *s)
 	if (token == NULL || token_verify(cfg->jwt_secret, cfg->jwt_secret_len, token,
 	    TOKEN_ACCESS, (long)time(NULL), s->account_id, NULL) == -1)
 		return ws_refuse(wsi, HTTP_STATUS_UNAUTHORIZED,
-		    "Could not validate credentials");
+		    DETAIL_BAD_CREDENTIALS);
 	if (hub->draining || !hub->refused_loaded)
 		return ws_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
 		    "Service unavailable");
 	if (idmap_get(&hub->refused, s->account_id) != NULL)
-		return ws_refuse(wsi, HTTP_STATUS_FORBIDDEN, "Inactive user");
+		return ws_refuse(wsi, HTTP_STATUS_FORBIDDEN, DETAIL_INACTIVE);
 	if (hub->sessions.count >= (size_t)cfg->push_max_connections)
 		return ws_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
 		    "Too many connections");

@@ -1,0 +1,18 @@
+/*
+ * The details of the failures that both programs answer (docs/API.md): in
+ * a REST body {"detail": ...}, a WebSocket error frame or a refused
+ * handshake alike. Macros, so that a constant body can hold them.
+ */
+#ifndef CHAT_DETAIL_H
+#define CHAT_DETAIL_H
+
+/* 503: no connection to the database. */
+#define DETAIL_DB_UNAVAILABLE	"Database unavailable"
+/* 500: a fault of ours (an unexpected answer, no memory), never the input's. */
+#define DETAIL_INTERNAL		"Internal Server Error"
+/* 401: an access token that is not valid, or whose account is gone. */
+#define DETAIL_BAD_CREDENTIALS	"Could not validate credentials"
+/* 403: the account is inactive. */
+#define DETAIL_INACTIVE		"Inactive user"
+
+#endif

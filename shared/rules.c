@@ -1,0 +1,138 @@
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "json_input.h"
+#include "rules.h"
+#include "utf8.h"
+
+/* The msg and type of each refusal, as docs/API.md lists them. */
+static const struct {
+	const char	*msg;		/* with a bound: the words before it */
+	const char	*after_bound;	/* NULL: no bound */
+	const char	*type;
+} rules_refusals[] = {
+	[RULES_MISSING] = { "field required", NULL, "value_error.missing" },
+	[RULES_NOT_STRING] = { "str type expected", NULL, "type_error.str" },
+	[RULES_HAS_NUL] = { "string must not contain U+0000", NULL,
+	    "value_error.str.nul" },
+	[RULES_BAD_UTF8] = { "Invalid UTF-8 in string", NULL,
+	    "value_error.unicode" },
+	[RULES_TOO_SHORT] = { "ensure this value has at least ", " characters",
+	    "value_error.any_str.min_length" },
+	[RULES_TOO_LONG] = { "ensure this value has at most ", " characters",
+	    "value_error.any_str.max_length" },
+	[RULES_NOT_UUID] = { "value is not a valid uuid", NULL,
+	    "type_error.uuid" },
+	/* Only chat-push answers it, in a detail: its type is never shown. */
+	[RULES_BAD_TEMP_ID] = { "a string of at most ", " characters expected",
+	    "type_error.str" },
+};
+
+int
+rules_refuse(struct rules_error *e, enum rules_refusal refusal, size_t bound)
+{
+	const char *msg = rules_refusals[refusal].msg;
+	const char *after = rules_refusals[refusal].after_bound;
+
+	if (after == NULL)
+		snprintf(e->msg, sizeof(e->msg), "%s", msg);
+	else
+		snprintf(e->msg, sizeof(e->msg), "%s%zu%s", msg, bound, after);
+	e->type = rules_refusals[refusal].type;
+	return -1;
+}
+
+int
+rules_string(const char *s, size_t len, size_t min, size_t max,
+    struct rules_error *e)
+{
+	size_t chars;
+
+	if (memchr(s, '\0', len) != NULL)
+		return rules_refuse(e, RULES_HAS_NUL, 0);
+	if (!utf8_valid(s, len))
+		return rules_refuse(e, RULES_BAD_UTF8, 0);
+	chars = utf8_length(s, len);
+	if (chars < min)
+		return rules_refuse(e, RULES_TOO_SHORT, min);
+	if (chars > max)
+		return rules_refuse(e, RULES_TOO_LONG, max);
+	return 0;
+}
+
+int
+rules_json_string(struct json_object *obj, const char *name, int optional,
+    const char **value, size_t *len, struct rules_error *e)
+{
+	*value = NULL;
+	*len = 0;
+	switch (json_input_string(obj, name, value, len)) {
+	case JSON_FIELD_OK:
+		return 0;
+	case JSON_FIELD_MISSING:
+		*value = NULL;
+		return optional ? 0 : rules_refuse(e, RULES_MISSING, 0);
+	case JSON_FIELD_NOT_STRING:
+		return rules_refuse(e, RULES_NOT_STRING, 0);
+	case JSON_FIELD_HAS_NUL:
+		return rules_refuse(e, RULES_HAS_NUL, 0);
+	}
+	return rules_refuse(e, RULES_NOT_STRING, 0);
+}
+
+int
+rules_uuid(const char *text, char out[UUID_TEXT_SIZE], struct rules_error *e)
+{
+	if (uuid_normalize(text, out) == 0)
+		return 0;
+	return rules_refuse(e, RULES_NOT_UUID, 0);
+}
+
+int
+rules_json_uuid(struct json_object *obj, const char *name,
+    char out[UUID_TEXT_SIZE], struct rules_error *e)
+{
+	const char *text;
+	size_t len;
+
+	/* A member of another type is no more a UUID than a bad string. */
+	switch (json_input_string(obj, name, &text, &len)) {
+	case JSON_FIELD_OK:
+		return rules_uuid(text, out, e);
+	case JSON_FIELD_MISSING:
+		return rules_refuse(e, RULES_MISSING, 0);
+	default:
+		return rules_refuse(e, RULES_NOT_UUID, 0);
+	}
+}
+
+int
+rules_json_content(struct json_object *obj, const char *name,
+    const char **value, struct rules_error *e)
+{
+	size_t len, start, end;
+
+	if (rules_json_string(obj, name, 0, value, &len, e) == -1 ||
+	    rules_string(*value, len, 0, SIZE_MAX, e) == -1)
+		return -1;
+	/* Counted without its white space; stored as sent. */
+	utf8_trim(*value, len, &start, &end);
+	if (start == end)
+		return rules_refuse(e, RULES_TOO_SHORT, 1);
+	if (utf8_length(*value + start, end - start) > RULES_CONTENT_MAX)
+		return rules_refuse(e, RULES_TOO_LONG, RULES_CONTENT_MAX);
+	return 0;
+}
+
+int
+rules_json_temp_id(struct json_object *obj, const char **value, size_t *len,
+    struct rules_error *e)
+{
+	if (rules_json_string(obj, "temp_id", 1, value, len, e) == -1 ||
+	    (*value != NULL && utf8_length(*value, *len) > RULES_TEMP_ID_MAX)) {
+		*value = NULL;
+		return rules_refuse(e, RULES_BAD_TEMP_ID, RULES_TEMP_ID_MAX);
+	}
+	return 0;
+}
