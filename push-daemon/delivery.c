@@ -6,9 +6,6 @@
 /* Marks and records message_delivered; answers the senders to wake. */
 static struct pg_stmt delivery_stmt = PG_STMT("dl_mark", 1,
     "SELECT push_mark_delivered($1)");
-/* Then, after the commit, the senders' daemons read (docs/events.md). */
-static struct pg_stmt delivery_wake_stmt = PG_STMT("dl_wake", 1,
-    "SELECT wake_push_daemons($1)");
 
 /*
  * Marks are gathered for this long after the first of a batch (or up to
@@ -53,9 +50,8 @@ delivery_done(void *arg, PGresult *res)
 	 * "sent" and go out again at the receiver's next connection. */
 	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
 	    PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
-		const char *params[] = { PQgetvalue(res, 0, 0) };
-
-		pg_query(dl.pg, &delivery_wake_stmt, params, pg_ignore, NULL);
+		/* After the commit, the senders' daemons read. */
+		pg_wake(dl.pg, PQgetvalue(res, 0, 0));
 	}
 	PQclear(res);
 	dl.queued--;

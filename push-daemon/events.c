@@ -16,9 +16,6 @@ static struct pg_stmt events_read_stmt = PG_STMT("ev_read", 1,
     "SELECT * FROM push_events($1)");
 static struct pg_stmt events_messages_stmt = PG_STMT("ev_messages", 1,
     "SELECT * FROM push_messages($1)");
-/* The wake-up of docs/events.md: $1 names the accounts, NULL none. */
-static struct pg_stmt events_notify_stmt = PG_STMT("ev_notify", 1,
-    "SELECT wake_push_daemons($1)");
 
 /*
  * A notification that names no account held here does not make a read at
@@ -97,9 +94,7 @@ events_free(void)
 void
 events_notify(struct hub *hub, const char *accounts)
 {
-	const char *params[] = { accounts };
-
-	pg_query(hub->pg, &events_notify_stmt, params, pg_ignore, NULL);
+	pg_wake(hub->pg, accounts);
 }
 
 /*

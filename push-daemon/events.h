@@ -38,7 +38,7 @@ void	events_heard(struct hub *hub, const char *payload);
  * here would leave up to 200 ms of events unread, whose messages,
  * delivered elsewhere meanwhile, would come to the new connection as new),
  * and so that it takes in the changes that woke nobody because their
- * accounts had no connection registered yet (sql/018).
+ * accounts had no connection registered yet (wake_push_daemons).
  */
 uint64_t events_fresh_read(struct hub *hub);
 /* Whether read number read (of events_fresh_read) is over. */

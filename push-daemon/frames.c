@@ -16,7 +16,7 @@
 /* Sends in one batch at most; more wait for the next one. */
 #define FRAMES_BATCH_MAX	256
 
-/* A batch of sends, in an order free of deadlocks (sql/016). */
+/* A batch of sends, in an order free of deadlocks (push_send_batch). */
 static struct pg_stmt frames_send_stmt = PG_STMT("ws_send", 1,
     "SELECT * FROM push_send_batch($1)");
 static struct pg_stmt frames_read_stmt = PG_STMT("ws_read", 2,

@@ -50,6 +50,8 @@ struct pg {
 	struct pg_job		*head, *tail;	/* head is in flight if sent */
 	int			 head_sent;
 	int			 queued;
+
+	struct pg_stmt		 wake_stmt;	/* pg_wake() */
 };
 
 /* Connection numbers, unique in the process (see struct pg_stmt). */
@@ -450,6 +452,8 @@ pg_new(struct lws_context *ctx, struct lws_vhost *vhost, const char *conninfo,
 	pg->vhost = vhost;
 	pg->setup = setup;
 	pg->owner = *owner;
+	pg->wake_stmt = (struct pg_stmt)PG_STMT("pg_wake", 1,
+	    "SELECT wake_push_daemons($1)");
 	pg_connect_start(pg);
 	return pg;
 }
@@ -484,6 +488,14 @@ pg_ignore(void *arg, PGresult *res)
 {
 	(void)arg;
 	PQclear(res);
+}
+
+int
+pg_wake(struct pg *pg, const char *accounts)
+{
+	const char *params[] = { accounts };
+
+	return pg_query(pg, &pg->wake_stmt, params, pg_ignore, NULL);
 }
 
 int

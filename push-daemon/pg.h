@@ -61,6 +61,14 @@ void	pg_free(struct pg *pg);
 int	pg_query(struct pg *pg, struct pg_stmt *stmt, const char *const *params,
 	    pg_result_cb cb, void *arg);
 
+/*
+ * The wake-up of docs/events.md, sent after a change committed: the
+ * daemons holding one of accounts (ids separated by spaces, in braces as
+ * a PostgreSQL array; NULL: every daemon) read the event stream. Returns
+ * as pg_query().
+ */
+int	pg_wake(struct pg *pg, const char *accounts);
+
 /* A pg_result_cb for queries whose answer nobody needs (wake-ups,
  * heartbeats); pg.c logs any that fails. */
 void	pg_ignore(void *arg, PGresult *res);

@@ -84,7 +84,7 @@ presence_connected(struct hub *hub)
  * connection stalled) and dropped its connections from presence, though
  * they are open. Its database connection is made again, and the
  * reconnection registers them all again (welcome_all): their
- * friends see them online, and wake-ups for them are sent again (sql/018).
+ * friends see them online, and wake-ups for them are sent again.
  */
 static void
 presence_heartbeat_answered(void *arg, PGresult *res)

@@ -224,7 +224,7 @@ welcome_fetch_messages(struct welcome_batch *b)
  * neither side of a change reads it up to 200 ms later, or at its periodic
  * read when nobody held either side), and it takes in
  * every change whose wake-up this registration came too late to cause
- * (wake_push_daemons of sql/018 wakes nobody for accounts no connection
+ * (wake_push_daemons wakes nobody for accounts no connection
  * is registered for).
  */
 static void

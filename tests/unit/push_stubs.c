@@ -44,6 +44,16 @@ pg_query(struct pg *pg, struct pg_stmt *stmt, const char *const *params,
 	return 0;
 }
 
+/* Recorded as a query named "pg_wake", as the real one prepares it. */
+int
+pg_wake(struct pg *pg, const char *accounts)
+{
+	static struct pg_stmt wake = PG_STMT("pg_wake", 1, "");
+	const char *params[] = { accounts };
+
+	return pg_query(pg, &wake, params, pg_ignore, NULL);
+}
+
 int
 pg_connected(const struct pg *pg)
 {
