@@ -5,6 +5,7 @@
 
 #include <libwebsockets.h>
 
+#include "hub.h"
 #include "pg.h"
 #include "push_stubs.h"
 #include "timer.h"
@@ -253,4 +254,17 @@ stub_wsi_clear(struct stub_wsi *w)
 	for (int i = 0; i < w->n; i++)
 		free(w->frames[i]);
 	memset(w, 0, sizeof(*w));
+}
+
+struct session *
+stub_session_open(struct hub *hub, const char *account, struct stub_wsi *w)
+{
+	struct session *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		abort();
+	memcpy(s->account_id, account, UUID_TEXT_SIZE);
+	s->hub = hub;
+	session_open(s, STUB_WSI(w), &hub->sessions, ++hub->next_session_id);
+	return s;
 }

@@ -54,4 +54,9 @@ void	stub_write_all(struct session *s);
 int	stub_got(const struct stub_wsi *w, const char *const *expect);
 void	stub_wsi_clear(struct stub_wsi *w);
 
+struct hub;
+/* A new session of account on w, opened in hub's index (OPENING). */
+struct session *stub_session_open(struct hub *hub, const char *account,
+	    struct stub_wsi *w);
+
 #endif

@@ -64,14 +64,8 @@ test_teardown(void)
 static struct session *
 test_open(const char *account, struct stub_wsi *w)
 {
-	struct session *s = calloc(1, sizeof(*s));
+	struct session *s = stub_session_open(&test_hub, account, w);
 
-	if (s == NULL)
-		abort();
-	memcpy(s->account_id, account, UUID_TEXT_SIZE);
-	s->hub = &test_hub;
-	session_open(s, STUB_WSI(w), &test_hub.sessions,
-	    ++test_hub.next_session_id);
 	CHECK(session_set_state(s, SESSION_REGISTERING) == 0);
 	welcome_session(&test_hub, s);
 	return s;
