@@ -29,6 +29,10 @@ def pytest_configure(config):
         "markers", "disruptive: disturbs the shared stack (restarts "
         "PostgreSQL, kills or signals a push daemon, replaces an SQL "
         "function); runs after every other test")
+    config.addinivalue_line(
+        "markers", "stack_cluster: makes databases of its own in the test "
+        "stack's PostgreSQL cluster, as the cluster's owner (./stack test "
+        "gives the tests that cluster; a deployment's suite has none)")
 
 
 def pytest_collection_modifyitems(config, items):

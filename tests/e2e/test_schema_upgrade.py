@@ -19,6 +19,8 @@ import pytest
 
 import chat_api
 
+pytestmark = pytest.mark.stack_cluster
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 LAYOUT_BEFORE = "6ac5ccc"
 APP_ROLE = "chat_app"
