@@ -12,14 +12,14 @@
 #define CHAT_PAGE_DEFAULT	50
 #define CHAT_PAGE_MAX		100
 
-static struct db_stmt chat_send_stmt = DB_STMT("chat_send", 3,
-    "SELECT * FROM api_send_message_checked($1, $2, $3)");
+static struct db_stmt chat_send_stmt = DB_STMT_FLAGS("chat_send", 3,
+    DB_BINARY, "SELECT * FROM api_send_message_row($1, $2, $3)");
 static struct db_stmt chat_history_stmt = DB_STMT_FLAGS("chat_history", 4,
     DB_BINARY, "SELECT * FROM api_history_page($1, $2, $3, $4)");
 static struct db_stmt chat_search_stmt = DB_STMT_FLAGS("chat_search", 5,
     DB_BINARY, "SELECT * FROM api_search_page($1, $2, $3, $4, $5)");
-static struct db_stmt chat_read_stmt = DB_STMT("chat_read", 2,
-    "SELECT * FROM api_mark_read($1, $2)");
+static struct db_stmt chat_read_stmt = DB_STMT_FLAGS("chat_read", 2,
+    DB_BINARY, "SELECT * FROM api_mark_read_row($1, $2)");
 static struct db_stmt chat_delete_stmt = DB_STMT("chat_delete", 2,
     "SELECT * FROM api_delete_message($1, $2)");
 static struct db_stmt chat_unread_stmt = DB_STMT("chat_unread", 1,

@@ -7,7 +7,8 @@
 #include "page.h"
 
 /*
- * The columns of api_history_page and api_search_page (sql/functions/messages.sql, search.sql), in order.
+ * The columns of message_page_row (sql/migrations/020_baseline.sql), in
+ * order: the rows of api_history_page, api_search_page and message_answer.
  * The header row has a status; when it is 200, sender_id and sender are
  * the caller's id and PublicAccount, receiver_id and receiver the
  * friend's. The message rows leave sender and receiver NULL.
@@ -16,7 +17,10 @@ enum page_col {
 	PAGE_STATUS, PAGE_BODY, PAGE_TOTAL, PAGE_ID, PAGE_SENDER_ID,
 	PAGE_RECEIVER_ID, PAGE_CONTENT, PAGE_MSG_STATUS, PAGE_DELETED,
 	PAGE_CREATED, PAGE_UPDATED, PAGE_READ, PAGE_SENDER, PAGE_RECEIVER,
-	PAGE_NCOLS
+	PAGE_NCOLS,
+	/* A single-message answer (message_answer) has the events it
+	 * recorded where a page has its total. */
+	PAGE_EVENTS = PAGE_TOTAL
 };
 
 /* A page holds at most 100 messages of at most 5,000 characters. */
@@ -204,6 +208,43 @@ page_answer(struct reply *rp, const PGresult *res, const char *skip,
 		reply_internal_error(rp);
 	else
 		reply_take(rp, 200, body);
+}
+
+int
+page_message_answer(struct reply *rp, const PGresult *res)
+{
+	struct jsonw w;
+	int status;
+	char *body;
+
+	if (PQntuples(res) != 1 || PQnfields(res) != PAGE_NCOLS ||
+	    !page_has(res, 0, PAGE_STATUS, 4) ||
+	    !page_has(res, 0, PAGE_TOTAL, 8)) {
+		reply_internal_error(rp);
+		return 0;
+	}
+	status = page_int32(PQgetvalue(res, 0, PAGE_STATUS));
+	if (status < 200 || status > 299) {
+		if (page_has(res, 0, PAGE_BODY, 0))
+			reply_json(rp, status, PQgetvalue(res, 0, PAGE_BODY));
+		else
+			reply_internal_error(rp);
+		return 0;
+	}
+	if (!page_row_ok(res, 0) || !page_has(res, 0, PAGE_SENDER, 0) ||
+	    !page_has(res, 0, PAGE_RECEIVER, 0)) {
+		reply_internal_error(rp);
+		return 0;
+	}
+	jsonw_init(&w, PAGE_MAX_BYTES);
+	/* Its own header: sender and receiver are the message's. */
+	page_message(&w, res, 0, 0);
+	if ((body = jsonw_take(&w)) == NULL) {
+		reply_internal_error(rp);
+		return 0;
+	}
+	reply_take(rp, status, body);
+	return (int)page_int64(PQgetvalue(res, 0, PAGE_EVENTS));
 }
 
 void

@@ -1,8 +1,9 @@
 /*
- * History and search pages. Their rows come from api_history_page and
- * api_search_page (sql/functions/) in binary, and their JSON is written here, in
- * one pass: building it in SQL cost twenty times the selecting of the rows
- * (docs/PERFORMANCE.md).
+ * Every Message chat-fcgi answers: history and search pages, and the one
+ * message of a send or a mark read. Their rows (message_page_row) come
+ * from the SQL functions of sql/functions/ in binary, and their JSON is
+ * written here, in one pass: building it in SQL cost twenty times the
+ * selecting of the rows (docs/PERFORMANCE.md).
  */
 #ifndef CHAT_PAGE_H
 #define CHAT_PAGE_H
@@ -18,5 +19,12 @@
  */
 void	page_call(struct request *rq, struct reply *rp, struct db_stmt *stmt,
 	    const char *const *params, const char *skip, const char *limit);
+
+/*
+ * Answers the row of message_answer (sql/functions/messages.sql) in res:
+ * the Message with the row's status, or the refusal it states. Returns
+ * the events the call recorded.
+ */
+int	page_message_answer(struct reply *rp, const PGresult *res);
 
 #endif

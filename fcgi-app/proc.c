@@ -4,6 +4,7 @@
 #include "app.h"
 #include "fields.h"
 #include "log.h"
+#include "page.h"
 #include "proc.h"
 
 /*
@@ -44,6 +45,8 @@ proc_call(struct request *rq, struct reply *rp, struct db_stmt *stmt,
 	st = db_run(&rq->app->db, stmt, params, &res);
 	if (st != DB_OK)
 		reply_db_error(rp, st);
+	else if (stmt->flags & DB_BINARY)
+		events = page_message_answer(rp, res);
 	else if (PQntuples(res) != 1 || PQnfields(res) != 3)
 		reply_internal_error(rp);
 	else {

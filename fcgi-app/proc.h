@@ -12,7 +12,8 @@
 #include "request.h"
 
 /*
- * Runs stmt, which selects status, body, events; answers with them. wake
+ * Runs stmt, which selects status, body, events, or (DB_BINARY) the row
+ * of message_answer, which page.c writes; answers with them. wake
  * names the accounts the events concern, as a uuid[] literal ("{a,b}"),
  * so that only the daemons holding them read at once; NULL wakes every
  * daemon.

@@ -28,14 +28,13 @@ $$;
 
 -- A send, its rules in order: not to oneself (400), to an account that
 -- exists (404), to a friend (403); then the message, its conversation's
--- count, and the message_created event.
-CREATE OR REPLACE FUNCTION api_send_message(me uuid, receiver uuid, body_text text,
-    OUT status int, OUT body json, OUT events int)
+-- count, and the message_created event. body: the refusal's detail; m:
+-- the message stored (NULL when refused). The answers in JSON
+-- (api_send_message) and as a row (api_send_message_row) are made of it.
+CREATE OR REPLACE FUNCTION send_message(me uuid, receiver uuid, body_text text,
+    OUT status int, OUT body json, OUT m message)
 LANGUAGE plpgsql AS $$
-DECLARE
-    m message;
 BEGIN
-    events := 0;
     IF me = receiver THEN
         status := 400; body := api_detail('Cannot send message to yourself');
         RETURN;
@@ -64,11 +63,63 @@ BEGIN
     INSERT INTO message (sender_id, receiver_id, content)
     VALUES (me, receiver, body_text) RETURNING * INTO m;
     PERFORM record_event('message_created', me, receiver, m.message_id);
-    status := 201; body := api_message(m); events := 1;
+    status := 201;
+END
+$$;
+
+-- A send answered in JSON, for the push daemons' batches (push_send_batch).
+CREATE OR REPLACE FUNCTION api_send_message(me uuid, receiver uuid, body_text text,
+    OUT status int, OUT body json, OUT events int)
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    SELECT * INTO r FROM send_message(me, receiver, body_text);
+    status := r.status; body := r.body; events := 0;
+    IF status = 201 THEN
+        body := api_message(r.m); events := 1;
+    END IF;
+END
+$$;
+
+-- The answer of a REST call that acts on one message, as a row that
+-- chat-fcgi writes as the Message (fcgi-app/page.c, which writes the
+-- messages of history pages too): status and body (the refusal's, or
+-- NULL), the events recorded in the third column, the message, and the
+-- PublicAccounts of its sender and receiver in the last two.
+CREATE OR REPLACE FUNCTION message_answer(status int, body json, events int,
+    m message) RETURNS message_page_row
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN ROW(status, body, events, m.message_id, m.sender_id,
+               m.receiver_id, m.content, m.status, m.is_deleted,
+               m.created_at, m.updated_at, m.read_at,
+               (SELECT api_public_account(a) FROM account a
+                 WHERE a.account_id = m.sender_id),
+               (SELECT api_public_account(a) FROM account a
+                 WHERE a.account_id = m.receiver_id))::message_page_row;
 END
 $$;
 
 -- POST /chat/messages for chat-fcgi: the caller's check, then the send.
+CREATE OR REPLACE FUNCTION api_send_message_row(me uuid, receiver uuid,
+    body_text text) RETURNS message_page_row
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    SELECT * INTO r FROM caller_refusal(me);
+    IF r.status IS NOT NULL THEN
+        RETURN message_answer(r.status, r.body, 0, NULL);
+    END IF;
+    SELECT * INTO r FROM send_message(me, receiver, body_text);
+    RETURN message_answer(r.status, r.body,
+                          CASE WHEN r.status = 201 THEN 1 ELSE 0 END, r.m);
+END
+$$;
+
+-- What chat-fcgi of the previous build calls for POST /chat/messages (a
+-- rolling upgrade, docs/DEPLOY.md); drop it in the next release.
 CREATE OR REPLACE FUNCTION api_send_message_checked(me uuid, receiver uuid,
     body_text text, OUT status int, OUT body json, OUT events int)
 LANGUAGE plpgsql AS $$
@@ -99,31 +150,58 @@ BEGIN
 END
 $$;
 
--- PUT /chat/messages/{message_id}/read.
-CREATE OR REPLACE FUNCTION api_mark_read(me uuid, id uuid,
-    OUT status int, OUT body json, OUT events int)
+-- PUT /chat/messages/{message_id}/read, by the receiver. Idempotent: a
+-- message already read keeps its read_at, and records no event. m: the
+-- message as it is after (NULL when refused).
+CREATE OR REPLACE FUNCTION mark_read(me uuid, id uuid,
+    OUT status int, OUT body json, OUT events int, OUT m message)
 LANGUAGE plpgsql AS $$
-DECLARE
-    m message;
 BEGIN
     events := 0;
     m := message_of(me, id);
     IF m.message_id IS NULL THEN
-        status := 404; body := api_detail('Message not found');
+        status := 404; body := api_detail('Message not found'); m := NULL;
         RETURN;
     END IF;
     IF m.sender_id = me THEN
         status := 403; body := api_detail('Only the receiver can mark a message as read');
+        m := NULL;
         RETURN;
     END IF;
-    -- Idempotent: a message already read keeps its read_at, and no event.
     IF m.status <> 'read' THEN
         UPDATE message SET status = 'read', read_at = clock_timestamp()
          WHERE message_id = id RETURNING * INTO m;
         PERFORM record_event('message_read', me, m.sender_id, id);
         events := 1;
     END IF;
-    status := 200; body := api_message(m);
+    status := 200;
+END
+$$;
+
+-- A mark read answered in JSON, for the push daemons (the mark_read frame).
+CREATE OR REPLACE FUNCTION api_mark_read(me uuid, id uuid,
+    OUT status int, OUT body json, OUT events int)
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    SELECT * INTO r FROM mark_read(me, id);
+    status := r.status; body := r.body; events := r.events;
+    IF status = 200 THEN
+        body := api_message(r.m);
+    END IF;
+END
+$$;
+
+-- A mark read answered as a row, for chat-fcgi (message_answer).
+CREATE OR REPLACE FUNCTION api_mark_read_row(me uuid, id uuid)
+RETURNS message_page_row
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    SELECT * INTO r FROM mark_read(me, id);
+    RETURN message_answer(r.status, r.body, r.events, r.m);
 END
 $$;
 
