@@ -165,6 +165,18 @@ router_dispatch(struct request *rq, struct reply *rp)
 		reply_error(rp, 413, "Request body too large");
 		return;
 	}
+	/* Before routing and authentication: no handler reads such input. */
+	if (rq->control_in != NULL) {
+		if (rq->control_nul)
+			reply_invalid(rp, rq->control_in, rq->control_field,
+			    "string must not contain U+0000",
+			    "value_error.str.nul");
+		else
+			reply_invalid(rp, rq->control_in, rq->control_field,
+			    "string must not contain control characters",
+			    "value_error.str.control");
+		return;
+	}
 	route = rq->in_api ? router_find(rq, rp, &path_known) : NULL;
 	if (route == NULL) {
 		if (rq->in_api && path_known)
