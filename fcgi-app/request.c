@@ -14,6 +14,41 @@ request_param(struct request *rq, const char *name)
 	return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
+/*
+ * Whether s[0..len) holds an ASCII control character (U+0000-U+001F,
+ * U+007F); *nul tells whether one is a NUL.
+ */
+static int
+request_has_control(const char *s, size_t len, int *nul)
+{
+	int found = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f) {
+			found = 1;
+			if (c == '\0') {
+				*nul = 1;
+				break;
+			}
+		}
+	}
+	return found;
+}
+
+/* Notes the first control character of the target, where it is. */
+static void
+request_note_control(struct request *rq, const char *where,
+    const char *field, int nul)
+{
+	if (rq->control_in != NULL)
+		return;
+	rq->control_in = where;
+	rq->control_field = field;
+	rq->control_nul = nul;
+}
+
 /* Splits the path below /api/v1; a trailing slash adds no segment. */
 static int
 request_split_path(struct request *rq, const char *path, size_t len)
@@ -46,6 +81,59 @@ request_split_path(struct request *rq, const char *path, size_t len)
 	return 0;
 }
 
+/*
+ * Checks the path, whole and decoded, for control characters, so that
+ * "<id>%00" is refused rather than read as "<id>", at any depth.
+ */
+static int
+request_check_path(struct request *rq, const char *path, size_t len)
+{
+	size_t declen;
+	int nul = 0, found;
+	char *decoded = form_decode(path, len, 0, &declen);
+
+	if (decoded == NULL)
+		return -1;
+	found = request_has_control(decoded, declen, &nul);
+	free(decoded);
+	if (found)
+		request_note_control(rq, "path", NULL, nul);
+	return 0;
+}
+
+/*
+ * Checks the query string, whole and decoded, for control characters
+ * (a name holding one is dropped by form_parse, so the whole string is
+ * the place to look); names the field whose value holds one, if any.
+ */
+static int
+request_check_query(struct request *rq, const char *query, size_t len)
+{
+	size_t declen;
+	int nul = 0, found;
+	char *decoded = form_decode(query, len, 1, &declen);
+
+	if (decoded == NULL)
+		return -1;
+	found = request_has_control(decoded, declen, &nul);
+	free(decoded);
+	if (!found)
+		return 0;
+	for (int i = 0; i < rq->query.nfields; i++) {
+		const struct form_field *f = &rq->query.fields[i];
+		int field_nul = 0;
+
+		if (request_has_control(f->name, strlen(f->name), &field_nul))
+			continue;
+		if (request_has_control(f->value, f->value_len, &field_nul)) {
+			request_note_control(rq, "query", f->name, field_nul);
+			return 0;
+		}
+	}
+	request_note_control(rq, "query", NULL, nul);
+	return 0;
+}
+
 static int
 request_read_target(struct request *rq)
 {
@@ -57,10 +145,12 @@ request_read_target(struct request *rq)
 		return 0;
 	query = strchr(uri, '?');
 	pathlen = query != NULL ? (size_t)(query - uri) : strlen(uri);
-	if (request_split_path(rq, uri, pathlen) == -1)
+	if (request_check_path(rq, uri, pathlen) == -1 ||
+	    request_split_path(rq, uri, pathlen) == -1)
 		return -1;
-	if (query != NULL && form_parse(&rq->query, query + 1,
-	    strlen(query + 1)) == -1)
+	if (query != NULL && (form_parse(&rq->query, query + 1,
+	    strlen(query + 1)) == -1 ||
+	    request_check_query(rq, query + 1, strlen(query + 1)) == -1))
 		return -1;
 	return 0;
 }

@@ -40,6 +40,15 @@ struct request {
 	int		 nparams;
 
 	struct form	 query;
+	/*
+	 * Where the request target holds a control character once
+	 * percent-decoded (CONTRACT §12: refused, never cut off): NULL,
+	 * "path" or "query"; control_field names the query field, when one
+	 * does, and control_nul tells a NUL from the other controls.
+	 */
+	const char	*control_in;
+	const char	*control_field;
+	int		 control_nul;
 
 	char		*body;		/* NUL-terminated */
 	size_t		 body_len;

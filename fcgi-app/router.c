@@ -65,6 +65,9 @@ static const struct route routes[] = {
 
 #define ROUTER_NROUTES	(sizeof(routes) / sizeof(routes[0]))
 
+/* The WebSocket path (push-daemon/ws.h), below /api/v1. */
+#define ROUTER_WS_PATH	"/chat/ws/chat"
+
 /* Whether the request path matches pattern, capturing "*" segments. */
 static int
 router_match(const char *pattern, struct request *rq)
@@ -163,6 +166,29 @@ router_dispatch(struct request *rq, struct reply *rp)
 	}
 	if (rq->body_too_large) {
 		reply_error(rp, 413, "Request body too large");
+		return;
+	}
+	/*
+	 * A WebSocket handshake reaches chat-fcgi only when the web server
+	 * kept it from the push daemons: its query string is not valid
+	 * percent-encoding or holds an encoded NUL, which the daemons'
+	 * WebSocket library cannot decode (see the web server configurations
+	 * under etc/). Its token cannot be read: the 401 of a bad token.
+	 */
+	if (rq->in_api && router_match(ROUTER_WS_PATH, rq)) {
+		reply_error(rp, 401, "Could not validate credentials");
+		return;
+	}
+	/* Before routing and authentication: no handler reads such input. */
+	if (rq->control_in != NULL) {
+		if (rq->control_nul)
+			reply_invalid(rp, rq->control_in, rq->control_field,
+			    "string must not contain U+0000",
+			    "value_error.str.nul");
+		else
+			reply_invalid(rp, rq->control_in, rq->control_field,
+			    "string must not contain control characters",
+			    "value_error.str.control");
 		return;
 	}
 	route = rq->in_api ? router_find(rq, rp, &path_known) : NULL;

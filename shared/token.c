@@ -36,14 +36,37 @@ done:
 	return out;
 }
 
+/*
+ * Reads the integer claim name into *value. Returns 0, 1 when the token
+ * has no such claim, or -1 when it is anything but a plain run of digits
+ * that fits a long (libjwt would answer 0 for a string, a fraction or null).
+ */
+static int
+token_time_claim(jwt_t *jwt, const char *name, long *value)
+{
+	char *json = jwt_get_grants_json(jwt, name);
+	int rc = -1;
+
+	if (json == NULL)
+		return 1;
+	if (json[0] != '\0' && json[strspn(json, "0123456789")] == '\0') {
+		errno = 0;
+		*value = jwt_get_grant_int(jwt, name);
+		if (errno == 0)
+			rc = 0;
+	}
+	free(json);
+	return rc;
+}
+
 int
 token_verify(const unsigned char *key, size_t keylen, const char *token,
     enum token_type type, long now, char sub[UUID_TEXT_SIZE], long *exp)
 {
 	jwt_t *jwt = NULL;
 	const char *claim;
-	char *exp_json = NULL;
-	long expires;
+	char *crit;
+	long expires, not_before;
 	int rc = -1;
 
 	if (key == NULL || keylen == 0 || keylen > 4096 || token == NULL ||
@@ -54,21 +77,31 @@ token_verify(const unsigned char *key, size_t keylen, const char *token,
 	/* libjwt accepted whatever algorithm the header named. */
 	if (jwt_get_alg(jwt) != JWT_ALG_HS256)
 		goto done;
+	/* RFC 7515 4.1.11: crit names extensions that must be understood;
+	 * this service understands none, so any crit refuses the token. */
+	if ((crit = jwt_get_headers_json(jwt, "crit")) != NULL) {
+		free(crit);
+		goto done;
+	}
 
 	claim = jwt_get_grant(jwt, "type");
 	if (claim == NULL || strcmp(claim, token_type_names[type]) != 0)
 		goto done;
 
-	/* libjwt answers 0 for an exp that is not an integer: refuse any
-	 * exp that is not a plain run of digits. */
-	exp_json = jwt_get_grants_json(jwt, "exp");
-	if (exp_json == NULL || exp_json[0] == '\0' ||
-	    exp_json[strspn(exp_json, "0123456789")] != '\0')
+	if (token_time_claim(jwt, "exp", &expires) != 0 || expires <= now)
 		goto done;
-	errno = 0;
-	expires = jwt_get_grant_int(jwt, "exp");
-	if (errno != 0 || expires <= now)
+	/* nbf is optional (this service never writes one); when present it
+	 * must have come. */
+	switch (token_time_claim(jwt, "nbf", &not_before)) {
+	case 0:
+		if (not_before > now)
+			goto done;
+		break;
+	case 1:
+		break;
+	default:
 		goto done;
+	}
 
 	claim = jwt_get_grant(jwt, "sub");
 	if (claim == NULL || uuid_normalize(claim, sub) == -1)
@@ -77,7 +110,6 @@ token_verify(const unsigned char *key, size_t keylen, const char *token,
 		*exp = expires;
 	rc = 0;
 done:
-	free(exp_json);
 	jwt_free(jwt);
 	return rc;
 }

@@ -1,7 +1,8 @@
 /*
  * Access and refresh tokens: JWTs signed with HS256. libjwt 1.10 verifies
  * with whatever algorithm a token names and checks no claim, so token.c pins
- * the algorithm and checks exp, type and sub itself.
+ * the algorithm, refuses any crit header and checks exp, nbf, type and sub
+ * itself.
  */
 #ifndef CHAT_TOKEN_H
 #define CHAT_TOKEN_H

@@ -81,6 +81,16 @@ render_apache_conf() {
 		FCGI_SOCKET="$FCGI_SOCKET" PUSH_MEMBERS="$members"
 }
 
+# write_lighttpd_errors: lighttpd's own error answers (JSON, one file per
+# status, etc/lighttpd/errors/) where its server.errorfile-prefix points.
+write_lighttpd_errors() {
+	local dir=$STACK_DIR/www/errors file
+	install -d -m 755 "$dir"
+	for file in "$ROOT"/etc/lighttpd/errors/*.html; do
+		cmp -s "$file" "$dir/${file##*/}" || install -m 644 "$file" "$dir/"
+	done
+}
+
 # write_web_conf NAME: write NAME.conf, touching it only when it changed.
 write_web_conf() {
 	local conf tmp
@@ -212,6 +222,7 @@ ensure_web_server() {
 	local -a inputs
 	conf=$(web_conf "$name")
 	write_web_conf "$name"
+	[[ $name != lighttpd ]] || write_lighttpd_errors
 	inputs=("$conf")
 	[[ $name != lighttpd ]] || inputs+=("$CHAT_CONF" "$JWT_SECRET" "$FCGI_RUN_BIN")
 	if pid=$(web_pid "$name"); then

@@ -432,6 +432,7 @@ render_apache() {
 render_lighttpd() {
 	# shellcheck disable=SC2016 # $HTTP is lighttpd's, not the shell's
 	sed -e "s|/run/chat/|$RUN/|g" -e "s|/var/log/lighttpd/|$LOG/lighttpd/|g" \
+		-e "s|/etc/lighttpd/chat-errors/|$WEB/chat-errors/|g" \
 		-e "s|^\( *\)( \"host\" => \"127.0.0.1\", \"port\" => 8001 ),|\1( \"host\" => \"127.0.0.1\", \"port\" => $P1 ),|" \
 		-e "s|^\( *\)# ( \"host\" => \"127.0.0.1\", \"port\" => 8002 ),|\1( \"host\" => \"127.0.0.1\", \"port\" => $P2 ),|" \
 		-e 's|^\$HTTP\["host"\] =~ "^chat\\\.example\\\.org|$HTTP["host"] =~ "^127\\.0\\.0\\.1|' \
@@ -491,7 +492,7 @@ start_apache() {
 	check_render "$WEB/chat.conf"
 	local m mods=""
 	for m in mpm_event authz_core proxy proxy_http proxy_fcgi proxy_balancer \
-		slotmem_shm lbmethod_bybusyness; do
+		slotmem_shm lbmethod_bybusyness headers rewrite; do
 		mods+="LoadModule ${m}_module /usr/lib/apache2/modules/mod_$m.so"$'\n'
 	done
 	cat >"$WEB/apache2.conf" <<-EOF
@@ -525,6 +526,9 @@ start_lighttpd() {
 	chown www-data "$WEB/tmp" "$LOG/lighttpd"
 	render_lighttpd >"$WEB/chat.conf"
 	check_render "$WEB/chat.conf"
+	# Its error answers, installed as the header of chat.conf says.
+	install -d "$WEB/chat-errors"
+	install -m 644 "$ROOT"/etc/lighttpd/errors/*.html "$WEB/chat-errors/"
 	cat >"$WEB/lighttpd.conf" <<-EOF
 		# Stands for Debian's /etc/lighttpd/lighttpd.conf (same user),
 		# without its port 80.
@@ -539,6 +543,8 @@ start_lighttpd() {
 		# What the header of etc/lighttpd/chat.conf says to put in place of
 		# Debian's server.http-parseopts on a host of the service's own.
 		server.http-parseopts = ( "url-normalize" => "disable" )
+		server.errorfile-prefix = "$WEB/chat-errors/"
+		mimetype.assign         = ( ".html" => "application/json" )
 		include "$WEB/chat.conf"
 	EOF
 	lighttpd -tt -f "$WEB/lighttpd.conf" 2>&1 | tee -a "$LOG/web-start.log" >&2

@@ -101,20 +101,6 @@ def describe(r):
             f"{dict(r.headers)} {r.text[:1000]!r}")
 
 
-NGINX_FOOTER = re.compile(r"<center>nginx(/[0-9.]+)?</center>")
-
-
-def assert_nginx_400(r):
-    """r is nginx's own HTML 400 Bad Request, which it writes for a request
-    it refuses before choosing a location: the application never saw the
-    request (its answers are JSON). Never a 500, a 200 or a JSON answer."""
-    assert r.status_code == 400, describe(r)
-    assert r.headers.get("Content-Type", "").startswith("text/html"), \
-        describe(r)
-    assert "<title>400 Bad Request</title>" in r.text, describe(r)
-    assert NGINX_FOOTER.search(r.text), describe(r)
-
-
 # --------------------------------------------------------------------- checks
 
 def assert_status(r, status):
@@ -180,6 +166,12 @@ def too_long(loc, n):
 
 def has_nul(*loc):
     return error(loc, "string must not contain U+0000", "value_error.str.nul")
+
+
+def has_control(*loc):
+    """A control character other than NUL in a path or query."""
+    return error(loc, "string must not contain control characters",
+                 "value_error.str.control")
 
 
 def bad_username_chars():

@@ -5,7 +5,8 @@ import pytest
 
 from chat_api import (above_maximum, api, assert_422, assert_error,
                       bad_uuid, below_minimum, body, delete_message, error,
-                      field_required, friend_remove, friend_request, has_nul,
+                      field_required, friend_remove, friend_request,
+                      has_control, has_nul,
                       history, ids, make_friends, mark_read, message_row,
                       new_friends, new_user, newest_first, not_integer, page,
                       random_uuid, search_messages, send, too_long,
@@ -442,11 +443,14 @@ def test_search_keyword_with_nul(friends):
                has_nul("query", "keyword"))
 
 
-def test_search_keyword_with_a_newline_matches(friends):
-    """A keyword may span the lines of a message."""
+def test_search_keyword_with_a_newline_is_a_422(friends):
+    """CONTRACT §12: no control character in a query, a line break neither;
+    a message of several lines is found by the words of a line."""
     a, b = friends
     sent = send(a, b, "two\nlines")
-    assert page(search_raw_query(a.access, b.account_id, "keyword=o%0Al"),
+    assert_422(search_raw_query(a.access, b.account_id, "keyword=o%0Al"),
+               has_control("query", "keyword"))
+    assert page(search_raw_query(a.access, b.account_id, "keyword=lines"),
                 total=1) == [sent]
 
 
@@ -455,4 +459,6 @@ def test_history_limit_of_raw_bytes(friends, raw):
     a, b = friends
     r = api("GET", f"/chat/messages/history/{b.account_id}?limit={raw}",
             token=a.access)
-    assert_422(r, not_integer("limit"))
+    # A NUL is refused as such before the value is read (CONTRACT §12).
+    assert_422(r, has_nul("query", "limit") if raw == "%00"
+               else not_integer("limit"))

@@ -124,6 +124,23 @@ libjwt_token(const char *claims, jwt_alg_t alg, const unsigned char *k,
 	return out;
 }
 
+/* A token with the given claims and extra header members, signed by libjwt. */
+static char *
+libjwt_token_with_header(const char *header, const char *claims)
+{
+	jwt_t *jwt = NULL;
+	char *out = NULL;
+
+	if (jwt_new(&jwt) != 0)
+		return NULL;
+	if (jwt_add_headers_json(jwt, header) == 0 &&
+	    jwt_add_grants_json(jwt, claims) == 0 &&
+	    jwt_set_alg(jwt, JWT_ALG_HS256, key, KEYLEN) == 0)
+		out = jwt_encode_str(jwt);
+	jwt_free(jwt);
+	return out;
+}
+
 /* header "." payload "." signature, each part base64url of the text. */
 static char *
 raw_token(const char *header, const char *payload, const char *sig)
@@ -438,6 +455,80 @@ test_bad_claims(void)
 #undef HDR
 }
 
+/* GOOD_CLAIMS with an nbf claim of the given JSON text. */
+#define NBF_CLAIMS(nbf) \
+	"{\"sub\":\"" LOWER_ID "\",\"user_id\":\"" LOWER_ID "\"," \
+	"\"type\":\"access\",\"iat\":1700000000,\"exp\":1700001800," \
+	"\"nbf\":" nbf "}"
+
+/* RFC 7519 4.1.5: not before nbf. */
+static void
+test_not_before(void)
+{
+	/* Due now or in the past: accepted. */
+	CHECK(verify_access(libjwt_token(NBF_CLAIMS("1700000000"),
+	    JWT_ALG_HS256, key, KEYLEN)) == 0);
+	CHECK(verify_access(libjwt_token(NBF_CLAIMS("1699999000"),
+	    JWT_ALG_HS256, key, KEYLEN)) == 0);
+	/* In the future, by a second or by a year: refused. */
+	CHECK(verify_access(libjwt_token(NBF_CLAIMS("1700000001"),
+	    JWT_ALG_HS256, key, KEYLEN)) == -1);
+	CHECK(verify_access(libjwt_token(NBF_CLAIMS("1731536000"),
+	    JWT_ALG_HS256, key, KEYLEN)) == -1);
+	/* The same token once its time has come. */
+	CHECK(verify_access_at(libjwt_token(NBF_CLAIMS("1700000100"),
+	    JWT_ALG_HS256, key, KEYLEN), NOW + 100) == 0);
+	/* Not a plain integer: a string, a fraction, negative, null, true. */
+	CHECK(verify_access(libjwt_token(NBF_CLAIMS("\"1600000000\""),
+	    JWT_ALG_HS256, key, KEYLEN)) == -1);
+	CHECK(verify_access(libjwt_token(NBF_CLAIMS("1600000000.5"),
+	    JWT_ALG_HS256, key, KEYLEN)) == -1);
+	CHECK(verify_access(libjwt_token(NBF_CLAIMS("-1"),
+	    JWT_ALG_HS256, key, KEYLEN)) == -1);
+	CHECK(verify_access(libjwt_token(NBF_CLAIMS("null"),
+	    JWT_ALG_HS256, key, KEYLEN)) == -1);
+	CHECK(verify_access(libjwt_token(NBF_CLAIMS("true"),
+	    JWT_ALG_HS256, key, KEYLEN)) == -1);
+	/* The largest time a long holds. */
+	CHECK(verify_access(libjwt_token(NBF_CLAIMS("9223372036854775807"),
+	    JWT_ALG_HS256, key, KEYLEN)) == -1);
+}
+
+/*
+ * RFC 7515 4.1.11: a "crit" header names extensions the verifier must
+ * understand; this service understands none, so any crit is refused.
+ */
+static void
+test_crit_header(void)
+{
+	/* The control: an unknown header member that is not crit. */
+	CHECK(verify_access(libjwt_token_with_header("{\"kid\":\"k1\"}",
+	    GOOD_CLAIMS)) == 0);
+	CHECK(verify_access(libjwt_token_with_header(
+	    "{\"crit\":[\"exp\"]}", GOOD_CLAIMS)) == -1);
+	CHECK(verify_access(libjwt_token_with_header(
+	    "{\"crit\":[\"b64\"],\"b64\":false}", GOOD_CLAIMS)) == -1);
+	CHECK(verify_access(libjwt_token_with_header("{\"crit\":[]}",
+	    GOOD_CLAIMS)) == -1);
+	CHECK(verify_access(libjwt_token_with_header("{\"crit\":\"exp\"}",
+	    GOOD_CLAIMS)) == -1);
+	CHECK(verify_access(libjwt_token_with_header("{\"crit\":null}",
+	    GOOD_CLAIMS)) == -1);
+	/* A refresh token with crit is refused as a refresh token too. */
+	{
+		char sub[UUID_TEXT_SIZE];
+		char *t = libjwt_token_with_header("{\"crit\":[\"exp\"]}",
+		    "{\"sub\":\"" LOWER_ID "\",\"type\":\"refresh\","
+		    "\"exp\":1700001800}");
+
+		CHECK(t != NULL);
+		if (t != NULL)
+			CHECK(token_verify(key, KEYLEN, t, TOKEN_REFRESH, NOW,
+			    sub, NULL) == -1);
+		free(t);
+	}
+}
+
 /* A token of n bytes or a little more: GOOD_CLAIMS and a padding claim. */
 static char *
 padded_token(size_t n)
@@ -576,6 +667,8 @@ main(void)
 	test_other_algorithms();
 	test_alg_none();
 	test_bad_claims();
+	test_not_before();
+	test_crit_header();
 	test_max_length();
 	test_null_and_junk();
 	test_claims_in_payload();
