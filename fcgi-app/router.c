@@ -6,6 +6,7 @@
 #include "auth.h"
 #include "chat.h"
 #include "cors.h"
+#include "detail.h"
 #include "friends.h"
 #include "health.h"
 #include "login.h"
@@ -176,7 +177,7 @@ router_dispatch(struct request *rq, struct reply *rp)
 	 * under etc/). Its token cannot be read: the 401 of a bad token.
 	 */
 	if (rq->in_api && router_match(ROUTER_WS_PATH, rq)) {
-		reply_error(rp, 401, "Could not validate credentials");
+		reply_error(rp, 401, DETAIL_BAD_CREDENTIALS);
 		return;
 	}
 	/* Before routing and authentication: no handler reads such input. */
