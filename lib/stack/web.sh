@@ -44,30 +44,54 @@ render_template() {
 	printf '%s\n' "$text"
 }
 
+# WEB_NOFILE_MAX: the most open files a web server process is given; enough
+# for 10,000 idle clients beside 10,000 proxied connections (two each).
+WEB_NOFILE_MAX=65536
+
+# web_nofile: print the open-file limit of the web server's processes: the
+# hard limit user chat gets (each process raises its soft limit that far;
+# runuser starts it at 1,024), at most WEB_NOFILE_MAX. The configurations
+# size their connection limits from it.
+web_nofile() {
+	local hard
+	hard=$(as_chat_clean sh -c 'ulimit -Hn')
+	[[ $hard =~ ^[0-9]+$ ]] && ((hard < WEB_NOFILE_MAX)) || hard=$WEB_NOFILE_MAX
+	printf '%s\n' "$hard"
+}
+
 # render_lighttpd_conf: etc/stack/lighttpd.conf.in with this stack's values.
 render_lighttpd_conf() {
-	local env='' servers='' k
+	local env='' servers='' k nofile conns
 	if ((SANITIZE)); then
 		env="\"ASAN_OPTIONS\" => \"$ASAN_OPTS\", \"UBSAN_OPTIONS\" => \"$UBSAN_OPTS\""
 	fi
 	for ((k = 1; k <= DAEMONS; k++)); do
 		servers+="${servers:+, }( \"host\" => \"$PUSH_HOST\", \"port\" => $(push_port "$k") )"
 	done
+	# lighttpd holds at most half as many connections as open files (a
+	# proxied one takes two), and counts them in 16 bits.
+	nofile=$(web_nofile)
+	conns=$((nofile / 2 < 65535 ? nofile / 2 : 65535))
 	render_template "$ROOT/etc/stack/lighttpd.conf.in" \
 		BIND="$BIND" HOST="$HOST" PORT="$PORT" STACK_DIR="$STACK_DIR" \
 		FCGI_BIN="$FCGI_RUN_BIN" CONFIG="$CHAT_CONF" FCGI_PROCS="$FCGI_PROCS" \
-		FCGI_ENV="$env" PUSH_SERVERS="$servers"
+		FCGI_ENV="$env" PUSH_SERVERS="$servers" MAX_FDS="$nofile" \
+		MAX_CONNECTIONS="$conns"
 }
 
 # render_nginx_conf: etc/stack/nginx.conf.in with this stack's values.
 render_nginx_conf() {
-	local servers='' k
+	local servers='' k nofile
 	for ((k = 1; k <= DAEMONS; k++)); do
 		servers+="${servers:+$'\n        '}server $PUSH_HOST:$(push_port "$k") max_fails=0;"
 	done
+	# A worker's connections, and the files it keeps besides (logs,
+	# listening socket, buffered bodies), within its open-file limit.
+	nofile=$(web_nofile)
 	render_template "$ROOT/etc/stack/nginx.conf.in" \
 		STACK_DIR="$STACK_DIR" LISTEN="$BIND:$PORT" FCGI_SOCKET="$FCGI_SOCKET" \
-		PUSH_SERVERS="$servers"
+		PUSH_SERVERS="$servers" NOFILE="$nofile" \
+		WORKER_CONNECTIONS=$((nofile * 15 / 16))
 }
 
 # render_apache_conf: etc/stack/apache.conf.in with this stack's values.
@@ -129,7 +153,8 @@ launch_web() {
 	log=$(web_log "$name")
 	note "starting $name on $BIND:$PORT"
 	rm -f "$(web_pidfile "$name")"
-	if ! as_chat_clean "$@" >&2; then
+	# runuser starts it with the soft limit of 1,024 open files.
+	if ! as_chat_clean prlimit --nofile="$(web_nofile):" -- "$@" >&2; then
 		show_log_tail "$log"
 		die "$name did not start (is port $PORT taken? see $log)"
 	fi
