@@ -469,7 +469,9 @@ start_nginx() {
 		worker_processes 2;
 		pid $WEB/nginx.pid;
 		error_log $LOG/nginx-error.log;
-		events { worker_connections 1024; }
+		events {
+		    worker_connections 768;
+		}
 		http {
 		    include /etc/nginx/mime.types;
 		    default_type application/octet-stream;
@@ -482,6 +484,13 @@ start_nginx() {
 		    include $WEB/chat.conf;
 		}
 	EOF
+	# The guide's edit of nginx.conf: files and connections per worker.
+	sed -i -e '/^worker_processes/a worker_rlimit_nofile 20000;' \
+		-e 's/^\([[:space:]]*worker_connections\) .*/\1 19000;/' "$WEB/nginx.conf"
+	if ! grep -q '^worker_rlimit_nofile 20000;' "$WEB/nginx.conf" ||
+		! grep -q '^ *worker_connections 19000;' "$WEB/nginx.conf"; then
+		die "the guide's edit of nginx.conf did not apply to $WEB/nginx.conf"
+	fi
 	nginx -t -q -c "$WEB/nginx.conf" 2>&1 | tee -a "$LOG/web-start.log" >&2
 	nginx -c "$WEB/nginx.conf" >>"$LOG/web-start.log" 2>&1 9>&- || die "nginx did not start (log/web-start.log)"
 }
@@ -492,7 +501,7 @@ start_apache() {
 	check_render "$WEB/chat.conf"
 	local m mods=""
 	for m in mpm_event authz_core proxy proxy_http proxy_fcgi proxy_balancer \
-		slotmem_shm lbmethod_bybusyness headers rewrite; do
+		slotmem_shm lbmethod_bybusyness headers rewrite reqtimeout; do
 		mods+="LoadModule ${m}_module /usr/lib/apache2/modules/mod_$m.so"$'\n'
 	done
 	cat >"$WEB/apache2.conf" <<-EOF
@@ -510,6 +519,15 @@ start_apache() {
 		ErrorLog $LOG/apache-error.log
 		LogLevel warn
 		$mods
+		# The guide's mpm_event.conf.
+		StartServers 20
+		ServerLimit 20
+		ThreadLimit 600
+		ThreadsPerChild 600
+		MaxRequestWorkers 12000
+		MinSpareThreads 600
+		MaxSpareThreads 12000
+		MaxConnectionsPerChild 0
 		LogFormat "%v:%p %h %l %u %t \"%r\" %>s %O" vhost_combined
 		CustomLog $LOG/apache-other_vhosts_access.log vhost_combined
 		Include $WEB/chat.conf
