@@ -82,20 +82,35 @@ request_split_path(struct request *rq, const char *path, size_t len)
 }
 
 /*
+ * Whether s[0..len), percent-decoded ('+' as a space when plus), holds a
+ * control character: 1 (*nul set when one is U+0000), 0, or -1 when
+ * memory ran out.
+ */
+static int
+request_decoded_has_control(const char *s, size_t len, int plus, int *nul)
+{
+	size_t declen;
+	int found;
+	char *decoded = form_decode(s, len, plus, &declen);
+
+	if (decoded == NULL)
+		return -1;
+	found = request_has_control(decoded, declen, nul);
+	free(decoded);
+	return found;
+}
+
+/*
  * Checks the path, whole and decoded, for control characters, so that
  * "<id>%00" is refused rather than read as "<id>", at any depth.
  */
 static int
 request_check_path(struct request *rq, const char *path, size_t len)
 {
-	size_t declen;
-	int nul = 0, found;
-	char *decoded = form_decode(path, len, 0, &declen);
+	int nul = 0, found = request_decoded_has_control(path, len, 0, &nul);
 
-	if (decoded == NULL)
+	if (found == -1)
 		return -1;
-	found = request_has_control(decoded, declen, &nul);
-	free(decoded);
 	if (found)
 		request_note_control(rq, "path", NULL, nul);
 	return 0;
@@ -109,16 +124,10 @@ request_check_path(struct request *rq, const char *path, size_t len)
 static int
 request_check_query(struct request *rq, const char *query, size_t len)
 {
-	size_t declen;
-	int nul = 0, found;
-	char *decoded = form_decode(query, len, 1, &declen);
+	int nul = 0, found = request_decoded_has_control(query, len, 1, &nul);
 
-	if (decoded == NULL)
-		return -1;
-	found = request_has_control(decoded, declen, &nul);
-	free(decoded);
-	if (!found)
-		return 0;
+	if (found <= 0)
+		return found;
 	for (int i = 0; i < rq->query.nfields; i++) {
 		const struct form_field *f = &rq->query.fields[i];
 		int field_nul = 0;
