@@ -11,9 +11,13 @@
 #define CHAT_KEYWORD_MAX	200
 #define CHAT_PAGE_DEFAULT	50
 #define CHAT_PAGE_MAX		100
+/* GET /sync (CONTRACT §10): events a page, and the longest cursor. */
+#define CHAT_SYNC_DEFAULT	100
+#define CHAT_SYNC_MAX		1000
+#define CHAT_CURSOR_MAX		64
 
-static struct db_stmt chat_send_stmt = DB_STMT_FLAGS("chat_send", 3,
-    DB_BINARY, "SELECT * FROM api_send_message_row($1, $2, $3)");
+static struct db_stmt chat_send_stmt = DB_STMT_FLAGS("chat_send", 4,
+    DB_BINARY, "SELECT * FROM api_send_message_row($1, $2, $3, $4)");
 static struct db_stmt chat_history_stmt = DB_STMT_FLAGS("chat_history", 4,
     DB_BINARY, "SELECT * FROM api_history_page($1, $2, $3, $4)");
 static struct db_stmt chat_search_stmt = DB_STMT_FLAGS("chat_search", 5,
@@ -24,6 +28,8 @@ static struct db_stmt chat_delete_stmt = DB_STMT("chat_delete", 2,
     "SELECT * FROM api_delete_message($1, $2)");
 static struct db_stmt chat_unread_stmt = DB_STMT("chat_unread", 1,
     "SELECT api_unread_count($1)");
+static struct db_stmt chat_sync_stmt = DB_STMT("chat_sync", 3,
+    "SELECT * FROM api_sync($1, $2, $3)");
 static struct db_stmt chat_online_stmt = DB_STMT("chat_online", 2,
     "SELECT api_online_friends($1, $2)");
 
@@ -32,14 +38,16 @@ chat_send(struct request *rq, struct reply *rp)
 {
 	struct json_object *obj = NULL;
 	const char *content = NULL;
-	char id[UUID_TEXT_SIZE];
+	char id[UUID_TEXT_SIZE], key[RULES_KEY_MAX + 3];
 
 	if (fields_json_body(rq, rp, &obj) == 0) {
 		fields_json_uuid(rp, obj, "receiver_id", id);
 		fields_json_content(rp, obj, "content", &content);
 	}
+	fields_idempotency_key(rp, rq, key);
 	if (!reply_has_invalid(rp)) {
-		const char *params[] = { rq->account_id, id, content };
+		const char *params[] = { rq->account_id, id, content,
+		    key[0] != '\0' ? key : NULL };
 		/* Its one event concerns the two sides only. */
 		char wake[2 * UUID_TEXT_SIZE + 3];
 
@@ -122,4 +130,28 @@ chat_online_friends(struct request *rq, struct reply *rp)
 	snprintf(timeout, sizeof(timeout), "%d",
 	    rq->app->cfg.presence_timeout_seconds);
 	proc_json(rq, rp, &chat_online_stmt, params);
+}
+
+/*
+ * GET /sync: the caller's events after since. Whether since is a cursor,
+ * and one not expired, api_sync finds; the messages it hands out to their
+ * receiver become delivered, which wakes the daemons (their senders).
+ */
+void
+chat_sync(struct request *rq, struct reply *rp)
+{
+	const char *since = NULL;
+	char limit[24];
+	long l;
+
+	fields_form_string(rp, &rq->query, "query", "since", 1,
+	    CHAT_CURSOR_MAX, &since);
+	fields_query_int(rp, rq, "limit", CHAT_SYNC_DEFAULT, 1, CHAT_SYNC_MAX,
+	    &l);
+	snprintf(limit, sizeof(limit), "%ld", l);
+	if (!reply_has_invalid(rp)) {
+		const char *params[] = { rq->account_id, since, limit };
+
+		proc_call(rq, rp, &chat_sync_stmt, params, NULL);
+	}
 }

@@ -11,6 +11,7 @@ void	chat_search(struct request *rq, struct reply *rp);
 void	chat_mark_read(struct request *rq, struct reply *rp);
 void	chat_delete(struct request *rq, struct reply *rp);
 void	chat_unread_count(struct request *rq, struct reply *rp);
+void	chat_sync(struct request *rq, struct reply *rp);
 void	chat_online_friends(struct request *rq, struct reply *rp);
 
 #endif

@@ -172,3 +172,19 @@ fields_uuid(struct reply *rp, const char *where, const char *name,
 		return fields_refused(rp, where, name, &e);
 	return 0;
 }
+
+int
+fields_idempotency_key(struct reply *rp, const struct request *rq,
+    char key[RULES_KEY_MAX + 3])
+{
+	const char *h = rq->idempotency_key;
+	struct rules_error e;
+
+	key[0] = '\0';
+	if (h == NULL)
+		return 0;
+	if (rules_idempotency_key(h, strlen(h), &e) == -1)
+		return fields_refused(rp, "header", "Idempotency-Key", &e);
+	snprintf(key, RULES_KEY_MAX + 3, "h:%s", h);
+	return 0;
+}

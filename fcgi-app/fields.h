@@ -14,6 +14,7 @@
 #include "form.h"
 #include "reply.h"
 #include "request.h"
+#include "rules.h"
 #include "uuid.h"
 
 enum fields_presence {
@@ -53,6 +54,13 @@ int	fields_query_int(struct reply *rp, const struct request *rq,
 /* A UUID found at loc [where, name]; out receives it in lowercase. */
 int	fields_uuid(struct reply *rp, const char *where, const char *name,
 	    const char *text, char out[UUID_TEXT_SIZE]);
+
+/*
+ * The Idempotency-Key header (CONTRACT §10), absent (key "") or valid:
+ * key receives "h:" and the key, the send's key in the database.
+ */
+int	fields_idempotency_key(struct reply *rp, const struct request *rq,
+	    char key[RULES_KEY_MAX + 3]);
 
 /* Whether the Content-Type is type (parameters after ';' ignored). */
 int	fields_content_type_is(const struct request *rq, const char *type);

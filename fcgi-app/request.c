@@ -217,6 +217,9 @@ request_read(struct request *rq, struct app *app, FCGX_Request *fcgx)
 	rq->content_type = request_param(rq, "CONTENT_TYPE");
 	rq->authorization = request_param(rq, "HTTP_AUTHORIZATION");
 	rq->origin = request_param(rq, "HTTP_ORIGIN");
+	/* Present but empty is a 422, not absent. */
+	rq->idempotency_key = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY",
+	    fcgx->envp);
 	rq->cors_method = request_param(rq,
 	    "HTTP_ACCESS_CONTROL_REQUEST_METHOD");
 	rq->cors_headers = request_param(rq,

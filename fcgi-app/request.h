@@ -27,6 +27,8 @@ struct request {
 	const char	*content_type;
 	const char	*authorization;
 	const char	*origin;
+	/* The Idempotency-Key header as sent (NULL: absent). */
+	const char	*idempotency_key;
 	const char	*cors_method;	/* Access-Control-Request-Method */
 	const char	*cors_headers;	/* Access-Control-Request-Headers */
 

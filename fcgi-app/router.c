@@ -62,6 +62,8 @@ static const struct route routes[] = {
 	{ "PUT",	"/chat/messages/*/read", chat_mark_read, ROUTE_AUTH },
 	{ "DELETE",	"/chat/messages/*",	chat_delete,	ROUTE_AUTH },
 	{ "GET",	"/chat/friends/online",	chat_online_friends, ROUTE_AUTH },
+
+	{ "GET",	"/sync",		chat_sync,	ROUTE_TOKEN },
 };
 
 #define ROUTER_NROUTES	(sizeof(routes) / sizeof(routes[0]))

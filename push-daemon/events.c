@@ -11,11 +11,12 @@
 #include "timer.h"
 
 static struct pg_stmt events_horizon_stmt = PG_STMT("ev_horizon", 0,
-    "SELECT pg_snapshot_xmin(pg_current_snapshot())");
+    "SELECT h, stream_cursor(h, h, 0) "
+    "FROM pg_snapshot_xmin(pg_current_snapshot()) h");
 static struct pg_stmt events_read_stmt = PG_STMT("ev_read", 1,
     "SELECT * FROM push_events($1)");
-static struct pg_stmt events_messages_stmt = PG_STMT("ev_messages", 1,
-    "SELECT * FROM push_messages($1)");
+static struct pg_stmt events_messages_stmt = PG_STMT("ev_messages", 2,
+    "SELECT * FROM push_messages($1, $2)");
 
 /*
  * A notification that names no account held here does not make a read at
@@ -32,7 +33,8 @@ static struct pg_stmt events_messages_stmt = PG_STMT("ev_messages", 1,
 #define EVENTS_HELD_US	(2 * LWS_US_PER_MS)
 
 /* Columns of push_events() and of push_messages(). */
-enum { EV_HORIZON, EV_ID, EV_KIND, EV_ACTOR, EV_TARGET, EV_MESSAGE, EV_HELD };
+enum { EV_HORIZON, EV_ID, EV_KIND, EV_ACTOR, EV_TARGET, EV_MESSAGE, EV_HELD,
+	EV_CURSOR, EV_FRAME, EV_MOMENT };
 enum { MSG_ID, MSG_SENDER, MSG_RECEIVER, MSG_CREATED_AT, MSG_FRAME };
 
 /* One batch of events, kept while the frames of its messages are fetched. */
@@ -57,6 +59,8 @@ static struct events_reader {
 	enum events_state	 state;
 	uint64_t		 horizon;	/* xid8; 0 until known (no
 						   xid is 0) */
+	char			 moment[SESSION_CURSOR_MAX + 1];
+						/* the cursor of the horizon */
 	struct events_batch	*parked;	/* PARKED: the batch */
 	int			 again;		/* woken during a read: one
 						   more follows it */
@@ -98,29 +102,23 @@ events_notify(struct hub *hub, const char *accounts)
 }
 
 /*
- * Sends {"type": type, key: id[, key2: id2]} to the sessions of to. The
- * values are UUIDs from the database: nothing to escape.
+ * Sends the frame of event row i (push_events: made by the database, with
+ * its cursor when it is an event of the stream) to the sessions of its
+ * target.
  */
 static void
-events_send_ids(struct hub *hub, const char *to, const char *type,
-    const char *key, const char *id, const char *key2, const char *id2)
+events_send_frame(struct hub *hub, const PGresult *r, int i)
 {
-	char text[256];
+	const char *to = PQgetvalue(r, i, EV_TARGET);
 	struct outmsg *msg;
-	int n;
 
 	if (!hub_account_online(hub, to))
 		return;
-	if (key2 == NULL)
-		n = snprintf(text, sizeof(text), "{\"type\": \"%s\", "
-		    "\"%s\": \"%s\"}", type, key, id);
-	else
-		n = snprintf(text, sizeof(text), "{\"type\": \"%s\", "
-		    "\"%s\": \"%s\", \"%s\": \"%s\"}", type, key, id, key2,
-		    id2);
-	if (n < 0 || (size_t)n >= sizeof(text) ||
-	    (msg = outmsg_new(text, (size_t)n)) == NULL)
+	msg = outmsg_new(PQgetvalue(r, i, EV_FRAME),
+	    (size_t)PQgetlength(r, i, EV_FRAME));
+	if (msg == NULL)
 		return;
+	msg->stream = !PQgetisnull(r, i, EV_CURSOR);
 	hub_send(hub, to, msg, NULL);
 	outmsg_unref(msg);
 }
@@ -157,6 +155,7 @@ events_new_message(struct events_batch *b, const char *id)
 	    (size_t)PQgetlength(b->messages, row, MSG_FRAME));
 	if (msg == NULL)
 		return;
+	msg->stream = 1;
 	memcpy(msg->message_id, id, UUID_TEXT_SIZE);
 	memcpy(msg->receiver_id, receiver, UUID_TEXT_SIZE);
 	snprintf(msg->created_at, sizeof(msg->created_at), "%s",
@@ -196,7 +195,6 @@ events_dispatch_one(struct events_batch *b, int i)
 	const PGresult *r = b->events;
 	const char *kind = PQgetvalue(r, i, EV_KIND);
 	const char *actor = PQgetvalue(r, i, EV_ACTOR);
-	const char *target = PQgetvalue(r, i, EV_TARGET);
 	const char *message = PQgetvalue(r, i, EV_MESSAGE);
 
 	if (strcmp(kind, "message_created") == 0) {
@@ -206,21 +204,6 @@ events_dispatch_one(struct events_batch *b, int i)
 		    s = s->next_of_account)
 			session_forget_send(s, message);
 	}
-	else if (strcmp(kind, "message_delivered") == 0)
-		events_send_ids(hub, target, "message_delivered", "message_id",
-		    message, NULL, NULL);
-	else if (strcmp(kind, "message_read") == 0)
-		events_send_ids(hub, target, "message_read", "message_id",
-		    message, "read_by", actor);
-	else if (strcmp(kind, "message_deleted") == 0)
-		events_send_ids(hub, target, "message_deleted", "message_id",
-		    message, NULL, NULL);
-	else if (strcmp(kind, "user_online") == 0)
-		events_send_ids(hub, target, "friend_online", "user_id", actor,
-		    NULL, NULL);
-	else if (strcmp(kind, "user_offline") == 0)
-		events_send_ids(hub, target, "friend_offline", "user_id", actor,
-		    NULL, NULL);
 	else if (strcmp(kind, "account_disabled") == 0) {
 		idmap_put(&hub->refused, actor, hub);
 		for (struct session *s = hub_sessions(hub, actor); s != NULL;
@@ -228,6 +211,8 @@ events_dispatch_one(struct events_batch *b, int i)
 			session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
 	} else if (strcmp(kind, "account_enabled") == 0)
 		idmap_remove(&hub->refused, actor);
+	else if (!PQgetisnull(r, i, EV_FRAME))
+		events_send_frame(hub, r, i);
 }
 
 static void
@@ -325,6 +310,8 @@ events_dispatch(struct events_batch *b)
 	if (n > 0) {
 		ev.horizon = strtoull(PQgetvalue(b->events, 0, EV_HORIZON),
 		    NULL, 10);
+		snprintf(ev.moment, sizeof(ev.moment), "%s",
+		    PQgetvalue(b->events, 0, EV_MOMENT));
 		held = strcmp(PQgetvalue(b->events, 0, EV_HELD), "t") == 0;
 	}
 	events_batch_free(b);
@@ -371,19 +358,27 @@ events_sender_wants(struct hub *hub, const char *sender, const char *id)
 	return 0;
 }
 
-/* Adds to ids the messages of the batch that a session here must get. */
-static void
-events_wanted_messages(struct hub *hub, const PGresult *r, struct idlist *ids)
+/*
+ * Adds to ids the messages of the batch that a session here must get, and
+ * their events' cursors to cursors, in the same order.
+ */
+static int
+events_wanted_messages(struct hub *hub, const PGresult *r, struct idlist *ids,
+    struct idlist *cursors)
 {
 	for (int i = 0; i < PQntuples(r); i++) {
 		if (PQgetisnull(r, i, EV_KIND) ||
 		    strcmp(PQgetvalue(r, i, EV_KIND), "message_created") != 0)
 			continue;
-		if (hub_account_online(hub, PQgetvalue(r, i, EV_TARGET)) ||
-		    events_sender_wants(hub, PQgetvalue(r, i, EV_ACTOR),
+		if (!hub_account_online(hub, PQgetvalue(r, i, EV_TARGET)) &&
+		    !events_sender_wants(hub, PQgetvalue(r, i, EV_ACTOR),
 		    PQgetvalue(r, i, EV_MESSAGE)))
-			idlist_add(ids, PQgetvalue(r, i, EV_MESSAGE));
+			continue;
+		if (idlist_add(ids, PQgetvalue(r, i, EV_MESSAGE)) == -1 ||
+		    idlist_add(cursors, PQgetvalue(r, i, EV_CURSOR)) == -1)
+			return -1;
 	}
+	return 0;
 }
 
 static void
@@ -391,7 +386,7 @@ events_read(void *arg, PGresult *res)
 {
 	struct hub *hub = arg;
 	struct events_batch *b;
-	struct idlist ids = IDLIST_EMPTY;
+	struct idlist ids = IDLIST_EMPTY, cursors = IDLIST_EMPTY;
 
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
 	    (b = calloc(1, sizeof(*b))) == NULL) {
@@ -401,23 +396,25 @@ events_read(void *arg, PGresult *res)
 	}
 	b->hub = hub;
 	b->events = res;
-	events_wanted_messages(hub, res, &ids);
-	if (idlist_text(&ids) == NULL) {
+	if (events_wanted_messages(hub, res, &ids, &cursors) == -1) {
+		/* Out of memory: the horizon stays, the next read redoes it. */
+		events_batch_free(b);
+		events_read_over(hub, 0);
+	} else if (idlist_text(&ids) == NULL)
 		events_dispatch(b);
-		return;
-	}
-	{
-		const char *params[] = { idlist_text(&ids) };
+	else {
+		const char *params[] = { idlist_text(&ids),
+		    idlist_text(&cursors) };
 
 		ev.state = EVENTS_FETCHING;
 		if (pg_query(hub->pg_events, &events_messages_stmt, params,
 		    events_fetched, b) == -1) {
-			PQclear(b->events);
-			free(b);
+			events_batch_free(b);
 			events_read_over(hub, 0);
 		}
 	}
 	idlist_free(&ids);
+	idlist_free(&cursors);
 }
 
 static void
@@ -428,6 +425,8 @@ events_horizon_found(void *arg, PGresult *res)
 	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
 	    PQntuples(res) == 1) {
 		ev.horizon = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+		snprintf(ev.moment, sizeof(ev.moment), "%s",
+		    PQgetvalue(res, 0, 1));
 		log_info("events: reading from transaction %llu on",
 		    (unsigned long long)ev.horizon);
 	}
@@ -440,6 +439,12 @@ uint64_t
 events_horizon(void)
 {
 	return ev.horizon;
+}
+
+const char *
+events_moment(void)
+{
+	return ev.horizon != 0 ? ev.moment : NULL;
 }
 
 void

@@ -48,6 +48,11 @@ void	events_connected(struct hub *hub);
 /* The event horizon as a number (0 until known). */
 uint64_t events_horizon(void);
 /*
+ * The cursor of the event horizon (CONTRACT §10), NULL until known: the
+ * events of every later read go to a session that enters the index now.
+ */
+const char *events_moment(void);
+/*
  * Wakes the daemons after a change we committed: those holding one of
  * accounts (a uuid[] literal, "{a,b}") at once, the others within 200 ms;
  * every daemon at once when accounts is NULL. This one included.

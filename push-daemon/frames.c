@@ -265,6 +265,15 @@ frames_batch_json(const struct frames_batch *b)
 		    json_object_new_string(req->receiver));
 		json_object_object_add(item, "content",
 		    json_object_new_string(req->content));
+		/* An exact repeat of a temp_id is answered, not stored
+		 * again (CONTRACT §10; the key's space: "t:"). */
+		if (req->has_temp_id) {
+			char key[RULES_TEMP_ID_SIZE + 2];
+
+			snprintf(key, sizeof(key), "t:%s", req->temp_id);
+			json_object_object_add(item, "key",
+			    json_object_new_string(key));
+		}
 		json_object_array_add(arr, item);
 	}
 	text = strdup(json_object_to_json_string_ext(arr,

@@ -7,7 +7,7 @@ int
 idlist_add(struct idlist *l, const char *id)
 {
 	/* A separator, the id, the closing brace and the NUL. */
-	size_t need = l->len + UUID_TEXT_SIZE + 2;
+	size_t len = strlen(id), need = l->len + len + 3;
 	char *grown;
 
 	if (need > l->cap) {
@@ -17,8 +17,8 @@ idlist_add(struct idlist *l, const char *id)
 		l->cap = need * 2;
 	}
 	l->text[l->len++] = l->n == 0 ? '{' : ',';
-	memcpy(l->text + l->len, id, UUID_TEXT_SIZE - 1);
-	l->len += UUID_TEXT_SIZE - 1;
+	memcpy(l->text + l->len, id, len);
+	l->len += len;
 	l->text[l->len] = '}';
 	l->text[l->len + 1] = '\0';
 	l->n++;

@@ -1,7 +1,9 @@
 /*
  * A list of UUIDs kept as the text of a PostgreSQL uuid[] literal,
  * "{a,b,c}", ready to be a query parameter: the daemon's queries that name
- * many messages or accounts take one array instead of one row each.
+ * many messages or accounts take one array instead of one row each. Any
+ * word that an array literal takes unquoted (a cursor: digits and dots)
+ * makes a text[] the same way.
  */
 #ifndef CHAT_IDLIST_H
 #define CHAT_IDLIST_H
@@ -19,7 +21,8 @@ struct idlist {
 
 #define IDLIST_EMPTY	{ NULL, 0, 0, 0 }
 
-/* Appends id (UUID text). Returns 0, or -1 out of memory (list unchanged). */
+/* Appends id (UUID text, or another word that needs no quoting). Returns
+ * 0, or -1 out of memory (list unchanged). */
 int	idlist_add(struct idlist *l, const char *id);
 /* The literal, or NULL when the list is empty. */
 const char *idlist_text(const struct idlist *l);

@@ -18,7 +18,7 @@ static struct pg_stmt presence_disconnect_stmt = PG_STMT("pr_disconnect", 3,
 static struct pg_stmt presence_heartbeat_stmt = PG_STMT("pr_heartbeat", 1,
     "SELECT push_heartbeat_found($1)");
 static struct pg_stmt presence_reap_stmt = PG_STMT("pr_reap", 2,
-    "SELECT push_reap($1, make_interval(mins => $2))");
+    "SELECT push_reap($1, make_interval(days => $2))");
 
 static void
 presence_timeout_text(const struct hub *hub, char buf[16])
@@ -102,15 +102,14 @@ presence_heartbeat_answered(void *arg, PGresult *res)
 void
 presence_tick(struct hub *hub)
 {
-	char timeout[16], minutes[16];
+	char timeout[16], days[16];
 	const char *hb[] = { hub->node_id };
-	const char *reap[] = { timeout, minutes };
+	const char *reap[] = { timeout, days };
 
 	if (!pg_connected(hub->pg))
 		return;
 	presence_timeout_text(hub, timeout);
-	snprintf(minutes, sizeof(minutes), "%d",
-	    hub->cfg->push_event_retention_minutes);
+	snprintf(days, sizeof(days), "%d", hub->cfg->sync_retention_days);
 	pg_query(hub->pg, &presence_heartbeat_stmt, hb,
 	    presence_heartbeat_answered, hub);
 	pg_query(hub->pg, &presence_reap_stmt, reap, events_notify_if_recorded, hub);

@@ -16,6 +16,7 @@ outmsg_new(const char *text, size_t len)
 		return NULL;
 	msg->refs = 1;
 	msg->len = len;
+	msg->stream = 0;
 	msg->message_id[0] = '\0';
 	msg->receiver_id[0] = '\0';
 	msg->created_at[0] = '\0';
@@ -120,13 +121,47 @@ session_refill(struct session *s)
 	}
 }
 
+/* Whether msg goes to its replay instead of to s now. */
+static int
+session_replay_covers(const struct session *s, const struct outmsg *msg)
+{
+	return s->has_since && msg->stream &&
+	    (s->state == SESSION_REGISTERING || s->state == SESSION_REGISTERED);
+}
+
 void
 session_push(struct session *s, struct outmsg *msg)
 {
 	struct session_list *list = s->state != SESSION_WELCOMED ? &s->held :
 	    s->backlog.head != NULL ? &s->backlog : &s->queue;
 
+	if (session_replay_covers(s, msg))
+		return;
 	session_append(s, list, msg, 1);
+}
+
+/* A replay to begin again: the held events of the stream are in it. */
+static void
+session_drop_held_stream(struct session *s)
+{
+	struct session_item **pp = &s->held.head, *prev = NULL;
+
+	while (*pp != NULL) {
+		struct session_item *it = *pp;
+
+		if (!it->msg->stream) {
+			prev = it;
+			pp = &it->next;
+			continue;
+		}
+		*pp = it->next;
+		if (s->held.tail == it)
+			s->held.tail = prev;
+		if (it->capped)
+			s->queued_bytes -= it->msg->len;
+		outmsg_unref(it->msg);
+		free(it);
+	}
 }
 
 void
@@ -506,6 +541,9 @@ session_set_state(struct session *s, enum session_state state)
 	    session_link(s) == -1)
 		return -1;
 	s->state = state;
+	if (from == SESSION_WELCOMING && s->has_since &&
+	    (state == SESSION_REGISTERED || state == SESSION_REGISTERING))
+		session_drop_held_stream(s);
 	switch (state) {
 	case SESSION_REGISTERED:
 		s->registered = 1;

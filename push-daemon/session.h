@@ -21,11 +21,15 @@
 
 /* The RFC 3339 times of the API: 2024-01-01T12:00:00.123456Z */
 #define SESSION_TIME_SIZE	32
+/* A cursor of the event stream (CONTRACT §10): at most 64 characters. */
+#define SESSION_CURSOR_MAX	64
 
 /* A frame ready to send, with LWS_PRE bytes of headroom for lws. */
 struct outmsg {
 	int		 refs;
 	size_t		 len;
+	/* An event of the stream (it carries a cursor). */
+	int		 stream;
 	/* new_message only: which message, to whom, created when. */
 	char		 message_id[UUID_TEXT_SIZE];
 	char		 receiver_id[UUID_TEXT_SIZE];
@@ -53,12 +57,15 @@ struct session_list {
  *
  *   OPENING      handshake accepted; in no list
  *   REGISTERING  in the index; its presence row is queued or being
- *                written (welcome.c); events are held
+ *                written (welcome.c); events are held (those of the
+ *                stream dropped, with `since`: the replay has them)
  *   REGISTERED   row written, online_friends queued; waits for an event
- *                read begun after that (docs/events.md); events are held,
- *                and a new message created before it opened is left to
- *                the welcome (session_welcome_covers)
- *   WELCOMING    its query of undelivered messages is out; events held
+ *                read begun after that (docs/events.md); events are held
+ *                (dropped, as above), and a new message created before it
+ *                opened is left to the welcome (session_welcome_covers)
+ *   WELCOMING    its query of undelivered messages, or with `since` of
+ *                the events after its cursor (replay.c), is out; events
+ *                held
  *   WELCOMED     the initial frames are queued, the held events after
  *                them; events flow
  *   CLOSING      every list emptied; the close frame is to be sent
@@ -66,6 +73,8 @@ struct session_list {
  *
  *   OPENING -> REGISTERING -> REGISTERED -> WELCOMING -> WELCOMED
  *   WELCOMING -> REGISTERED      its query was lost with the connection
+ *                                (with `since`, the held events of the
+ *                                stream go: the next replay has them)
  *   REGISTERED, WELCOMING -> REGISTERING
  *                                the database connection is back: the
  *                                row is written again (a WELCOMED session's
@@ -166,6 +175,14 @@ struct session {
 	uint64_t		 initial_until;
 	/* When it opened (this host's clock, as the API writes times). */
 	char			 opened_at[SESSION_TIME_SIZE];
+	/*
+	 * Opened with `since` (CONTRACT §10): it gets the events after this
+	 * cursor instead of its undelivered messages. Moved on as the
+	 * replay's pages are queued, so that a replay begun again after a
+	 * lost database connection goes on from there.
+	 */
+	int			 has_since;
+	char			 since[SESSION_CURSOR_MAX + 1];
 };
 
 /* OPENING: takes wsi, its index and its id, and notes when it opened. */
@@ -181,7 +198,9 @@ const char *session_state_name(enum session_state state);
 
 /*
  * Queues an event frame (taking a reference): held until the session is
- * WELCOMED, so that the initial frames come first.
+ * WELCOMED, so that the initial frames come first. An event of the stream
+ * to a session with `since` before WELCOMING is dropped: its replay,
+ * which reads up to the event horizon of that moment, has it.
  */
 void	session_push(struct session *s, struct outmsg *msg);
 /* Queues a frame at once: replies, connection_established, online_friends. */

@@ -9,6 +9,7 @@
 #include "idlist.h"
 #include "log.h"
 #include "presence.h"
+#include "replay.h"
 #include "timer.h"
 #include "welcome.h"
 
@@ -151,7 +152,7 @@ welcome_answered(struct welcome_batch *b, PGresult *res, int lost)
 		struct session *s = hub_find(b->hub, &b->refs[k].ref);
 		int first = -1, n = 0;
 
-		if (s == NULL || s->state != SESSION_WELCOMING)
+		if (s == NULL || s->state != SESSION_WELCOMING || s->has_since)
 			continue;
 		if (lost) {
 			session_set_state(s, SESSION_REGISTERED);
@@ -180,30 +181,47 @@ welcome_undelivered(void *arg, PGresult *res)
 }
 
 /*
- * The undelivered messages of the batch's sessions: those REGISTERED are
+ * The first frames of the batch's sessions: those REGISTERED are
  * WELCOMING from now on (a session registered again after a reconnection,
- * WELCOMED already, is not welcomed twice).
+ * WELCOMED already, is not welcomed twice). Those with `since` get the
+ * replay of their stream (replay.c), the others their undelivered
+ * messages.
  */
 static void
 welcome_fetch_messages(struct welcome_batch *b)
 {
 	struct hub *hub = b->hub;
 	struct idlist accounts = IDLIST_EMPTY;
+	struct session_ref *replays;
+	size_t nreplays = 0;
 	char max[16], horizon[24];
 	const char *params[3];
 
+	if ((replays = calloc(b->n, sizeof(*replays))) == NULL) {
+		welcome_answered(b, NULL, 0);
+		return;
+	}
 	for (size_t k = 0; k < b->n; k++) {
 		struct session *s = hub_find(hub, &b->refs[k].ref);
 
-		if (s != NULL && s->state == SESSION_REGISTERED)
-			session_set_state(s, SESSION_WELCOMING);
-	}
-	for (size_t k = 0; k < b->n; k++) {
-		if (idlist_add(&accounts, b->refs[k].ref.account_id) == -1) {
+		if (s == NULL || s->state != SESSION_REGISTERED)
+			continue;
+		session_set_state(s, SESSION_WELCOMING);
+		if (s->has_since)
+			replays[nreplays++] = b->refs[k].ref;
+		else if (idlist_add(&accounts, s->account_id) == -1) {
 			idlist_free(&accounts);
+			free(replays);
 			welcome_answered(b, NULL, 0);
 			return;
 		}
+	}
+	if (nreplays > 0)
+		replay_sessions(hub, replays, nreplays);
+	free(replays);
+	if (idlist_text(&accounts) == NULL) {
+		welcome_batch_free(b);
+		return;
 	}
 	snprintf(max, sizeof(max), "%d", hub->cfg->push_undelivered_max);
 	snprintf(horizon, sizeof(horizon), "%llu",

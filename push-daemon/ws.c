@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include "detail.h"
+#include "events.h"
 #include "frames.h"
 #include "hub.h"
 #include "log.h"
@@ -36,6 +37,30 @@ ws_path_ok(struct lws *wsi)
 	return strcmp(path, WS_PATH) == 0;
 }
 
+/*
+ * The since= argument (CONTRACT §10) into s: absent, or 1 to 64 digits
+ * and dots, which frames may carry as they are. Whether it is a cursor,
+ * and one still good, the replay's query finds (resync_required if not).
+ */
+static int
+ws_since(struct lws *wsi, struct session *s)
+{
+	char arg[2048];		/* longer than any URI lws takes */
+	const char *since = lws_get_urlarg_by_name(wsi, "since=", arg,
+	    sizeof(arg));
+	size_t len;
+
+	if (since == NULL)
+		return 0;
+	len = strlen(since);
+	if (len == 0 || len > SESSION_CURSOR_MAX ||
+	    strspn(since, "0123456789.") != len)
+		return -1;
+	memcpy(s->since, since, len + 1);
+	s->has_since = 1;
+	return 0;
+}
+
 static int
 ws_filter(struct hub *hub, struct lws *wsi, struct session *s)
 {
@@ -51,7 +76,10 @@ ws_filter(struct hub *hub, struct lws *wsi, struct session *s)
 	    TOKEN_ACCESS, (long)time(NULL), s->account_id, NULL) == -1)
 		return ws_refuse(wsi, HTTP_STATUS_UNAUTHORIZED,
 		    DETAIL_BAD_CREDENTIALS);
-	if (hub->draining || !hub->refused_loaded)
+	if (ws_since(wsi, s) == -1)
+		return ws_refuse(wsi, 422, "Invalid cursor");
+	/* The cursor of connection_established needs the event horizon. */
+	if (hub->draining || !hub->refused_loaded || events_moment() == NULL)
 		return ws_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
 		    "Service unavailable");
 	if (idmap_get(&hub->refused, s->account_id) != NULL)
@@ -69,7 +97,7 @@ ws_filter(struct hub *hub, struct lws *wsi, struct session *s)
 static int
 ws_established(struct hub *hub, struct lws *wsi, struct session *s)
 {
-	char frame[160];
+	char frame[256];
 
 	s->hub = hub;
 	session_open(s, wsi, &hub->sessions, ++hub->next_session_id);
@@ -78,9 +106,15 @@ ws_established(struct hub *hub, struct lws *wsi, struct session *s)
 		    (unsigned char *)"too many connections", 20);
 		return -1;
 	}
+	/*
+	 * Its cursor: with since, since itself (a client that goes away
+	 * before the replay has come keeps its place); without, the event
+	 * horizon, from which this session gets the events of every read.
+	 */
 	snprintf(frame, sizeof(frame), "{\"type\": \"connection_established\", "
-	    "\"user_id\": \"%s\", \"message\": \"Connected to chat server\"}",
-	    s->account_id);
+	    "\"user_id\": \"%s\", \"message\": \"Connected to chat server\", "
+	    "\"cursor\": \"%s\"}", s->account_id,
+	    s->has_since ? s->since : events_moment());
 	session_send_text(s, frame);
 	welcome_session(hub, s);
 	return 0;

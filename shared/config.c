@@ -49,8 +49,6 @@ static const struct config_key config_keys[] = {
 	KEY("log", "level", CONFIG_LEVEL, "info", 0, 0, log_level),
 	KEY("presence", "node_timeout_seconds", CONFIG_INT, "30", 3, 3600,
 	    presence_timeout_seconds),
-	KEY("push", "event_retention_minutes", CONFIG_INT, "60", 1, 10080,
-	    push_event_retention_minutes),
 	KEY("push", "listen_address", CONFIG_STRING, "127.0.0.1", 0, 0,
 	    push_listen_address),
 	KEY("push", "listen_port", CONFIG_INT, "8001", 1, 65535,
@@ -69,6 +67,8 @@ static const struct config_key config_keys[] = {
 	KEY("push", "poll_seconds", CONFIG_INT, "2", 1, 60, push_poll_seconds),
 	KEY("push", "undelivered_max", CONFIG_INT, "1000", 1, 100000,
 	    push_undelivered_max),
+	KEY("sync", "retention_days", CONFIG_INT, "7", 1, 365,
+	    sync_retention_days),
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))

@@ -37,7 +37,7 @@ struct config {
 	int		 push_max_frame_bytes;
 	int		 push_max_queue_bytes;
 	int		 push_undelivered_max;
-	int		 push_event_retention_minutes;
+	int		 sync_retention_days;
 
 	/* Read from jwt_secret_file; never logged. */
 	unsigned char	 jwt_secret[CONFIG_SECRET_MAX];

@@ -27,6 +27,8 @@ static const struct {
 	/* Only chat-push answers it, in a detail: its type is never shown. */
 	[RULES_BAD_TEMP_ID] = { "a string of at most ", " characters expected",
 	    "type_error.str" },
+	[RULES_BAD_KEY] = { "1 to ", " printable ASCII characters expected",
+	    "value_error.idempotency_key" },
 };
 
 int
@@ -58,6 +60,17 @@ rules_string(const char *s, size_t len, size_t min, size_t max,
 		return rules_refuse(e, RULES_TOO_SHORT, min);
 	if (chars > max)
 		return rules_refuse(e, RULES_TOO_LONG, max);
+	return 0;
+}
+
+int
+rules_idempotency_key(const char *s, size_t len, struct rules_error *e)
+{
+	if (len == 0 || len > RULES_KEY_MAX)
+		return rules_refuse(e, RULES_BAD_KEY, RULES_KEY_MAX);
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return rules_refuse(e, RULES_BAD_KEY, RULES_KEY_MAX);
 	return 0;
 }
 

@@ -19,6 +19,8 @@
 /* A temp_id, in characters; its bytes with the NUL (4 a character). */
 #define RULES_TEMP_ID_MAX	64
 #define RULES_TEMP_ID_SIZE	(RULES_TEMP_ID_MAX * 4 + 1)
+/* An Idempotency-Key header (CONTRACT §10): printable ASCII characters. */
+#define RULES_KEY_MAX		64
 
 /* Why a value is refused: the msg and type of its 422 entry. */
 struct rules_error {
@@ -35,6 +37,7 @@ enum rules_refusal {
 	RULES_TOO_LONG,		/* more characters than the bound */
 	RULES_NOT_UUID,
 	RULES_BAD_TEMP_ID,	/* not a string of at most the bound */
+	RULES_BAD_KEY,		/* not 1 to the bound printable ASCII */
 };
 
 /*
@@ -56,6 +59,9 @@ int	rules_string(const char *s, size_t len, size_t min, size_t max,
 int	rules_json_string(struct json_object *obj, const char *name,
 	    int optional, const char **value, size_t *len,
 	    struct rules_error *e);
+
+/* An Idempotency-Key: 1 to RULES_KEY_MAX printable ASCII characters. */
+int	rules_idempotency_key(const char *s, size_t len, struct rules_error *e);
 
 /* A hyphenated UUID in either case; out receives it in lowercase. */
 int	rules_uuid(const char *text, char out[UUID_TEXT_SIZE],

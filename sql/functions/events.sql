@@ -13,6 +13,99 @@ BEGIN
 END
 $$;
 
+-- The stream of an account (CONTRACT §10): the events of these kinds
+-- whose target it is, and the message_created events of its own sends.
+-- Presence and account events are pushed live but are no part of it.
+CREATE OR REPLACE FUNCTION stream_kind(kind text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT kind IN ('message_created', 'message_delivered', 'message_read',
+                    'message_deleted', 'friend_requested', 'friend_accepted',
+                    'friend_removed')
+$$;
+
+-- A cursor: the place of an event in a stream, "h0.h1.id" (decimal, at
+-- most 61 characters). A reader that read the transactions from h0 up to
+-- h1 (a read of push_events, of stream_after) and handed out the events
+-- of that range in event_id order has, after event id, handed out every
+-- event below h0 and those of [h0, h1) up to id (docs/events.md). The
+-- moment h is the cursor h.h.0: everything below h.
+CREATE OR REPLACE FUNCTION stream_cursor(h0 xid8, h1 xid8, id bigint)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT h0::text || '.' || h1::text || '.' || id::text
+$$;
+
+-- The place a cursor names, or NULLs when it is not one (malformed, out
+-- of range, h0 after h1).
+CREATE OR REPLACE FUNCTION stream_position(cursor text,
+    OUT h0 xid8, OUT h1 xid8, OUT id bigint)
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    parts text[];
+BEGIN
+    IF cursor IS NULL OR
+       cursor !~ '^(0|[1-9][0-9]{0,19})\.(0|[1-9][0-9]{0,19})\.(0|[1-9][0-9]{0,18})$' THEN
+        RETURN;
+    END IF;
+    parts := string_to_array(cursor, '.');
+    IF parts[1]::numeric > 18446744073709551615 OR
+       parts[2]::numeric > 18446744073709551615 OR
+       parts[3]::numeric > 9223372036854775807 OR
+       parts[1]::numeric > parts[2]::numeric THEN
+        RETURN;
+    END IF;
+    h0 := parts[1]::xid8; h1 := parts[2]::xid8; id := parts[3]::bigint;
+END
+$$;
+
+-- The frame of an event as its audience hears it, without the cursor
+-- (stream_frame_with_cursor adds it), or NULL for an event that is no
+-- frame (account_disabled, account_enabled). A message shows its state
+-- now (push_message_frame; deleted text is never sent again).
+CREATE OR REPLACE FUNCTION stream_frame(e event) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    CASE e.kind
+    WHEN 'message_created' THEN
+        RETURN (SELECT push_message_frame(m) FROM message m
+                 WHERE m.message_id = e.message_id);
+    WHEN 'message_delivered', 'message_deleted' THEN
+        RETURN json_build_object('type', e.kind,
+                                 'message_id', e.message_id)::text;
+    WHEN 'message_read' THEN
+        RETURN json_build_object('type', 'message_read',
+                                 'message_id', e.message_id,
+                                 'read_by', e.actor_id)::text;
+    WHEN 'friend_requested' THEN
+        RETURN json_build_object('type', 'friend_request', 'request',
+            json_build_object(
+                'sender_id', e.actor_id, 'receiver_id', e.target_id,
+                'status', 'pending',
+                'created_at', api_time(e.created_at),
+                'updated_at', api_time(e.created_at),
+                'sender', (SELECT api_public_account(a) FROM account a
+                            WHERE a.account_id = e.actor_id)))::text;
+    WHEN 'friend_accepted', 'friend_removed' THEN
+        RETURN json_build_object('type', e.kind, 'user_id', e.actor_id)::text;
+    WHEN 'user_online' THEN
+        RETURN json_build_object('type', 'friend_online',
+                                 'user_id', e.actor_id)::text;
+    WHEN 'user_offline' THEN
+        RETURN json_build_object('type', 'friend_offline',
+                                 'user_id', e.actor_id)::text;
+    ELSE
+        RETURN NULL;
+    END CASE;
+END
+$$;
+
+-- A frame with its cursor, the last member of the object.
+CREATE OR REPLACE FUNCTION stream_frame_with_cursor(frame text, cursor text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT left(frame, -1) || ', "cursor": ' || to_json(cursor)::text || '}'
+$$;
+
 -- The daemons' read: the events of every transaction older than the
 -- oldest one still running (next_horizon), from horizon on, in event_id
 -- order; or one row of NULLs when there are none, so that the caller
@@ -23,17 +116,125 @@ $$;
 -- shortly, since the notification that announced them may have come
 -- already. (max(xid) is one step of a backward index scan; an EXISTS on
 -- xid >= next_horizon was planned as a scan of the whole table when it
--- finds nothing, the common case.) One SQL statement, inlined into the
--- daemon's prepared query: every daemon calls it at each wake-up.
+-- finds nothing, the common case.) Each event of a stream carries its
+-- cursor; each that is a frame, its frame, except a message's, which the
+-- daemon fetches only when a connection of its wants it (push_messages).
+-- moment: the cursor of next_horizon, where a connection that opens
+-- after this read starts. One SQL statement, inlined into the daemon's
+-- prepared query: every daemon calls it at each wake-up.
 CREATE OR REPLACE FUNCTION push_events(horizon xid8)
 RETURNS TABLE (next_horizon xid8, event_id bigint, kind text, actor_id uuid,
-               target_id uuid, message_id uuid, held boolean)
+               target_id uuid, message_id uuid, held boolean, cursor text,
+               frame text, moment text)
 LANGUAGE sql STABLE AS $$
     SELECT h.upto, e.event_id, e.kind, e.actor_id, e.target_id, e.message_id,
-           coalesce((SELECT max(w.xid) FROM event w) >= h.upto, false)
+           coalesce((SELECT max(w.xid) FROM event w) >= h.upto, false),
+           c.cursor,
+           CASE WHEN e.kind = 'message_created' THEN NULL
+                WHEN c.cursor IS NULL THEN stream_frame(e)
+                ELSE stream_frame_with_cursor(stream_frame(e), c.cursor) END,
+           stream_cursor(h.upto, h.upto, 0)
       FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS upto) h
       LEFT JOIN event e ON e.xid >= horizon AND e.xid < h.upto
+      LEFT JOIN LATERAL (SELECT CASE WHEN stream_kind(e.kind)
+                THEN stream_cursor(horizon, h.upto, e.event_id) END AS cursor) c
+             ON true
      ORDER BY e.event_id NULLS LAST
+$$;
+
+-- The events of account's stream after the place (h0, h1, after_id) of a
+-- cursor, up to transaction upto, in stream order, at most lim, with
+-- their cursors: first the rest of the range [h0, h1) that the cursor's
+-- reader read, then [h1, upto) as one more read. upto is never below h1
+-- for a cursor handed out before (xmin only grows: docs/events.md).
+CREATE OR REPLACE FUNCTION stream_after(account uuid, h0 xid8, h1 xid8,
+    after_id bigint, upto xid8, lim int)
+RETURNS TABLE (cursor text, e event)
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN (s.t).xid < h1 THEN stream_cursor(h0, h1, (s.t).event_id)
+                ELSE stream_cursor(h1, upto, (s.t).event_id) END,
+           s.t
+      FROM (SELECT t FROM event t
+             WHERE t.target_id = account AND t.xid >= h0 AND t.xid < upto
+            UNION ALL
+            SELECT t FROM event t
+             WHERE t.actor_id = account AND t.kind = 'message_created'
+               AND t.xid >= h0 AND t.xid < upto) s
+     WHERE stream_kind((s.t).kind)
+       AND ((s.t).xid >= h1 OR (s.t).event_id > after_id)
+     ORDER BY (s.t).xid >= h1, (s.t).event_id
+     LIMIT lim
+$$;
+
+-- Why a cursor cannot be followed: 'malformed' (not a cursor, or ahead of
+-- the stream: upto, the reader's horizon, is below its h1), 'expired'
+-- (pruning may have taken events it needs: sync.retention_days), or NULL
+-- when it can.
+CREATE OR REPLACE FUNCTION stream_refusal(h0 xid8, h1 xid8, upto xid8)
+RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN h0 IS NULL OR h1 > upto THEN 'malformed'
+                WHEN h0 < (SELECT below FROM event_pruning) THEN 'expired'
+           END
+$$;
+
+-- GET /sync (CONTRACT §10): the caller's events after since, at most lim,
+-- each the frame a connection would have received, with its cursor; the
+-- cursor to go on from; whether more wait. The new messages to the caller
+-- that it hands out count as delivered (their senders hear it).
+CREATE OR REPLACE FUNCTION api_sync(me uuid, since text, lim int,
+    OUT status int, OUT body json, OUT events int)
+LANGUAGE plpgsql AS $$
+DECLARE
+    p record;
+    upto xid8 := pg_snapshot_xmin(pg_current_snapshot());
+    frames json[];
+    cursors text[];
+    ids uuid[];
+    n int;
+BEGIN
+    events := 0;
+    SELECT r.status, r.body INTO status, body FROM caller_refusal(me) r;
+    IF status IS NOT NULL THEN
+        RETURN;
+    END IF;
+    p := stream_position(since);
+    CASE stream_refusal(p.h0, p.h1, upto)
+    WHEN 'malformed' THEN
+        status := 422;
+        body := json_build_object('detail', json_build_array(json_build_object(
+            'loc', json_build_array('query', 'since'),
+            'msg', 'Invalid cursor', 'type', 'value_error')));
+        RETURN;
+    WHEN 'expired' THEN
+        status := 410; body := api_detail('Cursor expired');
+        RETURN;
+    ELSE
+    END CASE;
+    SELECT array_agg(a.frame::json ORDER BY a.place)
+               FILTER (WHERE a.frame IS NOT NULL AND a.place <= lim),
+           array_agg(a.cursor ORDER BY a.place),
+           array_agg((a.e).message_id ORDER BY a.place)
+               FILTER (WHERE (a.e).kind = 'message_created'
+                         AND (a.e).target_id = me AND a.place <= lim)
+      INTO frames, cursors, ids
+      FROM (SELECT s.*, stream_frame_with_cursor(stream_frame(s.e), s.cursor)
+                   AS frame
+              FROM stream_after(me, p.h0, p.h1, p.id, upto, lim + 1)
+                   WITH ORDINALITY AS s(cursor, e, place)) a;
+    -- A frame of a message gone with its account is left out; its
+    -- cursor still counts.
+    n := coalesce(cardinality(cursors), 0);
+    IF ids IS NOT NULL THEN
+        events := coalesce(cardinality(push_mark_delivered(ids)), 0);
+    END IF;
+    status := 200;
+    body := json_build_object(
+        'events', coalesce(to_json(frames), '[]'::json),
+        'cursor', CASE WHEN n > lim THEN cursors[lim]
+                       ELSE stream_cursor(upto, upto, 0) END,
+        'has_more', n > lim);
+END
 $$;
 
 -- The chat_events notification of a change concerning accounts: their ids

@@ -112,8 +112,10 @@ BEGIN
         status := 404; body := api_detail('Friend not found');
         RETURN;
     END IF;
+    -- One event each side hears (its target), naming the other.
     PERFORM record_event('friend_removed', me, friend);
-    status := 200; body := api_detail('Friend removed'); events := 1;
+    PERFORM record_event('friend_removed', friend, me);
+    status := 200; body := api_detail('Friend removed'); events := 2;
 END
 $$;
 

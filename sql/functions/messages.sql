@@ -26,15 +26,52 @@ BEGIN
 END
 $$;
 
--- A send, its rules in order: not to oneself (400), to an account that
--- exists (404), to a friend (403); then the message, its conversation's
--- count, and the message_created event. body: the refusal's detail; m:
--- the message stored (NULL when refused). The answers in JSON
+-- A send, its rules in order: a repeat of an idempotent send (key, below)
+-- is answered as the first one was; then not to oneself (400), to an
+-- account that exists (404), to a friend (403); then the message, its
+-- conversation's count, and the message_created event. body: the
+-- refusal's detail; m: the message (NULL when refused); stored: whether
+-- this call stored it (a repeat did not). The answers in JSON
 -- (api_send_message) and as a row (api_send_message_row) are made of it.
+--
+-- key (CONTRACT §10): 'h:' and an Idempotency-Key, or 't:' and a temp_id.
+-- A repeat by the same sender within 24 hours stores nothing: with 'h:'
+-- the same key is the same request (another receiver or content is a
+-- 422), with 't:' only the same receiver and content make a repeat. The
+-- lock on the key makes a repeat that comes while the first is under way
+-- wait for it, and then find it.
 CREATE OR REPLACE FUNCTION send_message(me uuid, receiver uuid, body_text text,
-    OUT status int, OUT body json, OUT m message)
+    key text DEFAULT NULL, OUT status int, OUT body json, OUT m message,
+    OUT stored boolean)
 LANGUAGE plpgsql AS $$
 BEGIN
+    stored := false;
+    IF key IS NOT NULL THEN
+        PERFORM pg_advisory_xact_lock(hashtextextended(me::text || key, 0));
+        SELECT * INTO m FROM message k
+         WHERE k.sender_id = me AND k.send_key = key
+           AND k.created_at > now() - interval '24 hours'
+           AND (left(key, 2) = 'h:' OR
+                (k.receiver_id = receiver AND k.content = body_text))
+         ORDER BY k.created_at DESC
+         LIMIT 1;
+        IF FOUND THEN
+            IF m.receiver_id <> receiver OR m.content <> body_text THEN
+                status := 422; m := NULL;
+                body := json_build_object('detail', json_build_array(
+                    json_build_object(
+                        'loc', json_build_array('header', 'Idempotency-Key'),
+                        'msg', 'Idempotency-Key already used for another request',
+                        'type', 'value_error')));
+                RETURN;
+            END IF;
+            -- As the first answer showed it.
+            m.status := 'sent'; m.read_at := NULL; m.is_deleted := false;
+            m.updated_at := m.created_at;
+            status := 201;
+            RETURN;
+        END IF;
+    END IF;
     IF me = receiver THEN
         status := 400; body := api_detail('Cannot send message to yourself');
         RETURN;
@@ -60,24 +97,25 @@ BEGIN
     VALUES (least(me, receiver), greatest(me, receiver), 1)
     ON CONFLICT (low_id, high_id)
     DO UPDATE SET message_count = conversation.message_count + 1;
-    INSERT INTO message (sender_id, receiver_id, content)
-    VALUES (me, receiver, body_text) RETURNING * INTO m;
+    INSERT INTO message (sender_id, receiver_id, content, send_key)
+    VALUES (me, receiver, body_text, key) RETURNING * INTO m;
     PERFORM record_event('message_created', me, receiver, m.message_id);
-    status := 201;
+    status := 201; stored := true;
 END
 $$;
 
 -- A send answered in JSON, for the push daemons' batches (push_send_batch).
 CREATE OR REPLACE FUNCTION api_send_message(me uuid, receiver uuid, body_text text,
-    OUT status int, OUT body json, OUT events int)
+    key text DEFAULT NULL, OUT status int, OUT body json, OUT events int)
 LANGUAGE plpgsql AS $$
 DECLARE
     r record;
 BEGIN
-    SELECT * INTO r FROM send_message(me, receiver, body_text);
+    SELECT * INTO r FROM send_message(me, receiver, body_text, key);
     status := r.status; body := r.body; events := 0;
     IF status = 201 THEN
-        body := api_message(r.m); events := 1;
+        body := api_message(r.m);
+        events := CASE WHEN r.stored THEN 1 ELSE 0 END;
     END IF;
 END
 $$;
@@ -101,9 +139,10 @@ BEGIN
 END
 $$;
 
--- POST /chat/messages for chat-fcgi: the caller's check, then the send.
+-- POST /chat/messages for chat-fcgi: the caller's check, then the send
+-- (key: 'h:' and the Idempotency-Key header, or NULL).
 CREATE OR REPLACE FUNCTION api_send_message_row(me uuid, receiver uuid,
-    body_text text) RETURNS message_page_row
+    body_text text, key text DEFAULT NULL) RETURNS message_page_row
 LANGUAGE plpgsql AS $$
 DECLARE
     r record;
@@ -112,9 +151,9 @@ BEGIN
     IF r.status IS NOT NULL THEN
         RETURN message_answer(r.status, r.body, 0, NULL);
     END IF;
-    SELECT * INTO r FROM send_message(me, receiver, body_text);
+    SELECT * INTO r FROM send_message(me, receiver, body_text, key);
     RETURN message_answer(r.status, r.body,
-                          CASE WHEN r.status = 201 THEN 1 ELSE 0 END, r.m);
+                          CASE WHEN r.stored THEN 1 ELSE 0 END, r.m);
 END
 $$;
 

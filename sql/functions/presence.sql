@@ -146,13 +146,16 @@ LANGUAGE sql AS $$
 $$;
 
 -- Run by every daemon now and then: takes dead nodes out of the online set
--- (their users' friends hear user_offline) and prunes old events.
+-- (their users' friends hear user_offline) and prunes the events older
+-- than keep_events (sync.retention_days), recording the transaction below
+-- which events may be gone (event_pruning: older cursors have expired).
 CREATE OR REPLACE FUNCTION push_reap(timeout_seconds int, keep_events interval)
 RETURNS int
 LANGUAGE plpgsql AS $$
 DECLARE
     dead text[];
     n int;
+    pruned xid8;
 BEGIN
     dead := ARRAY(SELECT node_id FROM presence_node
                    WHERE heartbeat_at < now() - make_interval(secs => timeout_seconds)
@@ -160,7 +163,14 @@ BEGIN
     n := presence_drop_nodes(dead, timeout_seconds);
     DELETE FROM presence_node WHERE node_id = ANY (dead);
     IF pg_try_advisory_xact_lock(hashtextextended('event-pruning', 7)) THEN
-        DELETE FROM event WHERE created_at < now() - keep_events;
+        WITH gone AS (
+            DELETE FROM event WHERE created_at < now() - keep_events
+            RETURNING xid)
+        SELECT max(xid) INTO pruned FROM gone;
+        IF pruned IS NOT NULL THEN
+            UPDATE event_pruning
+               SET below = greatest(below, (pruned::text::numeric + 1)::text::xid8);
+        END IF;
     END IF;
     RETURN n;
 END

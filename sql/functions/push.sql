@@ -4,7 +4,8 @@
 -- typing relay. Called by push-daemon/ only.
 
 -- The new_message frame: the message as the REST API shows it (api_message),
--- with the status it has once this push delivers it. Serialized once for
+-- with the status it has once this push delivers it; a message deleted
+-- since shows no content (deleted text is never sent again). Serialized once for
 -- all its recipients. PL/pgSQL, so its plan is kept: as SQL with
 -- sub-selects it could not be inlined, and each event read parsed and
 -- planned it again (0.18 ms a call at 1,000 messages/s).
@@ -14,6 +15,9 @@ BEGIN
     IF m.status = 'sent' THEN
         m.status := 'delivered';
     END IF;
+    IF m.is_deleted THEN
+        m.content := '';
+    END IF;
     RETURN json_build_object('type', 'new_message',
                              'message', api_message(m))::text;
 END
@@ -21,15 +25,18 @@ $$;
 
 -- The frames of the messages that events name, not deleted, with their
 -- created_at: the daemon merges them with a new connection's undelivered
--- messages in created_at order and without duplicates.
-CREATE OR REPLACE FUNCTION push_messages(ids uuid[])
+-- messages in created_at order and without duplicates. cursors: the
+-- cursor of each message's event, in the order of ids, which its frame
+-- carries (CONTRACT §10).
+CREATE OR REPLACE FUNCTION push_messages(ids uuid[], cursors text[])
 RETURNS TABLE (message_id uuid, sender_id uuid, receiver_id uuid,
                created_at text, frame text)
 LANGUAGE sql STABLE AS $$
     SELECT m.message_id, m.sender_id, m.receiver_id, api_time(m.created_at),
-           push_message_frame(m)
-      FROM message m
-     WHERE m.message_id = ANY (ids) AND NOT m.is_deleted
+           stream_frame_with_cursor(push_message_frame(m), c.cursor)
+      FROM unnest(ids, cursors) AS c(id, cursor)
+      JOIN message m ON m.message_id = c.id
+     WHERE NOT m.is_deleted
 $$;
 
 -- What a new connection gets after online_friends: the messages to the
@@ -74,8 +81,40 @@ LANGUAGE sql STABLE AS $$
      ORDER BY a, u.created_at, u.message_id
 $$;
 
--- A batch of WebSocket sends, each through api_send_message, answered in
--- the batch's order. The batch is read once into arrays in conversation
+-- What connections that opened with `since` (CONTRACT §10) get after
+-- online_friends: for each account and its cursor, the events of its
+-- stream after the cursor up to upto (the daemon's event horizon, from
+-- which it pushes events live), at most max_rows an account, each with
+-- its frame and cursor; or, for a cursor that cannot be followed, one row
+-- with refusal ('malformed' or 'expired', stream_refusal), the cursor
+-- of upto, and the resync_required frame carrying it. Rows grouped by connection (conns, the daemon's ids of the
+-- connections, go with accounts and sinces), in stream order. message_id and
+-- receiver_id: a new_message's, which is delivered when written to a
+-- connection of its receiver.
+CREATE OR REPLACE FUNCTION push_replay_many(conns bigint[], accounts uuid[],
+    sinces text[], upto xid8, max_rows int)
+RETURNS TABLE (conn bigint, refusal text, cursor text, frame text,
+               message_id uuid, receiver_id uuid)
+LANGUAGE sql STABLE AS $$
+    SELECT q.conn, r.refusal, coalesce(ev.cursor, stream_cursor(upto, upto, 0)),
+           CASE WHEN r.refusal IS NULL
+                THEN stream_frame_with_cursor(stream_frame(ev.e), ev.cursor)
+                ELSE json_build_object('type', 'resync_required', 'cursor',
+                                       stream_cursor(upto, upto, 0))::text END,
+           CASE WHEN (ev.e).kind = 'message_created' THEN (ev.e).message_id END,
+           CASE WHEN (ev.e).kind = 'message_created' THEN (ev.e).target_id END
+      FROM unnest(conns, accounts, sinces)
+           WITH ORDINALITY AS q(conn, account, since, place)
+     CROSS JOIN LATERAL stream_position(q.since) p
+     CROSS JOIN LATERAL (SELECT stream_refusal(p.h0, p.h1, upto) AS refusal) r
+      LEFT JOIN LATERAL stream_after(q.account, p.h0, p.h1, p.id, upto, max_rows)
+                WITH ORDINALITY AS ev(cursor, e, n) ON r.refusal IS NULL
+     WHERE r.refusal IS NOT NULL OR ev.cursor IS NOT NULL
+     ORDER BY q.place, ev.n
+$$;
+
+-- A batch of WebSocket sends, each through api_send_message (key: 't:'
+-- and the request's temp_id, or null), answered in the batch's order. The batch is read once into arrays in conversation
 -- order: two batches that lock the same conversations take them in the
 -- same order, so they cannot deadlock. It stores and answers only: the
 -- daemon then wakes the others (wake_push_daemons) after the commit, so
@@ -88,6 +127,7 @@ DECLARE
     senders uuid[];
     receivers uuid[];
     contents text[];
+    keys text[];
     statuses int[];
     bodies json[];
     counts int[];
@@ -102,12 +142,15 @@ BEGIN
            array_agg(receiver ORDER BY least(sender, receiver),
                      greatest(sender, receiver), place),
            array_agg(content ORDER BY least(sender, receiver),
+                     greatest(sender, receiver), place),
+           array_agg(key ORDER BY least(sender, receiver),
                      greatest(sender, receiver), place)
-      INTO places, senders, receivers, contents
+      INTO places, senders, receivers, contents, keys
       FROM (SELECT e.place::int AS place,
                    (e.value->>'sender')::uuid AS sender,
                    (e.value->>'receiver')::uuid AS receiver,
-                   e.value->>'content' AS content
+                   e.value->>'content' AS content,
+                   e.value->>'key' AS key
               FROM json_array_elements(batch) WITH ORDINALITY
                    AS e(value, place)) items;
     IF places IS NULL THEN
@@ -115,7 +158,8 @@ BEGIN
     END IF;
     FOR i IN 1 .. cardinality(places) LOOP
         SELECT r.status, r.body, r.events INTO status, body, events
-          FROM api_send_message(senders[i], receivers[i], contents[i]) r;
+          FROM api_send_message(senders[i], receivers[i], contents[i],
+                                keys[i]) r;
         statuses[places[i]] := status;
         bodies[places[i]] := body;
         counts[places[i]] := events;

@@ -113,7 +113,8 @@ class Listener:
             columns = [c.name for c in cur.description]
             rows = [dict(zip(columns, r)) for r in cur.fetchall()]
         assert columns == ["next_horizon", "event_id", "kind", "actor_id",
-                           "target_id", "message_id", "held"], columns
+                           "target_id", "message_id", "held", "cursor",
+                           "frame", "moment"], columns
         assert rows, "push_events answered no row"
         assert {(r["next_horizon"], r["held"]) for r in rows} == {
             (rows[0]["next_horizon"], rows[0]["held"])}, rows
@@ -394,8 +395,11 @@ def test_removal_records_friend_removed(listener, friends, remover):
     who, other = friends if remover == 0 else friends[::-1]
     h = listener.horizon()
     body(friend_remove(who.access, other.account_id), 200)
+    # One event each side hears (CONTRACT §10: friend_removed to both).
     expect_events(listener, h, friends,
                   [("friend_removed", who.account_id, other.account_id,
+                    None),
+                   ("friend_removed", other.account_id, who.account_id,
                     None)])
 
 

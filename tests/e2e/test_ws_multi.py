@@ -10,7 +10,7 @@ import pytest
 
 from chat_api import (body, delete_message, make_friends, new_friends,
                       new_user, send)
-from ws_client import (WAIT, assert_new_message, assert_same_new_message,
+from ws_client import (without_cursor, WAIT, assert_new_message, assert_same_new_message,
                        close_all, new_message_of, of_type, rest_online,
                        session, wait_db_status, ws_test)
 
@@ -47,7 +47,7 @@ async def test_conversation_across_daemons(db, da, db_):
 
     # b reads it: a hears.
     await cb.send({"type": "mark_read", "message_id": ack["message_id"]})
-    assert await ca.expect("message_read") == {
+    assert without_cursor(await ca.expect("message_read")) == {
         "type": "message_read", "message_id": ack["message_id"],
         "read_by": b.account_id}
 
@@ -69,7 +69,7 @@ async def test_conversation_across_daemons(db, da, db_):
         assert_new_message(
             await conn.take(new_message_of(message["message_id"])), message)
     body(delete_message(b.access, message["message_id"]), 200)
-    assert await ca.expect("message_deleted") == {
+    assert without_cursor(await ca.expect("message_deleted")) == {
         "type": "message_deleted", "message_id": message["message_id"]}
     await cb.quiet(0.5, of_type("message_deleted"))
     await close_all(ca, cb)

@@ -9,7 +9,7 @@ import urllib.parse
 import websockets
 
 from chat_api import message_row, new_friends, public_of
-from ws_client import WAIT, session, ws_test, ws_url
+from ws_client import WAIT, session, without_cursor, ws_test, ws_url
 
 
 def seed_uri(token):
@@ -82,9 +82,9 @@ async def test_seed_javascript_client_flow(db):
     await bob.open()
     await alice.wait_for(lambda d: d["type"] == "connection_established")
     await bob.wait_for(lambda d: d["type"] == "connection_established")
-    assert alice.data[0] == {"type": "connection_established",
-                             "user_id": a.account_id,
-                             "message": "Connected to chat server"}
+    assert without_cursor(alice.data[0]) == {
+        "type": "connection_established", "user_id": a.account_id,
+        "message": "Connected to chat server"}
 
     await alice.send_message(b.account_id, "Hello from the browser")
     sent = await alice.wait_for(lambda d: d["type"] == "message_sent")

@@ -310,9 +310,11 @@ async def session(user, daemon=None, url=None, label=None):
     conn = await open_ws(user.access, daemon, url,
                          label or f"{user.username}@{daemon or 'ws'}")
     first = await conn.next()
-    assert first == {"type": "connection_established",
-                     "user_id": user.account_id,
-                     "message": "Connected to chat server"}, first
+    assert_cursor(first.get("cursor"))
+    assert without_cursor(first) == {
+        "type": "connection_established", "user_id": user.account_id,
+        "message": "Connected to chat server"}, first
+    conn.established = first
     second = await conn.next()
     assert second.get("type") == "online_friends", second
     assert set(second) == {"type", "friends"}, second
@@ -369,6 +371,16 @@ def delivered_copy(message):
     return dict(message, status="delivered")
 
 
+def assert_cursor(cursor):
+    """A cursor of CONTRACT §10: an opaque string of at most 64 characters."""
+    assert isinstance(cursor, str) and 0 < len(cursor) <= 64, cursor
+
+
+def without_cursor(frame):
+    """An event frame less its cursor (CONTRACT §10)."""
+    return {k: v for k, v in frame.items() if k != "cursor"}
+
+
 def without_updated_at(frame):
     """A new_message frame less message.updated_at: that time moves when
     the message is marked delivered, so a daemon that builds its frame
@@ -380,18 +392,20 @@ def without_updated_at(frame):
 def assert_new_message(frame, message):
     """frame is the new_message of message (a Message answered by REST):
     the same fields, status delivered; updated_at not before the REST one."""
-    assert set(frame) == {"type", "message"}, frame
+    assert set(frame) - {"cursor"} == {"type", "message"}, frame
     expected = {"type": "new_message", "message": delivered_copy(message)}
-    assert without_updated_at(frame) == without_updated_at(expected), frame
+    assert without_updated_at(without_cursor(frame)) == \
+        without_updated_at(expected), frame
     assert parse_time(frame["message"]["updated_at"]) >= \
         parse_time(message["updated_at"]), frame
 
 
 def assert_same_new_message(*frames):
-    """new_message frames of one message, as daemons may build them."""
-    first = without_updated_at(frames[0])
+    """new_message frames of one message, as daemons may build them (each
+    daemon's cursor marks its own read)."""
+    first = without_updated_at(without_cursor(frames[0]))
     for frame in frames[1:]:
-        assert without_updated_at(frame) == first, frames
+        assert without_updated_at(without_cursor(frame)) == first, frames
 
 
 def new_messages_from(conn, sender):

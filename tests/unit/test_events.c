@@ -31,8 +31,9 @@ test_read_over(struct hub *hub)
 static void
 test_setup(void)
 {
-	const char *const horizon[] = { "100" };
-	const char *const none[] = { "100", NULL, NULL, NULL, NULL, NULL, "f" };
+	const char *const horizon[] = { "100", "100.100.0" };
+	const char *const none[] = { "100", NULL, NULL, NULL, NULL, NULL, "f", NULL, NULL,
+	    "100.100.0" };
 
 	memset(&test_cfg, 0, sizeof(test_cfg));
 	test_cfg.push_max_queue_bytes = 1 << 20;
@@ -43,11 +44,11 @@ test_setup(void)
 	test_reads_over = 0;
 	events_connected(&test_hub);
 	CHECK(ev.state == EVENTS_FINDING);
-	CHECK(stub_answer("ev_horizon", stub_result(1, 1, horizon)) == 0);
+	CHECK(stub_answer("ev_horizon", stub_result(2, 1, horizon)) == 0);
 	CHECK(ev.horizon == 100);
 	CHECK(ev.state == EVENTS_READING);
 	CHECK(strcmp(stub_param("ev_read", 0), "100") == 0);
-	CHECK(stub_answer("ev_read", stub_result(7, 1, none)) == 0);
+	CHECK(stub_answer("ev_read", stub_result(10, 1, none)) == 0);
 	CHECK(ev.state == EVENTS_IDLE);
 	CHECK(test_reads_over == 1);
 }
@@ -87,10 +88,11 @@ static void
 test_read_message(const char *next_horizon, const char *to, const char *id)
 {
 	const char *const row[] = {
-		next_horizon, "1", "message_created", A, to, id, "f"
+		next_horizon, "1", "message_created", A, to, id, "f",
+		"1.2.1", NULL, "2.2.0"
 	};
 
-	CHECK(stub_answer("ev_read", stub_result(7, 1, row)) == 0);
+	CHECK(stub_answer("ev_read", stub_result(10, 1, row)) == 0);
 }
 
 /* The frames of the batch's messages, asked with push_messages(). */

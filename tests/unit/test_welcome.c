@@ -34,8 +34,9 @@ static struct hub test_hub;
 static void
 test_setup(void)
 {
-	const char *const horizon[] = { "100" };
-	const char *const none[] = { "100", NULL, NULL, NULL, NULL, NULL, "f" };
+	const char *const horizon[] = { "100", "100.100.0" };
+	const char *const none[] = { "100", NULL, NULL, NULL, NULL, NULL, "f", NULL, NULL,
+	    "100.100.0" };
 
 	memset(&test_cfg, 0, sizeof(test_cfg));
 	test_cfg.push_max_queue_bytes = 1 << 20;
@@ -46,8 +47,8 @@ test_setup(void)
 	    events_init(&test_hub, welcome_events_read) == -1)
 		abort();
 	events_connected(&test_hub);
-	CHECK(stub_answer("ev_horizon", stub_result(1, 1, horizon)) == 0);
-	CHECK(stub_answer("ev_read", stub_result(7, 1, none)) == 0);
+	CHECK(stub_answer("ev_horizon", stub_result(2, 1, horizon)) == 0);
+	CHECK(stub_answer("ev_read", stub_result(10, 1, none)) == 0);
 }
 
 static void
@@ -101,10 +102,11 @@ static void
 test_read_nothing(const char *next_horizon)
 {
 	const char *const none[] = {
-		next_horizon, NULL, NULL, NULL, NULL, NULL, "f"
+		next_horizon, NULL, NULL, NULL, NULL, NULL, "f", NULL, NULL,
+		"2.2.0"
 	};
 
-	CHECK(stub_answer("ev_read", stub_result(7, 1, none)) == 0);
+	CHECK(stub_answer("ev_read", stub_result(10, 1, none)) == 0);
 }
 
 /*
@@ -121,7 +123,9 @@ test_merge(void)
 	 * M2 (held). */
 	const char *const read1[] = {
 		"200", "1", "message_created", A, B, M0, "f",
+		"1.200.1", NULL, "200.200.0",
 		"200", "2", "message_created", A, B, M2, "f",
+		"1.200.2", NULL, "200.200.0",
 	};
 	const char *const fetch1[] = {
 		M0, A, B, T0, "M0",
@@ -130,7 +134,9 @@ test_merge(void)
 	/* While its query runs: M3 and a friend coming online (held). */
 	const char *const read2[] = {
 		"220", "3", "message_created", A, B, M3, "f",
+		"1.220.3", NULL, "220.220.0",
 		"220", "4", "user_online", F, B, NULL, "f",
+		NULL, FRIEND_ONLINE, "220.220.0",
 	};
 	const char *const fetch2[] = { M3, A, B, T3, "M3" };
 	/* The query's answer: M1 not read by the events yet, M2 read. */
@@ -142,7 +148,9 @@ test_merge(void)
 	 * snapshot), and M4. */
 	const char *const read3[] = {
 		"260", "5", "message_created", A, B, M1, "f",
+		"1.260.5", NULL, "260.260.0",
 		"260", "6", "message_created", A, B, M4, "f",
+		"1.260.6", NULL, "260.260.0",
 	};
 	const char *const fetch3[] = {
 		M1, A, B, T1, "M1",
@@ -166,7 +174,7 @@ test_merge(void)
 	/* Not before a read begun after the registration is over. */
 	CHECK(stub_pending("wl_undelivered") == 0);
 	CHECK(stub_pending("ev_read") == 1);
-	CHECK(stub_answer("ev_read", stub_result(7, 2, read1)) == 0);
+	CHECK(stub_answer("ev_read", stub_result(10, 2, read1)) == 0);
 	CHECK(stub_pending("wl_undelivered") == 0);
 	CHECK(stub_answer("ev_messages", stub_result(5, 2, fetch1)) == 0);
 	CHECK(b->state == SESSION_WELCOMING);
@@ -175,7 +183,7 @@ test_merge(void)
 	CHECK(strcmp(stub_param("wl_undelivered", 2), "200") == 0);
 
 	events_wake(&test_hub);
-	CHECK(stub_answer("ev_read", stub_result(7, 2, read2)) == 0);
+	CHECK(stub_answer("ev_read", stub_result(10, 2, read2)) == 0);
 	CHECK(stub_answer("ev_messages", stub_result(5, 1, fetch2)) == 0);
 	stub_write_all(b);
 	CHECK(w.n == 1);	/* online_friends only: the rest is held */
@@ -187,7 +195,7 @@ test_merge(void)
 	CHECK(stub_got(&w, welcomed));
 
 	events_wake(&test_hub);
-	CHECK(stub_answer("ev_read", stub_result(7, 2, read3)) == 0);
+	CHECK(stub_answer("ev_read", stub_result(10, 2, read3)) == 0);
 	CHECK(stub_answer("ev_messages", stub_result(5, 2, fetch3)) == 0);
 	stub_write_all(b);
 	CHECK(stub_got(&w, after));
