@@ -84,7 +84,7 @@ TEST_STACK_STARTED=0
 # test_stack CMD [ARGS...]: ./stack CMD on the throwaway stack.
 test_stack() {
 	CHAT_STACK_DIR=$TEST_STACK_DIR CHAT_PG_FSYNC=off CHAT_PRESENCE_TIMEOUT=6 \
-	    CHAT_PUSH_PING=5 "$STACK_CMD" "$@"
+	    CHAT_PUSH_PING=5 CHAT_TRUSTED_PROXIES="127.0.0.1 ::1" "$STACK_CMD" "$@"
 }
 
 stop_test_stack() {

@@ -35,6 +35,8 @@ CREATE OR REPLACE FUNCTION send_message(me uuid, receiver uuid, body_text text,
     OUT status int, OUT body json, OUT m message)
 LANGUAGE plpgsql AS $$
 BEGIN
+    body := rate_refused('send', me::text);	-- CONTRACT §12: 429 first
+    IF body IS NOT NULL THEN status := 429; RETURN; END IF;
     IF me = receiver THEN
         status := 400; body := api_detail('Cannot send message to yourself');
         RETURN;
@@ -158,6 +160,8 @@ CREATE OR REPLACE FUNCTION mark_read(me uuid, id uuid,
 LANGUAGE plpgsql AS $$
 BEGIN
     events := 0;
+    body := rate_refused('read', me::text);	-- CONTRACT §12: 429 first
+    IF body IS NOT NULL THEN status := 429; RETURN; END IF;
     m := message_of(me, id);
     IF m.message_id IS NULL THEN
         status := 404; body := api_detail('Message not found'); m := NULL;

@@ -161,6 +161,7 @@ BEGIN
     DELETE FROM presence_node WHERE node_id = ANY (dead);
     IF pg_try_advisory_xact_lock(hashtextextended('event-pruning', 7)) THEN
         DELETE FROM event WHERE created_at < now() - keep_events;
+        PERFORM rate_prune();
     END IF;
     RETURN n;
 END
