@@ -52,14 +52,17 @@ async def test_a_connection_carries_more_than_its_web_servers_request_limit():
     any number of them. Through the web server (whose limit on a request
     body, 8 MiB in the test stack, must not count the frames of an
     upgraded connection): 10 MiB of frames, then the connection still
-    answers."""
+    answers. (Frames of an unknown type, each answered with a 422: typing
+    frames are limited to 10 a second, CONTRACT §12.)"""
     a, b = new_friends()
     conn, receiver = await session(a), await session(b)
     frames = 160
     for _ in range(frames):
-        await conn.send_text(padded_typing(b.account_id, MAX_FRAME))
+        await conn.send_text(padded_typing(b.account_id, MAX_FRAME)
+                             .replace('"typing"', '"padding"', 1))
     for _ in range(frames):
-        await receiver.expect("typing_indicator", timeout=30)
+        error = await conn.expect_error(timeout=30)
+        assert error["code"] == 422, error
     assert conn.is_open
     await conn.send({"type": "typing", "receiver_id": b.account_id,
                      "is_typing": False})
