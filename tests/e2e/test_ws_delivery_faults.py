@@ -189,7 +189,7 @@ async def test_postgresql_restart_loses_no_acknowledged_message():
                                "content": f"through the restart {i}",
                                "temp_id": temp_id})
             i += 1
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.06)   # CONTRACT §12: 20 sends a second
 
     def replies():
         acks = {f["temp_id"]: f for f in sender.frames
