@@ -35,7 +35,7 @@ CREATE OR REPLACE FUNCTION send_message(me uuid, receiver uuid, body_text text,
     OUT status int, OUT body json, OUT m message)
 LANGUAGE plpgsql AS $$
 BEGIN
-    body := rate_refused('send', me::text);	-- CONTRACT §12: 429 first
+    body := rate_refused('send', me::text);  -- CONTRACT §12: 429 first
     IF body IS NOT NULL THEN status := 429; RETURN; END IF;
     IF me = receiver THEN
         status := 400; body := api_detail('Cannot send message to yourself');
@@ -160,7 +160,7 @@ CREATE OR REPLACE FUNCTION mark_read(me uuid, id uuid,
 LANGUAGE plpgsql AS $$
 BEGIN
     events := 0;
-    body := rate_refused('read', me::text);	-- CONTRACT §12: 429 first
+    body := rate_refused('read', me::text);  -- CONTRACT §12: 429 first
     IF body IS NOT NULL THEN status := 429; RETURN; END IF;
     m := message_of(me, id);
     IF m.message_id IS NULL THEN
