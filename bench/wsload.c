@@ -31,7 +31,8 @@
  * for -d seconds it writes send_message and typing frames to its peer, in
  * turn, as fast as its socket takes them (whatever is unsent stays under
  * FLOOD_TX_MAX), and reads what comes back; "limited" counts the error
- * frames of code 429.
+ * frames of code 429. A connection the server closes (its outgoing queue
+ * full of refusals: 1008) connects again at once ("reconnects").
  *
  * When the connect phase is over (every connection open or failed, or
  * -t seconds after the last connect started) wsload prints "ready opened=N
@@ -122,7 +123,7 @@ static struct {
 	uint64_t	 first_start_ns, first_open_ns, last_open_ns;
 	uint64_t	 send_start_ns, send_end_ns;
 	uint64_t	 sent, acked, received, foreign, errors;
-	uint64_t	 duplicates, echoed, misrouted, limited;
+	uint64_t	 duplicates, echoed, misrouted, limited, reconnects;
 	struct samples	 latency, handshake, ack;
 	struct seen	 seen;
 	double		 settle;
@@ -517,8 +518,8 @@ on_text(struct conn *c, const char *text, size_t len)
 		on_new_message(c, text, len);
 	else if (strcmp(type, "error") == 0) {
 		w.errors++;
-		if (memmem(text, len, "\"code\":429", 11) != NULL ||
-		    memmem(text, len, "\"code\": 429", 12) != NULL)
+		if (memmem(text, len, "\"code\":429", 10) != NULL ||
+		    memmem(text, len, "\"code\": 429", 11) != NULL)
 			w.limited++;
 	}
 }
@@ -680,6 +681,11 @@ flood_one(size_t index)
 	char msg[256];
 	int n;
 
+	if (c->state == CONN_CLOSED) {
+		conn_start(c, index);
+		w.reconnects++;
+		return;
+	}
 	if (c->state != CONN_OPEN || c->peer == NULL ||
 	    c->tx_len - c->tx_off > FLOOD_TX_MAX)
 		return;
@@ -755,6 +761,7 @@ report(double elapsed)
 	    "\"lost\": %lld, \"duplicates\": %llu, \"echoed\": %llu, "
 	    "\"misrouted\": %llu, "
 	    "\"foreign\": %llu, \"errors\": %llu, \"limited\": %llu, "
+	    "\"reconnects\": %llu, "
 	    "\"elapsed_s\": %.2f, ", w.pairs ? w.rate : 0.0, send_secs,
 	    send_secs > 0 ? (double)w.sent / send_secs : 0.0,
 	    (unsigned long long)w.sent, (unsigned long long)w.acked,
@@ -763,7 +770,8 @@ report(double elapsed)
 	    (unsigned long long)w.duplicates, (unsigned long long)w.echoed,
 	    (unsigned long long)w.misrouted,
 	    (unsigned long long)w.foreign, (unsigned long long)w.errors,
-	    (unsigned long long)w.limited, elapsed);
+	    (unsigned long long)w.limited, (unsigned long long)w.reconnects,
+	    elapsed);
 	print_percentiles("handshake_ms", &w.handshake, 0);
 	print_percentiles("ack_ms", &w.ack, 0);
 	print_percentiles("latency_ms", &w.latency, 1);
