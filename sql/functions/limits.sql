@@ -68,6 +68,31 @@ BEGIN
 END
 $$;
 
+-- Locks the buckets (what, each of whos), made full when new, in the
+-- order of their keys, for a transaction that takes several and locks
+-- other rows between them (push_send_batch: conversations). Each take
+-- holds its bucket's row lock until the commit; taken in conversation
+-- order, two batches (or a batch and a REST send, which takes its bucket
+-- before its conversation) could wait for each other's buckets and
+-- conversations in a circle. Locked first, in one order, they cannot.
+CREATE OR REPLACE FUNCTION rate_lock(what text, whos text[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    burst float8 := nullif(current_setting('chat.burst_' || what, true), '')::float8;
+    who text;
+    t timestamptz := clock_timestamp();
+BEGIN
+    IF burst IS NULL THEN
+        RETURN;
+    END IF;
+    FOR who IN SELECT DISTINCT k FROM unnest(whos) k ORDER BY k LOOP
+        INSERT INTO rate_bucket AS b (kind, key, tokens, at, full_at, granted)
+        VALUES (what, who, burst, t, t, true)
+        ON CONFLICT (kind, key) DO UPDATE SET granted = b.granted;
+    END LOOP;
+END
+$$;
+
 -- Like rate_take, but takes nothing: the seconds until a token is there.
 CREATE OR REPLACE FUNCTION rate_wait(what text, who text) RETURNS float8
 LANGUAGE plpgsql STABLE AS $$
