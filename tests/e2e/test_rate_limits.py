@@ -255,6 +255,25 @@ def test_failed_logins_lock_the_account_at_that_address():
     body(login_from(address, other.username, other.password), 200)
 
 
+def test_the_client_address_is_the_last_untrusted_forwarded_one():
+    """X-Forwarded-For is read from the right (each proxy appends the
+    address it got the request from), past the trusted proxies: what a
+    client writes on the left does not change its address."""
+    user = new_user()
+    address = fresh_address()
+    lock_out(address, user.username)
+    for forwarded in (f"{fresh_address()}, {address}",
+                      f"203.0.113.9,{address}, 127.0.0.1",
+                      f"not an address, {address}"):
+        r = api("POST", "/auth/access-token",
+                data={"username": user.username, "password": user.password},
+                headers={"X-Forwarded-For": forwarded})
+        assert_429(r, LOGIN_DETAIL)
+    # The address on the left is not the client's.
+    body(login_from(f"{address}, {fresh_address()}", user.username,
+                    user.password), 200)
+
+
 def test_lockout_of_an_unknown_account_looks_the_same():
     user = new_user()
     address = fresh_address()
