@@ -12,7 +12,7 @@ import sys
 
 # The order of the issue; scenarios unknown here come after, by name.
 ORDER = ["history", "send", "fcgi_overhead", "idle", "latency", "max_rate",
-         "connects", "history_depth"]
+         "connects", "history_depth", "flood"]
 
 
 def machine_text(m):

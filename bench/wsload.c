@@ -3,7 +3,7 @@
  * sockets (one process holds thousands of connections).
  *
  *   wsload -f accounts.txt -h 127.0.0.1 -p PORT[,PORT...] [-b 127.0.0.2,...]
- *          [-m idle|pairs] [-r messages/s] [-d seconds] [-c connects/s]
+ *          [-m idle|pairs|flood] [-r messages/s] [-d seconds] [-c connects/s]
  *          [-t connect-timeout-seconds] [-w settle-seconds]
  *
  * accounts.txt has one line per connection: "account-id token peer-id".
@@ -25,6 +25,14 @@
  * Connections are spread over the ports round robin, and over the source
  * addresses (-b) so that each (source, port) pair gets its share: one
  * source address reaches one port from at most ~28,000 client ports.
+ *
+ * When the connect phase is over (every connection open or failed, or
+ * Mode flood makes each connection a client that misbehaves (CONTRACT §12):
+ * for -d seconds it writes send_message and typing frames to its peer, in
+ * turn, as fast as its socket takes them (whatever is unsent stays under
+ * FLOOD_TX_MAX), and reads what comes back; "limited" counts the error
+ * frames of code 429. A connection the server closes (its outgoing queue
+ * full of refusals: 1008) connects again at once ("reconnects").
  *
  * When the connect phase is over (every connection open or failed, or
  * -t seconds after the last connect started) wsload prints "ready opened=N
@@ -54,6 +62,9 @@
 #define MAX_ADDRS	16
 #define RX_CAP		(256 * 1024)
 #define MAX_SAMPLES	(4 * 1024 * 1024)
+/* Mode flood: unsent bytes of a connection at most, and frames at a time. */
+#define FLOOD_TX_MAX	(64 * 1024)
+#define FLOOD_FRAMES	64
 /* After the sends: this long for the last arrivals. */
 #define DRAIN_NS	2000000000ULL
 
@@ -101,6 +112,7 @@ static struct {
 	struct in_addr	 binds[MAX_ADDRS];
 	int		 nbinds;
 	int		 pairs;
+	int		 flood;
 	double		 rate;
 	double		 seconds;
 	double		 connect_rate;
@@ -111,7 +123,7 @@ static struct {
 	uint64_t	 first_start_ns, first_open_ns, last_open_ns;
 	uint64_t	 send_start_ns, send_end_ns;
 	uint64_t	 sent, acked, received, foreign, errors;
-	uint64_t	 duplicates, echoed, misrouted;
+	uint64_t	 duplicates, echoed, misrouted, limited, reconnects;
 	struct samples	 latency, handshake, ack;
 	struct seen	 seen;
 	double		 settle;
@@ -504,8 +516,12 @@ on_text(struct conn *c, const char *text, size_t len)
 		on_ack(text, len);
 	else if (strcmp(type, "new_message") == 0)
 		on_new_message(c, text, len);
-	else if (strcmp(type, "error") == 0)
+	else if (strcmp(type, "error") == 0) {
 		w.errors++;
+		if (memmem(text, len, "\"code\":429", 10) != NULL ||
+		    memmem(text, len, "\"code\": 429", 11) != NULL)
+			w.limited++;
+	}
 }
 
 /* Parses the complete frames in rx; returns -1 when the server closed. */
@@ -657,6 +673,39 @@ send_one(size_t index)
 	w.sent++;
 }
 
+/* Mode flood: a run of frames, unless the socket is behind already. */
+static void
+flood_one(size_t index)
+{
+	struct conn *c = &w.conns[index];
+	char msg[256];
+	int n;
+
+	if (c->state == CONN_CLOSED) {
+		conn_start(c, index);
+		w.reconnects++;
+		return;
+	}
+	if (c->state != CONN_OPEN || c->peer == NULL ||
+	    c->tx_len - c->tx_off > FLOOD_TX_MAX)
+		return;
+	for (int i = 0; i < FLOOD_FRAMES && c->state == CONN_OPEN; i++) {
+		if (c->seq++ % 2 == 0)
+			n = snprintf(msg, sizeof(msg), "{\"type\": "
+			    "\"send_message\", \"receiver_id\": \"%s\", "
+			    "\"content\": \"flood %llu\"}", c->peer,
+			    (unsigned long long)c->seq);
+		else
+			n = snprintf(msg, sizeof(msg), "{\"type\": \"typing\", "
+			    "\"receiver_id\": \"%s\", \"is_typing\": true}",
+			    c->peer);
+		if (n < 0 || (size_t)n >= sizeof(msg))
+			return;
+		send_frame(c, 0x1, msg, (size_t)n);
+		w.sent++;
+	}
+}
+
 static int
 cmp_u64(const void *a, const void *b)
 {
@@ -702,7 +751,8 @@ report(double elapsed)
 	printf("{\"mode\": \"%s\", \"connections\": %zu, \"opened\": %zu, "
 	    "\"failed\": %zu, \"refused\": %zu, \"closed_by_server\": %zu, "
 	    "\"open_at_end\": %zu, \"connect_s\": %.3f, "
-	    "\"connects_per_s\": %.1f, ", w.pairs ? "pairs" : "idle",
+	    "\"connects_per_s\": %.1f, ", w.pairs ? "pairs" : w.flood ?
+	    "flood" : "idle",
 	    w.nconns, w.opened, w.failed, w.refused, w.closed_by_server,
 	    open_at_end, connect_secs,
 	    connect_secs > 0 ? (double)w.opened / connect_secs : 0.0);
@@ -710,7 +760,8 @@ report(double elapsed)
 	    "\"sent\": %llu, \"acked\": %llu, \"received\": %llu, "
 	    "\"lost\": %lld, \"duplicates\": %llu, \"echoed\": %llu, "
 	    "\"misrouted\": %llu, "
-	    "\"foreign\": %llu, \"errors\": %llu, "
+	    "\"foreign\": %llu, \"errors\": %llu, \"limited\": %llu, "
+	    "\"reconnects\": %llu, "
 	    "\"elapsed_s\": %.2f, ", w.pairs ? w.rate : 0.0, send_secs,
 	    send_secs > 0 ? (double)w.sent / send_secs : 0.0,
 	    (unsigned long long)w.sent, (unsigned long long)w.acked,
@@ -719,6 +770,7 @@ report(double elapsed)
 	    (unsigned long long)w.duplicates, (unsigned long long)w.echoed,
 	    (unsigned long long)w.misrouted,
 	    (unsigned long long)w.foreign, (unsigned long long)w.errors,
+	    (unsigned long long)w.limited, (unsigned long long)w.reconnects,
 	    elapsed);
 	print_percentiles("handshake_ms", &w.handshake, 0);
 	print_percentiles("ack_ms", &w.ack, 0);
@@ -763,7 +815,10 @@ main(int argc, char *argv[])
 		case 'd': w.seconds = strtod(optarg, NULL); break;
 		case 'f': accounts = optarg; break;
 		case 'h': w.host = optarg; break;
-		case 'm': w.pairs = strcmp(optarg, "pairs") == 0; break;
+		case 'm':
+			w.pairs = strcmp(optarg, "pairs") == 0;
+			w.flood = strcmp(optarg, "flood") == 0;
+			break;
 		case 'p': parse_list(optarg, 1); break;
 		case 'r': w.rate = strtod(optarg, NULL); break;
 		case 't': w.connect_timeout = strtod(optarg, NULL); break;
@@ -824,6 +879,11 @@ main(int argc, char *argv[])
 				send_one(send_index++ % w.nconns);
 				next_send += (uint64_t)(1e9 / w.rate);
 			}
+			w.send_end_ns = t;
+		}
+		if (w.flood && ready_ns != 0 && t >= next_send && t < end) {
+			for (size_t i = 0; i < w.nconns; i++)
+				flood_one(i);
 			w.send_end_ns = t;
 		}
 		if (ready_ns != 0 && t > end + (w.pairs ? DRAIN_NS : 0))

@@ -23,9 +23,12 @@
 				"abcdefghijklmnopqrstuvwxyz0123456789_.-"
 
 /* The JSON objects are built by SQL functions of sql/functions/accounts.sql. */
-static struct db_stmt accounts_taken_stmt = DB_STMT("accounts_taken", 2,
+/* The third column: the 429 body when the address has registered too
+ * often (CONTRACT §12), else NULL; it takes one of the address's tokens. */
+static struct db_stmt accounts_taken_stmt = DB_STMT("accounts_taken", 3,
     "SELECT EXISTS (SELECT 1 FROM account WHERE lower(username) = lower($1)),"
-    " EXISTS (SELECT 1 FROM account WHERE lower(email) = lower($2))");
+    " EXISTS (SELECT 1 FROM account WHERE lower(email) = lower($2)),"
+    " rate_refused('register', $3)");
 static struct db_stmt accounts_insert_stmt = DB_STMT("accounts_insert", 5,
     "INSERT INTO account (username, email, password_hash, full_name, avatar)"
     " VALUES ($1, $2, $3, $4, $5) RETURNING api_account(account)");
@@ -108,12 +111,15 @@ accounts_reply_taken(struct reply *rp, int email)
 	    "Username already registered");
 }
 
-/* 400 when the username or the email is taken; 0 when both are free. */
+/*
+ * 429 when the address registered too often, 400 when the username or the
+ * email is taken; 0 when both are free.
+ */
 static int
 accounts_check_taken(struct request *rq, struct reply *rp,
     const char *fields[5])
 {
-	const char *params[] = { fields[0], fields[1] };
+	const char *params[] = { fields[0], fields[1], rq->client_addr };
 	PGresult *res;
 	enum db_status st;
 	int rc = -1;
@@ -121,6 +127,8 @@ accounts_check_taken(struct request *rq, struct reply *rp,
 	st = db_run(&rq->app->db, &accounts_taken_stmt, params, &res);
 	if (st != DB_OK)
 		reply_db_error(rp, st);
+	else if (!PQgetisnull(res, 0, 2))
+		reply_json(rp, 429, PQgetvalue(res, 0, 2));
 	else if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
 		accounts_reply_taken(rp, 0);
 	else if (strcmp(PQgetvalue(res, 0, 1), "t") == 0)

@@ -12,6 +12,15 @@ db_init(struct db *db, const char *conninfo)
 }
 
 void
+db_setup(struct db *db, const char *sql, const char *const *params,
+    int nparams)
+{
+	db->setup_sql = sql;
+	db->setup_params = params;
+	db->setup_nparams = nparams;
+}
+
+void
 db_close(struct db *db)
 {
 	if (db->conn != NULL)
@@ -32,6 +41,16 @@ db_connect(struct db *db)
 	}
 	db->gen++;
 	log_info("database: connected");
+	if (db->setup_sql != NULL) {
+		PGresult *res = PQexecParams(db->conn, db->setup_sql,
+		    db->setup_nparams, NULL, db->setup_params, NULL, NULL, 0);
+
+		if (PQresultStatus(res) != PGRES_TUPLES_OK &&
+		    PQresultStatus(res) != PGRES_COMMAND_OK)
+			log_warnx("database: setup: %s",
+			    PQresultErrorMessage(res));
+		PQclear(res);
+	}
 	return DB_OK;
 }
 

@@ -27,6 +27,10 @@ struct db {
 	PGconn		*conn;
 	const char	*conninfo;
 	unsigned int	 gen;		/* bumped on every new connection */
+	/* Run first on every new connection (the session's settings). */
+	const char	*setup_sql;
+	const char *const *setup_params;
+	int		 setup_nparams;
 };
 
 enum db_status {
@@ -36,6 +40,12 @@ enum db_status {
 };
 
 void	db_init(struct db *db, const char *conninfo);
+/*
+ * sql with nparams params (kept by the caller) runs first on every new
+ * connection; one that fails is logged, and the connection kept.
+ */
+void	db_setup(struct db *db, const char *sql, const char *const *params,
+	    int nparams);
 void	db_close(struct db *db);
 
 /*

@@ -7,6 +7,7 @@
 #include "detail.h"
 #include "fields.h"
 #include "json_input.h"
+#include "log.h"
 #include "login.h"
 #include "password.h"
 #include "token.h"
@@ -17,12 +18,17 @@
 /* A refresh token that is not valid, or whose account is gone: 401. */
 #define LOGIN_BAD_REFRESH	"Invalid refresh token"
 
-static struct db_stmt login_by_username_stmt = DB_STMT("login_by_username", 1,
-    "SELECT account_id, password_hash, is_active FROM account "
-    "WHERE lower(username) = lower($1)");
-static struct db_stmt login_by_email_stmt = DB_STMT("login_by_email", 1,
-    "SELECT account_id, password_hash, is_active FROM account "
-    "WHERE lower(email) = lower($1)");
+/*
+ * The account named, and the lockout of CONTRACT §12: columns account_id,
+ * password_hash, is_active (NULLs when none), who (the key of its failed
+ * logins), refusal (the 429 body while locked, else NULL).
+ */
+static struct db_stmt login_lookup_stmt = DB_STMT("login_lookup", 3,
+    "SELECT * FROM api_login_lookup($1, $2, $3)");
+static struct db_stmt login_failed_stmt = DB_STMT("login_failed", 2,
+    "SELECT api_login_failed($1, $2)");
+
+enum login_col { LOGIN_ID, LOGIN_HASH, LOGIN_ACTIVE, LOGIN_WHO, LOGIN_REFUSAL };
 
 /* Answers a new access and refresh token pair for account_id. */
 static void
@@ -89,32 +95,51 @@ static int
 login_password_ok(const struct request *rq, const PGresult *res,
     const char *password)
 {
-	if (PQntuples(res) == 0) {
+	if (PQgetisnull(res, 0, LOGIN_ID)) {
 		password_verify(password, rq->app->dummy_hash);
 		return 0;
 	}
-	return password_verify(password, PQgetvalue(res, 0, 1));
+	return password_verify(password, PQgetvalue(res, 0, LOGIN_HASH));
+}
+
+/* Counts a failed login against its account and the client's address. */
+static void
+login_failed(struct request *rq, const PGresult *res)
+{
+	const char *params[] = { PQgetvalue(res, 0, LOGIN_WHO),
+	    rq->client_addr };
+	PGresult *fres;
+
+	if (db_run(&rq->app->db, &login_failed_stmt, params, &fres) != DB_OK)
+		log_warnx("login: failure not counted: %s",
+		    PQresultErrorMessage(fres));
+	PQclear(fres);
 }
 
 static void
 login_check(struct request *rq, struct reply *rp, const char *username,
     const char *password)
 {
-	const char *params[] = { username };
-	struct db_stmt *stmt = strchr(username, '@') != NULL ?
-	    &login_by_email_stmt : &login_by_username_stmt;
+	const char *params[] = { username,
+	    strchr(username, '@') != NULL ? "true" : "false",
+	    rq->client_addr };
 	PGresult *res;
 	enum db_status st;
 
-	st = db_run(&rq->app->db, stmt, params, &res);
+	st = db_run(&rq->app->db, &login_lookup_stmt, params, &res);
 	if (st != DB_OK)
 		reply_db_error(rp, st);
-	else if (!login_password_ok(rq, res, password))
+	else if (PQntuples(res) != 1 || PQnfields(res) != 5)
+		reply_internal_error(rp);
+	else if (!PQgetisnull(res, 0, LOGIN_REFUSAL))
+		reply_json(rp, 429, PQgetvalue(res, 0, LOGIN_REFUSAL));
+	else if (!login_password_ok(rq, res, password)) {
+		login_failed(rq, res);
 		reply_error(rp, 401, "Incorrect username or password");
-	else if (strcmp(PQgetvalue(res, 0, 2), "t") != 0)
+	} else if (strcmp(PQgetvalue(res, 0, LOGIN_ACTIVE), "t") != 0)
 		reply_error(rp, 403, DETAIL_INACTIVE);
 	else
-		login_reply_tokens(rq, rp, PQgetvalue(res, 0, 0));
+		login_reply_tokens(rq, rp, PQgetvalue(res, 0, LOGIN_ID));
 	PQclear(res);
 }
 

@@ -183,6 +183,9 @@ main(int argc, char *argv[])
 	if (app.dummy_hash == NULL)
 		fatalx("cannot hash a password: is yescrypt available?");
 	db_init(&app.db, app.cfg.db_conninfo);
+	ratelimit_params(&app.cfg, app.ratelimit_buf, app.ratelimit_params);
+	db_setup(&app.db, RATELIMIT_CONFIGURE_SQL, app.ratelimit_params,
+	    RATELIMIT_NPARAMS);
 	FCGX_InitRequest(&fcgx, listen_fd, 0);
 
 	while (!main_stopping && FCGX_Accept_r(&fcgx) >= 0) {

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "detail.h"
+#include "ratelimit.h"
 #include "log.h"
 #include "reply.h"
 #include "request.h"
@@ -194,6 +195,25 @@ reply_send_cors(const struct reply *rp, const struct request *rq,
 	reply_header(out, "Access-Control-Max-Age", "600");
 }
 
+/*
+ * A 429's Retry-After (CONTRACT §12): whole seconds, rounded up, of the
+ * body's retry_after (sql/functions/limits.sql's rate_body makes them).
+ */
+static void
+reply_send_retry_after(const struct reply *rp, FCGX_Stream *out)
+{
+	struct json_object *obj = json_tokener_parse(rp->body), *wait;
+	double seconds = 1;
+	char line[24];
+
+	if (obj != NULL && json_object_object_get_ex(obj, "retry_after",
+	    &wait))
+		seconds = json_object_get_double(wait);
+	json_object_put(obj);
+	snprintf(line, sizeof(line), "%ld", ratelimit_retry_after_header(seconds));
+	reply_header(out, "Retry-After", line);
+}
+
 void
 reply_send(struct reply *rp, const struct request *rq)
 {
@@ -215,6 +235,8 @@ reply_send(struct reply *rp, const struct request *rq)
 		reply_header(out, "WWW-Authenticate", "Bearer");
 	if (rp->status == 405)
 		reply_header(out, "Allow", rp->allow);
+	if (rp->status == 429)
+		reply_send_retry_after(rp, out);
 	if (rp->status == 204) {
 		FCGX_PutS("\r\n", out);
 		return;

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include <arpa/inet.h>
 #include <fcgiapp.h>
 
 #include "form.h"
@@ -57,6 +58,12 @@ struct request {
 	int		 body_too_large;
 
 	int		 cors_allowed;	/* Origin is on the allowed list */
+	/*
+	 * The client's address, for the limits per address (CONTRACT §12):
+	 * REMOTE_ADDR, or when that is a trusted proxy (http.trusted_proxies)
+	 * the last X-Forwarded-For entry that is not one ("-": none known).
+	 */
+	char		 client_addr[INET6_ADDRSTRLEN];
 	char		 account_id[UUID_TEXT_SIZE];	/* once authenticated */
 };
 

@@ -11,10 +11,18 @@
 #include "idlist.h"
 #include "json_input.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "rules.h"
 
 /* Sends in one batch at most; more wait for the next one. */
 #define FRAMES_BATCH_MAX	256
+/* Sends of one connection in one batch at most: the rest of a busy
+ * connection's wait for the next batch, behind no one else's. */
+#define FRAMES_BATCH_PER_SESSION	8
+/* retry_after of a refusal for too many requests waiting (seconds). */
+#define FRAMES_BUSY_RETRY	0.5
+/* Accounts' buckets full again are forgotten this often (seconds). */
+#define FRAMES_SWEEP_SECONDS	60
 
 /* A batch of sends, in an order free of deadlocks (push_send_batch). */
 static struct pg_stmt frames_send_stmt = PG_STMT("ws_send", 1,
@@ -39,6 +47,8 @@ struct frames_req {
 	const char		*type;
 	char			 temp_id[RULES_TEMP_ID_SIZE];
 	int			 has_temp_id;
+	/* Counted in its session's requests waiting for the database. */
+	int			 waiting;
 
 	/* send_message only: what it sends, while it waits for a batch. */
 	struct frames_req	*next;
@@ -61,9 +71,33 @@ struct frames_batch {
 	struct frames_req	*reqs;		/* in order */
 };
 
+/*
+ * The rates of an account's requests on this daemon (CONTRACT §12), in
+ * memory, so that a flood is refused before it reaches the database:
+ * typing is limited here only (never stored); sends and mark reads are
+ * counted in the database too, across processes (sql/functions/limits.sql).
+ */
+struct frames_account {
+	struct ratelimit_bucket	 send, read, typing;
+};
+
+static struct {
+	struct idmap		 accounts;	/* account id -> frames_account */
+	int			 ready;
+	double			 swept_at;
+} frames_rates;
+
+static struct pg_stmt frames_limits_stmt = PG_STMT("ws_limits",
+    RATELIMIT_NPARAMS, RATELIMIT_CONFIGURE_SQL);
+
 static void
 frames_req_free(struct frames_req *req)
 {
+	struct session *s;
+
+	if (req->waiting && (s = hub_find(req->hub, &req->ref)) != NULL &&
+	    s->waiting > 0)
+		s->waiting--;
 	free(req->content);
 	free(req);
 }
@@ -72,11 +106,13 @@ frames_req_free(struct frames_req *req)
  * Refuses req, if its session is still open, with the error frame of
  * CONTRACT §6: {"type": "error", "code", "detail", "message" (detail
  * again, for the original's clients), "request_type" (the type as sent,
- * or null), "temp_id" (when the request had one)}. Every refusal of a
- * request goes out here.
+ * or null), "temp_id" (when the request had one), "retry_after" (seconds,
+ * fractional: a 429's, CONTRACT §12; when retry_after >= 0)}. Every
+ * refusal of a request goes out here.
  */
 static void
-frames_error(const struct frames_req *req, int code, const char *detail)
+frames_error_retry(const struct frames_req *req, int code, const char *detail,
+    double retry_after)
 {
 	struct session *s = hub_find(req->hub, &req->ref);
 	struct json_object *obj;
@@ -92,9 +128,25 @@ frames_error(const struct frames_req *req, int code, const char *detail)
 	if (req->has_temp_id)
 		json_object_object_add(obj, "temp_id",
 		    json_object_new_string(req->temp_id));
+	if (retry_after >= 0) {
+		char text[32];
+
+		/* Milliseconds, rounded up: never 0, never early. */
+		retry_after = (double)(long)(retry_after * 1000 + 0.999) / 1000;
+		snprintf(text, sizeof(text), "%.3f", retry_after > 0.001 ?
+		    retry_after : 0.001);
+		json_object_object_add(obj, "retry_after",
+		    json_object_new_double_s(retry_after, text));
+	}
 	session_send_text(s, json_object_to_json_string_ext(obj,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(obj);
+}
+
+static void
+frames_error(const struct frames_req *req, int code, const char *detail)
+{
+	frames_error_retry(req, code, detail, -1);
 }
 
 /* 422 for member name, refused by a rule: "name: msg". Returns -1. */
@@ -127,10 +179,12 @@ frames_failed(const struct frames_req *req, const PGresult *res)
 static void
 frames_req_refused(struct frames_req *req, int code, const char *body)
 {
-	struct json_object *obj = json_tokener_parse(body), *detail;
+	struct json_object *obj = json_tokener_parse(body), *detail, *wait;
 
 	if (obj != NULL && json_object_object_get_ex(obj, "detail", &detail))
-		frames_error(req, code, json_object_get_string(detail));
+		frames_error_retry(req, code, json_object_get_string(detail),
+		    json_object_object_get_ex(obj, "retry_after", &wait) ?
+		    json_object_get_double(wait) : -1);
 	else
 		frames_error(req, code, "Request refused");
 	json_object_put(obj);
@@ -283,31 +337,63 @@ done:
 	return text;
 }
 
+/*
+ * Moves the waiting sends of the next batch into b, in order: at most
+ * FRAMES_BATCH_PER_SESSION of one connection (its others keep their
+ * place for the next batch), so that a connection with a backlog fills
+ * no batch, and no one's send waits behind it (CONTRACT §12). Sends of
+ * connections closed meanwhile are dropped unanswered: never
+ * acknowledged, they need not be stored.
+ */
+static void
+frames_batch_take(struct frames_batch *b)
+{
+	struct frames_req **from = &frames_waiting.head, **to = &b->reqs;
+	struct frames_req *req;
+	int n = 0;
+
+	frames_waiting.tail = NULL;
+	while ((req = *from) != NULL && n < FRAMES_BATCH_MAX) {
+		struct session *s = hub_find(b->hub, &req->ref);
+
+		if (s == NULL) {
+			*from = req->next;
+			frames_req_free(req);
+		} else if (s->sends_in_flight >= FRAMES_BATCH_PER_SESSION) {
+			frames_waiting.tail = req;
+			from = &req->next;
+		} else {
+			*from = req->next;
+			req->next = NULL;
+			frames_in_flight(req, 1);
+			*to = req;
+			to = &req->next;
+			n++;
+		}
+	}
+	/* The tail is the last left behind, or the last not looked at. */
+	for (; *from != NULL; from = &(*from)->next)
+		frames_waiting.tail = *from;
+}
+
 /* Starts a batch of the waiting sends unless one is in flight. */
 static void
 frames_flush_sends(struct hub *hub)
 {
 	struct frames_batch *b;
-	struct frames_req **pp;
 	const char *params[1];
 	char *json;
-	int n = 0;
 
 	if (frames_waiting.in_flight || frames_waiting.head == NULL)
 		return;
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return;
 	b->hub = hub;
-	b->reqs = frames_waiting.head;
-	for (pp = &b->reqs; *pp != NULL && n < FRAMES_BATCH_MAX; n++) {
-		frames_in_flight(*pp, 1);
-		pp = &(*pp)->next;
+	frames_batch_take(b);
+	if (b->reqs == NULL) {		/* all of closed connections */
+		free(b);
+		return;
 	}
-	frames_waiting.head = *pp;
-	if (frames_waiting.head == NULL)
-		frames_waiting.tail = NULL;
-	*pp = NULL;
-
 	json = frames_batch_json(b);
 	params[0] = json;
 	frames_waiting.in_flight = 1;
@@ -472,6 +558,133 @@ frames_header(struct frames_req *req, struct json_object *obj)
 	return -1;
 }
 
+/* The buckets of account_id, made on first use; NULL out of memory. */
+static struct frames_account *
+frames_account(const char *account_id)
+{
+	struct frames_account *a;
+
+	if (!frames_rates.ready) {
+		if (idmap_init(&frames_rates.accounts) == -1)
+			return NULL;
+		frames_rates.ready = 1;
+	}
+	if ((a = idmap_get(&frames_rates.accounts, account_id)) != NULL)
+		return a;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return NULL;
+	if (idmap_put(&frames_rates.accounts, account_id, a) == -1) {
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+/*
+ * CONTRACT §12 before anything reaches the database: the connection's
+ * requests waiting for the database (at most push.max_waiting_requests),
+ * then the account's rate of the request's type. Past either, answers
+ * 429 with retry_after and returns -1; else counts req as waiting.
+ */
+static int
+frames_admit(struct frames_req *req, struct session *s)
+{
+	const struct config *cfg = s->hub->cfg;
+	struct frames_account *a;
+	struct ratelimit_bucket *b;
+	double rate, burst, wait;
+
+	if (s->waiting >= cfg->push_max_waiting_requests) {
+		frames_error_retry(req, 429, DETAIL_TOO_MANY_WAITING,
+		    FRAMES_BUSY_RETRY);
+		return -1;
+	}
+	if ((a = frames_account(s->account_id)) != NULL) {
+		if (req->type == frames_types[0]) {
+			b = &a->send;
+			rate = cfg->limits_send_per_second;
+			burst = cfg->limits_send_burst;
+		} else if (req->type == frames_types[1]) {
+			b = &a->read;
+			rate = cfg->limits_read_per_second;
+			burst = cfg->limits_read_burst;
+		} else {
+			b = &a->typing;
+			rate = cfg->limits_typing_per_second;
+			burst = cfg->limits_typing_burst;
+		}
+		wait = ratelimit_take(b, rate, burst, ratelimit_now());
+		if (wait > 0) {
+			frames_error_retry(req, 429, DETAIL_RATE_LIMITED, wait);
+			return -1;
+		}
+	}
+	req->waiting = 1;
+	s->waiting++;
+	return 0;
+}
+
+/* Whether an account's buckets are all full again: nothing to remember. */
+static int
+frames_account_idle(void *value, void *arg)
+{
+	struct frames_account *a = value;
+	const struct config *cfg = ((struct hub *)arg)->cfg;
+	double now = ratelimit_now();
+
+	if (!ratelimit_full(&a->send, cfg->limits_send_per_second,
+	    cfg->limits_send_burst, now) ||
+	    !ratelimit_full(&a->read, cfg->limits_read_per_second,
+	    cfg->limits_read_burst, now) ||
+	    !ratelimit_full(&a->typing, cfg->limits_typing_per_second,
+	    cfg->limits_typing_burst, now))
+		return 0;
+	free(a);
+	return 1;
+}
+
+static int
+frames_account_drop(void *value, void *arg)
+{
+	(void)arg;
+	free(value);
+	return 1;
+}
+
+void
+frames_tick(struct hub *hub)
+{
+	double now = ratelimit_now();
+
+	if (!frames_rates.ready || now - frames_rates.swept_at <
+	    FRAMES_SWEEP_SECONDS)
+		return;
+	frames_rates.swept_at = now;
+	idmap_sweep(&frames_rates.accounts, frames_account_idle, hub);
+}
+
+void
+frames_connected(struct hub *hub)
+{
+	char buf[RATELIMIT_NPARAMS][RATELIMIT_PARAM_SIZE];
+	const char *params[RATELIMIT_NPARAMS];
+
+	ratelimit_params(hub->cfg, buf, params);
+	if (pg_query(hub->pg, &frames_limits_stmt, params, pg_ignore,
+	    NULL) == -1)
+		log_warnx("rate limits: not given to the database session");
+}
+
+void
+frames_free(void)
+{
+	if (!frames_rates.ready)
+		return;
+	idmap_sweep(&frames_rates.accounts, frames_account_drop, NULL);
+	idmap_free(&frames_rates.accounts);
+	frames_rates.ready = 0;
+}
+
 void
 frames_handle(struct session *s, const char *text, size_t len)
 {
@@ -487,6 +700,8 @@ frames_handle(struct session *s, const char *text, size_t len)
 		frames_error(req, 422, "Invalid JSON: one JSON object expected");
 		rc = -1;
 	} else if (frames_header(req, obj) == -1)
+		rc = -1;
+	else if (frames_admit(req, s) == -1)
 		rc = -1;
 	else if (strcmp(req->type, "send_message") == 0)
 		rc = frames_send_message(req, obj);

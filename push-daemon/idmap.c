@@ -116,3 +116,20 @@ idmap_remove(struct idmap *map, const char *id)
 	free(e);
 	map->count--;
 }
+
+void
+idmap_sweep(struct idmap *map, int (*drop)(void *value, void *arg), void *arg)
+{
+	for (size_t i = 0; i < map->nbuckets; i++) {
+		struct idmap_entry **slot = &map->buckets[i], *e;
+
+		while ((e = *slot) != NULL) {
+			if (drop(e->value, arg)) {
+				*slot = e->next;
+				free(e);
+				map->count--;
+			} else
+				slot = &e->next;
+		}
+	}
+}

@@ -29,5 +29,11 @@ void	*idmap_get(const struct idmap *map, const char *id);
 /* Sets id to value. Returns 0, or -1 out of memory. */
 int	 idmap_put(struct idmap *map, const char *id, void *value);
 void	 idmap_remove(struct idmap *map, const char *id);
+/*
+ * Calls drop for every entry; removes those for which it returns 1 (drop
+ * frees the value then). drop must not change the map.
+ */
+void	 idmap_sweep(struct idmap *map, int (*drop)(void *value, void *arg),
+	    void *arg);
 
 #endif

@@ -22,6 +22,7 @@
 
 #include "delivery.h"
 #include "events.h"
+#include "frames.h"
 #include "hub.h"
 #include "log.h"
 #include "pg.h"
@@ -87,6 +88,7 @@ main_port(const char *text)
 static void
 main_on_connect(void *arg)
 {
+	frames_connected(arg);
 	presence_connected(arg);
 	welcome_all(arg);
 }
@@ -136,6 +138,31 @@ main_drain(void)
 	presence_stop(&m.hub, main_left_online_set);
 }
 
+/* The rate limits of CONTRACT §12, for the next requests. */
+static void
+main_reload_limits(const struct config *fresh)
+{
+	m.cfg.push_max_waiting_requests = fresh->push_max_waiting_requests;
+	m.cfg.limits_send_per_second = fresh->limits_send_per_second;
+	m.cfg.limits_send_burst = fresh->limits_send_burst;
+	m.cfg.limits_typing_per_second = fresh->limits_typing_per_second;
+	m.cfg.limits_typing_burst = fresh->limits_typing_burst;
+	m.cfg.limits_read_per_second = fresh->limits_read_per_second;
+	m.cfg.limits_read_burst = fresh->limits_read_burst;
+	m.cfg.limits_login_failures_per_account =
+	    fresh->limits_login_failures_per_account;
+	m.cfg.limits_login_failures_per_address =
+	    fresh->limits_login_failures_per_address;
+	m.cfg.limits_login_failure_window_seconds =
+	    fresh->limits_login_failure_window_seconds;
+	m.cfg.limits_registrations_per_address =
+	    fresh->limits_registrations_per_address;
+	m.cfg.limits_registration_window_seconds =
+	    fresh->limits_registration_window_seconds;
+	if (pg_connected(m.hub.pg))
+		frames_connected(&m.hub);
+}
+
 /* SIGHUP: the keys that may change while running are taken over. */
 static void
 main_reload(void)
@@ -155,6 +182,7 @@ main_reload(void)
 	m.cfg.push_max_queue_bytes = fresh.push_max_queue_bytes;
 	m.cfg.push_undelivered_max = fresh.push_undelivered_max;
 	m.cfg.push_poll_seconds = fresh.push_poll_seconds;
+	main_reload_limits(&fresh);
 	log_set_level(m.cfg.log_level);
 	config_free(&fresh);
 	log_info("configuration reloaded");
@@ -231,6 +259,7 @@ main_tick(lws_sorted_usec_list_t *sul)
 			presence_tick(&m.hub);
 		if (m.ticks % (unsigned int)m.cfg.push_poll_seconds == 0)
 			events_wake(&m.hub);
+		frames_tick(&m.hub);
 	}
 	timer_schedule(m.hub.ctx, &m.tick, main_tick, MAIN_TICK_US);
 }
@@ -395,6 +424,7 @@ main(int argc, char *argv[])
 		ev_loop_destroy(m.loop);
 	hub_free(&m.hub);
 	events_free();
+	frames_free();
 	delivery_free();
 	welcome_free();
 	config_free(&m.cfg);

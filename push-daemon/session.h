@@ -165,6 +165,9 @@ struct session {
 	 * message_created event is not read yet (oldest first).
 	 */
 	int			 sends_in_flight;
+	/* Its requests waiting for the database (frames.c; CONTRACT §12:
+	 * at most push.max_waiting_requests). */
+	int			 waiting;
 	char			(*sent)[UUID_TEXT_SIZE];
 	size_t			 nsent, sent_cap;
 

@@ -23,6 +23,7 @@ struct config {
 	int		 refresh_token_days;
 	char		*cors_origins;
 	int		 max_body_bytes;
+	char		*trusted_proxies;
 	enum log_level	 log_level;
 	int		 presence_timeout_seconds;
 
@@ -38,6 +39,20 @@ struct config {
 	int		 push_max_queue_bytes;
 	int		 push_undelivered_max;
 	int		 sync_retention_days;
+	int		 push_max_waiting_requests;
+
+	/* Rate limits (CONTRACT §12, shared/ratelimit.h). */
+	int		 limits_send_per_second;
+	int		 limits_send_burst;
+	int		 limits_typing_per_second;
+	int		 limits_typing_burst;
+	int		 limits_read_per_second;
+	int		 limits_read_burst;
+	int		 limits_login_failures_per_account;
+	int		 limits_login_failures_per_address;
+	int		 limits_login_failure_window_seconds;
+	int		 limits_registrations_per_address;
+	int		 limits_registration_window_seconds;
 
 	/* Read from jwt_secret_file; never logged. */
 	unsigned char	 jwt_secret[CONFIG_SECRET_MAX];

@@ -15,4 +15,11 @@
 /* 403: the account is inactive. */
 #define DETAIL_INACTIVE		"Inactive user"
 
+/* 429: past a rate limit (CONTRACT §12); sql/functions/limits.sql says
+ * the same in the refusals it makes. */
+#define DETAIL_RATE_LIMITED	"Too many requests"
+/* 429: a WebSocket connection with too many requests waiting for the
+ * database (CONTRACT §12, fairness). */
+#define DETAIL_TOO_MANY_WAITING	"Too many requests waiting for an answer"
+
 #endif

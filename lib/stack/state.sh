@@ -71,12 +71,21 @@ ensure_jwt_secret() {
 # of this stack, and the push daemons on loopback; every other key keeps its
 # default (each daemon gets its node id and port on its command line), but
 # for CHAT_PRESENCE_TIMEOUT and CHAT_PUSH_PING, which the test stack sets
-# short so that presence and ping tests take seconds, not minutes.
+# short so that presence and ping tests take seconds, not minutes, and
+# CHAT_TRUSTED_PROXIES (http.trusted_proxies), which the test stack sets to
+# loopback so that a test can appear from other addresses (X-Forwarded-For).
+# Every client of a stack comes from one address: the limits per address
+# are raised (CONTRACT §12), to CHAT_ADDRESS_LIMITS ("key=value ..." of
+# section limits) or else STACK_ADDRESS_LIMITS; the limits per account keep
+# their defaults.
+STACK_ADDRESS_LIMITS="login_failures_per_address=1000000 registrations_per_address=1000000"
+
 write_chat_conf() {
 	local example=$ROOT/etc/chat.conf.example tmp=$CHAT_CONF.tmp
 	[[ -f $example ]] || die "$example is missing"
 	awk -v conninfo="$CONNINFO" -v secret="$JWT_SECRET" -v push_host="$PUSH_HOST" \
-	    -v presence_timeout="${CHAT_PRESENCE_TIMEOUT:-}" -v ping="${CHAT_PUSH_PING:-}" '
+	    -v presence_timeout="${CHAT_PRESENCE_TIMEOUT:-}" -v ping="${CHAT_PUSH_PING:-}" \
+	    -v proxies="${CHAT_TRUSTED_PROXIES:-}" -v limits="${CHAT_ADDRESS_LIMITS:-$STACK_ADDRESS_LIMITS}" '
 		BEGIN { print "; Written by ./stack up from etc/chat.conf.example: edits are overwritten." }
 		/^[ \t]*\[/ { section = $0; gsub(/[][ \t]/, "", section) }
 		section == "database" && /^[ \t]*conninfo[ \t]*=/ { print "conninfo = " conninfo; done++; next }
@@ -84,6 +93,14 @@ write_chat_conf() {
 		section == "push" && /^[ \t]*listen_address[ \t]*=/ { print "listen_address = " push_host; next }
 		section == "presence" && presence_timeout != "" && /^[ \t]*node_timeout_seconds[ \t]*=/ { print "node_timeout_seconds = " presence_timeout; next }
 		section == "push" && ping != "" && /^[ \t]*ping_seconds[ \t]*=/ { print "ping_seconds = " ping; next }
+		section == "http" && proxies != "" && /^[ \t]*trusted_proxies[ \t]*=/ { print "trusted_proxies = " proxies; next }
+		section == "limits" && /^[ \t]*[a-z_]+[ \t]*=/ {
+			key = $0; sub(/^[ \t]*/, "", key); sub(/[ \t]*=.*/, "", key)
+			if (match(" " limits " ", " " key "=[0-9]+ ")) {
+				print key " = " substr(limits, RSTART + length(key) + 1, RLENGTH - length(key) - 3)
+				next
+			}
+		}
 		{ print }
 		END { exit done == 2 ? 0 : 1 }
 	' "$example" >"$tmp" || die "$example lacks database.conninfo or auth.jwt_secret_file"

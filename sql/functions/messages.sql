@@ -72,6 +72,8 @@ BEGIN
             RETURN;
         END IF;
     END IF;
+    body := rate_refused('send', me::text);  -- CONTRACT §12: 429 before anything is stored
+    IF body IS NOT NULL THEN status := 429; RETURN; END IF;
     IF me = receiver THEN
         status := 400; body := api_detail('Cannot send message to yourself');
         RETURN;
@@ -197,6 +199,8 @@ CREATE OR REPLACE FUNCTION mark_read(me uuid, id uuid,
 LANGUAGE plpgsql AS $$
 BEGIN
     events := 0;
+    body := rate_refused('read', me::text);  -- CONTRACT §12: 429 first
+    IF body IS NOT NULL THEN status := 429; RETURN; END IF;
     m := message_of(me, id);
     IF m.message_id IS NULL THEN
         status := 404; body := api_detail('Message not found'); m := NULL;

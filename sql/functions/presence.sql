@@ -171,6 +171,7 @@ BEGIN
             UPDATE event_pruning
                SET below = greatest(below, (pruned::text::numeric + 1)::text::xid8);
         END IF;
+        PERFORM rate_prune();
     END IF;
     RETURN n;
 END

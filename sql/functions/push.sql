@@ -156,6 +156,8 @@ BEGIN
     IF places IS NULL THEN
         RETURN;
     END IF;
+    -- The senders' rate buckets before any conversation (limits.sql).
+    PERFORM rate_lock('send', senders::text[]);
     FOR i IN 1 .. cardinality(places) LOOP
         SELECT r.status, r.body, r.events INTO status, body, events
           FROM api_send_message(senders[i], receivers[i], contents[i],

@@ -41,6 +41,9 @@ RFC3339_UTC_MICRO = re.compile(
     r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 
 ALNUM = string.ascii_letters + string.digits
+# CONTRACT §12: sends are limited to 20 a second per account (bursts of
+# 60); a test streaming many messages from one account stays under it.
+SENDS_PER_SECOND = 18
 PASSWORD = "correct horse 9"
 
 
@@ -745,3 +748,14 @@ def friendship_row(db, a_id, b_id):
             return None
         names = [column.name for column in cur.description]
         return dict(zip(names, row))
+
+
+def paced(n, per_second=SENDS_PER_SECOND):
+    """range(n), handed out at most per_second a second (CONTRACT §12's
+    send rate), for a test that streams messages from one account."""
+    start = time.monotonic()
+    for i in range(n):
+        delay = start + i / per_second - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        yield i

@@ -6,7 +6,7 @@ import asyncio
 import time
 
 from chat_api import (body, delete_message, make_friends, mark_read,
-                      new_friends, new_user, send, send_message)
+                      new_friends, new_user, paced, send, send_message)
 from ws_client import (without_cursor, assert_in_order, assert_new_message, close_all,
                        delivered_copy, new_message_of, new_messages_from,
                        of_type, session, wait_db_status, ws_test)
@@ -130,15 +130,16 @@ async def test_undelivered_go_to_the_first_connection_live_to_others(db):
     await second.close()
 
 
-async def connect_during_a_stream(a, b, n=300, connections=30):
-    """a sends n messages by REST, one after the other, while b opens a new
+async def connect_during_a_stream(a, b, n=150, connections=30):
+    """a sends n messages by REST, one after the other (at the rate that
+    CONTRACT §12 allows an account), while b opens a new
     connection every 30 ms on either daemon, each kept open. Returns
     (the ids sent, b's connections) once every message reached one of
     them, or 10 s passed; the caller closes the connections."""
     acked = []
 
     def stream():
-        for i in range(n):
+        for i in paced(n):
             acked.append(body(send_message(a.access, b.account_id,
                                            f"stream {i}"), 201))
 

@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from chat_api import (Database, api, body, connect_db, history,
-                      new_friends, send_message, wait_for_health)
+                      new_friends, paced, send_message, wait_for_health)
 from ws_client import (RECOVERY_SECONDS, WAIT, assert_in_order, blocking,
                        close_all, connect_when_ready, daemon_pid,
                        daemon_restart, daemon_running, new_messages_from,
@@ -83,7 +83,7 @@ async def test_kill_9_of_the_receivers_daemon_loses_nothing():
     lock = threading.Lock()
 
     def stream():
-        for i in range(n):
+        for i in paced(n):
             try:
                 r = send_message(a.access, b.account_id, f"kill {i}")
             except requests.RequestException as e:
@@ -138,7 +138,7 @@ async def test_kill_9_of_the_senders_daemon_loses_nothing():
     acked = []
 
     def stream():
-        for i in range(n):
+        for i in paced(n):
             acked.append(body(send_message(a.access, b.account_id,
                                            f"kill sender {i}"), 201))
 
@@ -189,7 +189,7 @@ async def test_postgresql_restart_loses_no_acknowledged_message():
                                "content": f"through the restart {i}",
                                "temp_id": temp_id})
             i += 1
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.06)   # CONTRACT §12: 20 sends a second
 
     def replies():
         acks = {f["temp_id"]: f for f in sender.frames

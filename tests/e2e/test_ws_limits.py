@@ -12,7 +12,8 @@ import time
 import psycopg2
 import pytest
 
-from chat_api import (body, new_friends, online_friends, send_message)
+from chat_api import (body, make_friends, new_friends, new_user,
+                      online_friends, send_message)
 from ws_client import (OP_BINARY, OP_CONT, OP_TEXT, WAIT, RawWs, close_all,
                        handshake_status, session, wait_status, ws_test)
 
@@ -52,12 +53,14 @@ async def test_a_connection_carries_more_than_its_web_servers_request_limit():
     any number of them. Through the web server (whose limit on a request
     body, 8 MiB in the test stack, must not count the frames of an
     upgraded connection): 10 MiB of frames, then the connection still
-    answers."""
+    answers. (At the rate of typing frames that CONTRACT §12 allows, 10
+    a second.)"""
     a, b = new_friends()
     conn, receiver = await session(a), await session(b)
     frames = 160
     for _ in range(frames):
         await conn.send_text(padded_typing(b.account_id, MAX_FRAME))
+        await asyncio.sleep(0.105)
     for _ in range(frames):
         await receiver.expect("typing_indicator", timeout=30)
     assert conn.is_open
@@ -207,12 +210,17 @@ def test_client_that_does_not_read_is_closed_with_1008(friends):
         assert raw.status == 101
         assert wait_online(a, b.account_id)
         # Far more than the queue and every socket buffer on the way
-        # (localhost buffers grow to a few MiB): 400 frames of ~20 KB.
+        # (localhost buffers grow to a few MiB): 400 frames of ~20 KB,
+        # 50 from each of 8 friends (within an account's burst of sends,
+        # CONTRACT §12).
         count = 400
+        senders = [a] + [new_user() for _ in range(7)]
+        for sender in senders[1:]:
+            make_friends(sender, b)
         with concurrent.futures.ThreadPoolExecutor(4) as pool:
             answers = list(pool.map(
-                lambda _: send_message(a.access, b.account_id, BIG,
-                                       ascii_only=False).status_code,
+                lambda i: send_message(senders[i % 8].access, b.account_id,
+                                       BIG, ascii_only=False).status_code,
                 range(count)))
         assert answers == [201] * count
         assert time.monotonic() - started < QUEUE_TEST_SECONDS

@@ -176,22 +176,27 @@ async def test_many_sends_arrive_in_created_at_order():
 @ws_test
 async def test_a_burst_of_long_messages_is_answered(db):
     """The sends that wait behind a batch go to the database together:
-    200 messages of 5,000 characters (4 bytes each in UTF-8: 4 MB) make
-    queries many times larger than a socket's buffer, which the daemon
-    sends in many writes. Every send is answered and stored, and the
-    daemon goes on serving. (The receiver is not connected: its queue
-    would be over its cap, 1 MiB, and closed with 1008.)"""
-    a, b = new_friends()
-    sender = await session(a, daemon=1)
-    n, long_text = 200, "😀" * 5000
+    200 messages of 5,000 characters (4 bytes each in UTF-8: 4 MB), from
+    10 connections at once (20 each: within an account's burst and its
+    requests waiting, CONTRACT §12), make queries many times larger than
+    a socket's buffer, which the daemon sends in many writes. Every send
+    is answered and stored, and the daemon goes on serving. (The
+    receivers are not connected: their queues would be over their cap,
+    1 MiB, and closed with 1008.)"""
+    pairs = [new_friends() for _ in range(10)]
+    senders = [await session(a, daemon=1) for a, _ in pairs]
+    n, long_text = 20, "😀" * 5000
     for i in range(n):
-        await sender.send(send_frame(b, f"{i} {long_text}"[:5000],
-                                     temp_id=str(i)))
-    acks = [await sender.expect("message_sent", timeout=60) for _ in range(n)]
-    assert sorted(int(ack["temp_id"]) for ack in acks) == list(range(n))
-    assert count_messages(db, a.account_id, b.account_id) == n
-    await ws_send(sender, b, "and one more", temp_id="after")
-    await sender.close()
+        for sender, (_, b) in zip(senders, pairs):
+            await sender.send(send_frame(b, f"{i} {long_text}"[:5000],
+                                         temp_id=str(i)))
+    for sender, (a, b) in zip(senders, pairs):
+        acks = [await sender.expect("message_sent", timeout=60)
+                for _ in range(n)]
+        assert sorted(int(ack["temp_id"]) for ack in acks) == list(range(n))
+        assert count_messages(db, a.account_id, b.account_id) == n
+    await ws_send(senders[0], pairs[0][1], "and one more", temp_id="after")
+    await close_all(*senders)
 
 
 @ws_test

@@ -1,0 +1,48 @@
+/*
+ * Rate limits of CONTRACT §12 as token buckets: a bucket holds at most
+ * burst tokens, gains rate tokens a second, and each request takes one.
+ * Counts that every process must share (sends, mark reads, failed logins,
+ * registrations) live in PostgreSQL (sql/functions/limits.sql), whose
+ * database session is given the configured rates at connection start
+ * (RATELIMIT_CONFIGURE_SQL); the push daemon keeps buckets in memory too, to
+ * refuse a flood before it reaches the database.
+ */
+#ifndef CHAT_RATELIMIT_H
+#define CHAT_RATELIMIT_H
+
+#include "config.h"
+
+struct ratelimit_bucket {
+	double	 tokens;
+	double	 at;		/* seconds, of a monotonic clock */
+	int	 used;		/* 0: never taken from (full) */
+};
+
+/*
+ * Takes a token at time now: returns 0 when granted, else the seconds
+ * until a token is there (nothing taken).
+ */
+double	ratelimit_take(struct ratelimit_bucket *b, double rate, double burst,
+	    double now);
+/* Whether b is full again at now (as good as a bucket never used). */
+int	ratelimit_full(const struct ratelimit_bucket *b, double rate, double burst,
+	    double now);
+
+/* The seconds of a monotonic clock. */
+double	ratelimit_now(void);
+
+/* Retry-After of REST: whole seconds, rounded up, at least 1. */
+long	ratelimit_retry_after_header(double seconds);
+
+/* Gives the database session the configured limits. */
+#define RATELIMIT_CONFIGURE_SQL \
+	"SELECT rate_configure($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+#define RATELIMIT_NPARAMS		10
+#define RATELIMIT_PARAM_SIZE	32
+
+/* The parameters of RATELIMIT_CONFIGURE_SQL, as text in buf, for cfg. */
+void	ratelimit_params(const struct config *cfg,
+	    char buf[RATELIMIT_NPARAMS][RATELIMIT_PARAM_SIZE],
+	    const char *params[RATELIMIT_NPARAMS]);
+
+#endif
