@@ -134,6 +134,32 @@ def data_of(dbname):
                 "--exclude-table=rate_bucket", "--exclude-table=event_pruning")
 
 
+# Columns the migrations after the earlier layout add, NULL in every row
+# that was there before them: (table, column).
+ADDED_COLUMNS = [("message", "send_key")]
+
+
+def without_added_columns(data):
+    """A data dump less the columns of ADDED_COLUMNS, each asserted NULL
+    (the last column of its table: migrations append)."""
+    lines, table = [], None
+    for line in data.split("\n"):
+        for name, column in ADDED_COLUMNS:
+            head = f"COPY public.{name} ("
+            if line.startswith(head) and line.endswith(f", {column}) FROM stdin;"):
+                line = line.replace(f", {column}) FROM stdin;", ") FROM stdin;")
+                table = name
+                break
+        else:
+            if table is not None and line == "\\.":
+                table = None
+            elif table is not None:
+                assert line.endswith("\t\\N"), line
+                line = line[:-len("\t\\N")]
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def test_upgrade_from_the_earlier_layout_ends_as_a_fresh_install(databases, layout_before):
     fresh, upgraded = databases(), databases()
 
@@ -147,7 +173,7 @@ def test_upgrade_from_the_earlier_layout_ends_as_a_fresh_install(databases, layo
     assert "applied 020_baseline" not in out, out
 
     assert dump(upgraded, "--schema-only") == dump(fresh, "--schema-only")
-    assert data_of(upgraded) == before
+    assert without_added_columns(data_of(upgraded)) == before
     versions = psql(upgraded, "SELECT version FROM schema_migration ORDER BY 1").split()
     assert "020_baseline" in versions and "020_presence_plans" in versions
 
