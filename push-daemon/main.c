@@ -304,7 +304,8 @@ main_context(int port)
 
 	/* Pings after ping_seconds of silence; two missed intervals close. */
 	m.retry.secs_since_valid_ping = (uint16_t)m.cfg.push_ping_seconds;
-	m.retry.secs_since_valid_hangup = (uint16_t)(m.cfg.push_ping_seconds * 3);
+	m.retry.secs_since_valid_hangup = (uint16_t)(m.cfg.push_ping_seconds *
+	    WS_HANGUP_PINGS);
 
 	memset(&info, 0, sizeof(info));
 	info.port = port;

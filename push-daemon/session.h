@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <libwebsockets.h>
 
@@ -155,6 +156,7 @@ struct session {
 	 * is written when it closes (presence.c). */
 	int			 registered;
 	int			 close_code;
+	time_t			 heard_at;	/* its last frame or pong (ws.c) */
 
 	char			*rx;		/* a fragmented frame so far */
 	size_t			 rx_len;

@@ -1,3 +1,6 @@
+#include <sys/socket.h>
+
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -10,7 +13,11 @@
 #include "presence.h"
 #include "welcome.h"
 #include "token.h"
+#include "utf8.h"
 #include "ws.h"
+
+/* The one version of the protocol (RFC 6455 §4.1). */
+#define WS_VERSION	"13"
 
 /*
  * The handshake: the path, then the token of the query string, then the
@@ -22,6 +29,41 @@ ws_refuse(struct lws *wsi, unsigned int status, const char *why)
 {
 	lws_return_http_status(wsi, status, why);
 	return -1;
+}
+
+/*
+ * 426 naming the version spoken (RFC 6455 §4.4): lws 4.1 takes any
+ * Sec-WebSocket-Version, or none, for 13.
+ */
+static int
+ws_refuse_version(struct lws *wsi)
+{
+	unsigned char buf[LWS_PRE + 256], *start = buf + LWS_PRE, *p = start;
+	unsigned char *end = buf + sizeof(buf);
+
+	if (lws_add_http_header_status(wsi, 426, &p, end) == 0 &&
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_VERSION,
+	    (const unsigned char *)WS_VERSION, (int)strlen(WS_VERSION), &p,
+	    end) == 0 &&
+	    lws_add_http_header_content_length(wsi, 0, &p, end) == 0 &&
+	    lws_finalize_http_header(wsi, &p, end) == 0)
+		lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS);
+	return -1;
+}
+
+/* 0 when the client speaks version 13, else its refusal. */
+static int
+ws_version_check(struct lws *wsi)
+{
+	char version[sizeof(WS_VERSION) + 1];
+
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_VERSION) == 0)
+		return ws_refuse(wsi, HTTP_STATUS_BAD_REQUEST, "Bad Request");
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_VERSION) >= (int)sizeof(version) ||
+	    lws_hdr_copy(wsi, version, sizeof(version), WSI_TOKEN_VERSION) <= 0 ||
+	    strcmp(version, WS_VERSION) != 0)
+		return ws_refuse_version(wsi);
+	return 0;
 }
 
 static int
@@ -68,6 +110,8 @@ ws_filter(struct hub *hub, struct lws *wsi, struct session *s)
 	char arg[TOKEN_MAX_LEN + 8];
 	const char *token;
 
+	if (ws_version_check(wsi) == -1)
+		return -1;
 	if (!ws_path_ok(wsi))
 		return ws_refuse(wsi, HTTP_STATUS_NOT_FOUND, "Not Found");
 	/* The answer points into arg, past "token=". */
@@ -100,6 +144,7 @@ ws_established(struct hub *hub, struct lws *wsi, struct session *s)
 	char frame[256];
 
 	s->hub = hub;
+	s->heard_at = time(NULL);
 	session_open(s, wsi, &hub->sessions, ++hub->next_session_id);
 	if (session_set_state(s, SESSION_REGISTERING) == -1) {
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
@@ -137,8 +182,11 @@ ws_receive(struct lws *wsi, struct session *s, const char *in, size_t len)
 		    (unsigned char *)"frame too large", 15);
 		return -1;
 	}
-	if ((grown = realloc(s->rx, s->rx_len + len + 1)) == NULL)
+	if ((grown = realloc(s->rx, s->rx_len + len + 1)) == NULL) {
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
+		    NULL, 0);
 		return -1;
+	}
 	s->rx = grown;
 	memcpy(s->rx + s->rx_len, in, len);
 	s->rx_len += len;
@@ -151,6 +199,56 @@ ws_receive(struct lws *wsi, struct session *s, const char *in, size_t len)
 	s->rx = NULL;
 	s->rx_len = 0;
 	return 0;
+}
+
+/*
+ * The close codes a peer may send (RFC 6455 §7.4, and the IANA registry
+ * for 1012-1014). lws 4.1 turns 0-999, 1004-1006 and 1012-2999 into 1002
+ * itself, but passes the others.
+ */
+static int
+ws_close_code_ok(unsigned int code)
+{
+	return (code >= 1000 && code <= 1003) ||
+	    (code >= 1007 && code <= 1014) ||
+	    (code >= 3000 && code <= 4999);
+}
+
+/* The peer's close frame: its payload is empty, or a code and UTF-8. */
+static int
+ws_peer_close(struct lws *wsi, const unsigned char *in, size_t len)
+{
+	if (len == 0 || (len >= 2 &&
+	    ws_close_code_ok((unsigned int)in[0] << 8 | in[1]) &&
+	    utf8_valid((const char *)in + 2, len - 2)))
+		return 0;
+	lws_close_reason(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR,
+	    (unsigned char *)"bad close frame", 15);
+	return -1;
+}
+
+/*
+ * lws ends a connection without a close code, just before it would send
+ * one: the peer broke the protocol where lws checks it without telling
+ * us (a control frame over 125 bytes, a close reason that is not UTF-8),
+ * the peer is gone, or it did not answer pings. The first is 1002 (RFC
+ * 6455 §7.4.1); to a peer that is gone nothing is sent; a peer silent
+ * past the ping time limit has not broken the protocol, and gets no code.
+ */
+static void
+ws_dropped(struct hub *hub, struct lws *wsi, struct session *s)
+{
+	time_t silent = time(NULL) - s->heard_at;
+	char c;
+
+	if (lws_get_close_length(wsi) != 0 ||
+	    silent >= (time_t)hub->cfg->push_ping_seconds * WS_HANGUP_PINGS - 1)
+		return;
+	if (recv(lws_get_socket_fd(wsi), &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0 ||
+	    (errno != EAGAIN && errno != EWOULDBLOCK))
+		return;
+	lws_close_reason(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR,
+	    (unsigned char *)"protocol error", 14);
 }
 
 /* Any state: refused at the handshake (OPENING), closing, or gone. */
@@ -174,7 +272,16 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_ESTABLISHED:
 		return ws_established(hub, wsi, s);
 	case LWS_CALLBACK_RECEIVE:
+		s->heard_at = time(NULL);
 		return ws_receive(wsi, s, in, len);
+	case LWS_CALLBACK_RECEIVE_PONG:
+		s->heard_at = time(NULL);
+		return 0;
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		return ws_peer_close(wsi, in, len);
+	case LWS_CALLBACK_WS_SERVER_DROP_PROTOCOL:
+		ws_dropped(hub, wsi, s);
+		return 0;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return session_writeable(s);
 	case LWS_CALLBACK_CLOSED:

@@ -6,6 +6,9 @@
 
 #define WS_PATH	"/api/v1/chat/ws/chat"
 
+/* A client silent for this many ping intervals is closed. */
+#define WS_HANGUP_PINGS	3
+
 extern const struct lws_protocols ws_protocol;
 
 #endif

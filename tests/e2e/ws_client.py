@@ -460,7 +460,8 @@ class RawWs:
     """A blocking WebSocket client written by hand (RFC 6455)."""
 
     def __init__(self, token, daemon=None, url=None, rcvbuf=None,
-                 timeout=WAIT):
+                 timeout=WAIT, version="13"):
+        """version: the Sec-WebSocket-Version sent (None: none)."""
         parts = urllib.parse.urlsplit(url_for(token, daemon, url))
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf is not None:
@@ -473,7 +474,9 @@ class RawWs:
                    f"Host: {parts.hostname}:{parts.port}\r\n"
                    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
                    f"Sec-WebSocket-Key: {key}\r\n"
-                   "Sec-WebSocket-Version: 13\r\n\r\n")
+                   + ("" if version is None else
+                      f"Sec-WebSocket-Version: {version}\r\n")
+                   + "\r\n")
         self.sock.sendall(request.encode())
         self.buf = b""
         while b"\r\n\r\n" not in self.buf:
@@ -501,19 +504,23 @@ class RawWs:
         except OSError:
             pass
 
-    def send_frame(self, opcode, payload, fin=True):
-        """One masked frame, as a client must send it."""
+    def send_frame(self, opcode, payload, fin=True, masked=True):
+        """One frame, masked as a client must send it unless told not to."""
         head = bytes([(0x80 if fin else 0) | opcode])
+        bit = 0x80 if masked else 0
         n = len(payload)
         if n < 126:
-            head += bytes([0x80 | n])
+            head += bytes([bit | n])
         elif n < 65536:
-            head += bytes([0x80 | 126]) + struct.pack("!H", n)
+            head += bytes([bit | 126]) + struct.pack("!H", n)
         else:
-            head += bytes([0x80 | 127]) + struct.pack("!Q", n)
+            head += bytes([bit | 127]) + struct.pack("!Q", n)
+        if not masked:
+            self.sock.sendall(head + payload)
+            return
         mask = os.urandom(4)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.sock.sendall(head + mask + masked)
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(head + mask + payload)
 
     def send_text(self, text):
         self.send_frame(OP_TEXT, text.encode())

@@ -1,0 +1,175 @@
+"""Frames and handshakes that break RFC 6455 (CONTRACT §12, strict input):
+a control frame over 125 bytes, a close
+payload of 1 byte or with a reason that is not UTF-8, a close code the RFC
+does not allow on the wire are closed with 1002; a handshake without
+Sec-WebSocket-Version is a 400, one with another version a 426 that names
+version 13. Valid traffic still works: masked frames, pings of up to 125
+bytes answered with the same payload, fragmented text, a close with 1000 and
+a reason answered with 1000.
+
+A client frame that is not masked is not refused: libwebsockets 4.1.6
+reads the mask bit and never checks it, nor tells its user (see
+docs/ARCHITECTURE.md, "RFC 6455").
+
+Every test runs through the web server and against a daemon's own port:
+the web servers handle the handshake, then only carry the bytes.
+"""
+
+import json
+import struct
+
+import pytest
+
+from ws_client import OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, RawWs
+
+PROTOCOL_ERROR = 1002
+
+# Through the web server (None), and daemon 1's own port.
+ROUTES = pytest.mark.parametrize("daemon", [None, 1], ids=["web", "daemon"])
+
+
+def opened(user, daemon):
+    """A raw connection past its first frame (connection_established)."""
+    raw = RawWs(user.access, daemon=daemon)
+    assert raw.status == 101, (raw.status, raw.headers)
+    assert raw.read_json()["type"] == "connection_established"
+    return raw
+
+
+def closed_with(raw):
+    """The close code the server ends the connection with (None: the
+    connection ended without a close frame)."""
+    _, code, _ = raw.read_to_close()
+    raw.close()
+    return code
+
+
+def close_payload(code, reason=b""):
+    return struct.pack("!H", code) + reason
+
+
+# ------------------------------------------------------------- handshake
+
+@ROUTES
+def test_handshake_without_version_is_400(user, daemon):
+    raw = RawWs(user.access, daemon=daemon, version=None)
+    raw.close()
+    assert raw.status == 400, (raw.status, raw.headers)
+
+
+@ROUTES
+@pytest.mark.parametrize("version", ["8", "12", "14", "thirteen"])
+def test_handshake_with_another_version_is_426(user, daemon, version):
+    raw = RawWs(user.access, daemon=daemon, version=version)
+    raw.close()
+    assert raw.status == 426, (raw.status, raw.headers)
+    assert raw.headers.get("sec-websocket-version") == "13", raw.headers
+
+
+# ------------------------------------------------------------- frames
+
+@ROUTES
+@pytest.mark.parametrize("opcode", [OP_PING, OP_PONG, OP_CLOSE],
+                         ids=["ping", "pong", "close"])
+def test_control_frame_over_125_bytes_is_closed_with_1002(user, daemon,
+                                                          opcode):
+    raw = opened(user, daemon)
+    payload = b"x" * 126 if opcode != OP_CLOSE else close_payload(
+        1000, b"r" * 124)
+    raw.send_frame(opcode, payload)
+    assert closed_with(raw) == PROTOCOL_ERROR
+
+
+@ROUTES
+def test_close_payload_of_one_byte_is_closed_with_1002(user, daemon):
+    raw = opened(user, daemon)
+    raw.send_frame(OP_CLOSE, b"\x03")
+    assert closed_with(raw) == PROTOCOL_ERROR
+
+
+@ROUTES
+def test_close_reason_not_utf8_is_closed_with_1002(user, daemon):
+    raw = opened(user, daemon)
+    raw.send_frame(OP_CLOSE, close_payload(1000, b"bye \xc3\x28"))
+    assert closed_with(raw) == PROTOCOL_ERROR
+
+
+@ROUTES
+@pytest.mark.parametrize("code", [0, 999, 1004, 1005, 1006, 1015, 1016,
+                                  1100, 2000, 2999, 5000, 65535])
+def test_close_code_not_allowed_is_closed_with_1002(user, daemon, code):
+    raw = opened(user, daemon)
+    raw.send_frame(OP_CLOSE, close_payload(code, b"reason"))
+    assert closed_with(raw) == PROTOCOL_ERROR
+
+
+# ------------------------------------------------------------- valid traffic
+
+@ROUTES
+@pytest.mark.parametrize("size", [0, 1, 125])
+def test_ping_of_up_to_125_bytes_is_answered(user, daemon, size):
+    raw = opened(user, daemon)
+    payload = bytes(range(size))
+    raw.send_frame(OP_PING, payload)
+    frames = []
+    while True:
+        opcode, got = raw.read_frame()
+        if opcode == OP_PONG:
+            break
+        frames.append(opcode)
+    raw.close()
+    assert got == payload
+    assert set(frames) <= {OP_TEXT}, frames
+
+
+@ROUTES
+def test_fragmented_text_is_one_message(user, daemon):
+    raw = opened(user, daemon)
+    text = b'{"type": "no such type", "temp_id": "t1"}'
+    raw.send_frame(OP_TEXT, text[:10], fin=False)
+    raw.send_frame(OP_PING, b"between fragments")
+    raw.send_frame(OP_CONT, text[10:20], fin=False)
+    raw.send_frame(OP_CONT, text[20:])
+    answer = None
+    pong = None
+    while answer is None or pong is None:
+        opcode, payload = raw.read_frame()
+        if opcode == OP_PONG:
+            pong = payload
+        elif b'"error"' in payload:
+            answer = payload
+    raw.close()
+    assert pong == b"between fragments"
+    answer = json.loads(answer)
+    assert answer["request_type"] == "no such type", answer
+    assert answer["temp_id"] == "t1", answer
+
+
+@ROUTES
+@pytest.mark.parametrize("code", [1000, 1001, 1003, 1007, 1011, 3000, 4999])
+def test_close_with_an_allowed_code_is_answered_with_it(user, daemon, code):
+    raw = opened(user, daemon)
+    raw.send_frame(OP_CLOSE, close_payload(code, "à bientôt".encode()))
+    assert closed_with(raw) == code
+
+
+@ROUTES
+def test_close_without_payload_is_answered(user, daemon):
+    raw = opened(user, daemon)
+    raw.send_frame(OP_CLOSE, b"")
+    _, code, how = raw.read_to_close()
+    raw.close()
+    assert how == "close" and code in (None, 1000), (how, code)
+
+
+@ROUTES
+def test_masked_frames_are_served(user, daemon):
+    """A request in a masked frame is answered; the connection stays."""
+    raw = opened(user, daemon)
+    raw.send_text('{"type": "mark_read"}')
+    answer = raw.read_json()
+    while answer.get("type") != "error":
+        answer = raw.read_json()
+    assert answer["request_type"] == "mark_read", answer
+    raw.send_frame(OP_CLOSE, close_payload(1000, b"done"))
+    assert closed_with(raw) == 1000
