@@ -379,6 +379,14 @@ async def flood(conn, frame, seconds):
     return sent
 
 
+async def still_served(sender, receiver, to):
+    """Another user on the flooder's daemon is answered and delivered to."""
+    await sender.send({"type": "send_message", "receiver_id": to.account_id,
+                       "content": "still served", "temp_id": "fair"})
+    await sender.expect("message_sent", temp_id="fair", timeout=WAIT)
+    await receiver.expect("new_message", timeout=WAIT)
+
+
 @ws_test(timeout=120)
 async def test_a_send_flood_slows_down_only_the_flooder(db):
     """One connection floods send_message; another user's message on the
@@ -392,10 +400,7 @@ async def test_a_send_flood_slows_down_only_the_flooder(db):
         flooder, {"type": "send_message", "receiver_id": b.account_id,
                   "content": "flood"}, 3.0))
     await asyncio.sleep(1.0)
-    await sender.send({"type": "send_message", "receiver_id": d.account_id,
-                       "content": "still served", "temp_id": "fair"})
-    await sender.expect("message_sent", temp_id="fair", timeout=WAIT)
-    await receiver.expect("new_message", timeout=WAIT)
+    await still_served(sender, receiver, d)
     sent = await task
     await flooder.close()
     await asyncio.sleep(1.0)
@@ -418,10 +423,7 @@ async def test_a_typing_flood_slows_down_only_the_flooder():
     task = asyncio.get_running_loop().create_task(flood(
         flooder, {"type": "typing", "receiver_id": b.account_id}, 3.0))
     await asyncio.sleep(1.0)
-    await sender.send({"type": "send_message", "receiver_id": d.account_id,
-                       "content": "still served", "temp_id": "fair"})
-    await sender.expect("message_sent", temp_id="fair", timeout=WAIT)
-    await receiver.expect("new_message", timeout=WAIT)
+    await still_served(sender, receiver, d)
     sent = await task
     await flooder.close()
     await asyncio.sleep(1.0)
