@@ -25,7 +25,7 @@ $$;
 
 -- A cursor: the place of an event in a stream, "h0.h1.id" (decimal, at
 -- most 61 characters). A reader that read the transactions from h0 up to
--- h1 (a read of push_events, of stream_after) and handed out the events
+-- h1 (a read of push_stream_events, of stream_after) and handed out the events
 -- of that range in event_id order has, after event id, handed out every
 -- event below h0 and those of [h0, h1) up to id (docs/events.md). The
 -- moment h is the cursor h.h.0: everything below h.
@@ -122,7 +122,7 @@ $$;
 -- moment: the cursor of next_horizon, where a connection that opens
 -- after this read starts. One SQL statement, inlined into the daemon's
 -- prepared query: every daemon calls it at each wake-up.
-CREATE OR REPLACE FUNCTION push_events(horizon xid8)
+CREATE OR REPLACE FUNCTION push_stream_events(horizon xid8)
 RETURNS TABLE (next_horizon xid8, event_id bigint, kind text, actor_id uuid,
                target_id uuid, message_id uuid, held boolean, cursor text,
                frame text, moment text)
@@ -139,6 +139,20 @@ LANGUAGE sql STABLE AS $$
       LEFT JOIN LATERAL (SELECT CASE WHEN stream_kind(e.kind)
                 THEN stream_cursor(horizon, h.upto, e.event_id) END AS cursor) c
              ON true
+     ORDER BY e.event_id NULLS LAST
+$$;
+
+-- What chat-push of the previous build reads (a rolling upgrade,
+-- docs/DEPLOY.md): push_stream_events without the cursors and frames.
+-- Drop it in the next release.
+CREATE OR REPLACE FUNCTION push_events(horizon xid8)
+RETURNS TABLE (next_horizon xid8, event_id bigint, kind text, actor_id uuid,
+               target_id uuid, message_id uuid, held boolean)
+LANGUAGE sql STABLE AS $$
+    SELECT h.upto, e.event_id, e.kind, e.actor_id, e.target_id, e.message_id,
+           coalesce((SELECT max(w.xid) FROM event w) >= h.upto, false)
+      FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS upto) h
+      LEFT JOIN event e ON e.xid >= horizon AND e.xid < h.upto
      ORDER BY e.event_id NULLS LAST
 $$;
 

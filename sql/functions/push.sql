@@ -39,6 +39,18 @@ LANGUAGE sql STABLE AS $$
      WHERE NOT m.is_deleted
 $$;
 
+-- What chat-push of the previous build calls (a rolling upgrade,
+-- docs/DEPLOY.md): its frames carry no cursor. Drop it in the next release.
+CREATE OR REPLACE FUNCTION push_messages(ids uuid[])
+RETURNS TABLE (message_id uuid, sender_id uuid, receiver_id uuid,
+               created_at text, frame text)
+LANGUAGE sql STABLE AS $$
+    SELECT m.message_id, m.sender_id, m.receiver_id, api_time(m.created_at),
+           push_message_frame(m)
+      FROM message m
+     WHERE m.message_id = ANY (ids) AND NOT m.is_deleted
+$$;
+
 -- What a new connection gets after online_friends: the messages to the
 -- account still undelivered, and those whose message_created event the
 -- daemon has not read yet (horizon: its event horizon): another daemon
