@@ -35,6 +35,7 @@ struct config {
 	int		 push_max_connections;
 	int		 push_max_per_account;
 	int		 push_max_frame_bytes;
+	int		 push_max_db_queries;
 	int		 push_max_queue_bytes;
 	int		 push_undelivered_max;
 	int		 push_event_retention_minutes;
