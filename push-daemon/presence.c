@@ -107,9 +107,10 @@ presence_close_id(struct hub *hub, uint64_t session_id)
 		if (grown == NULL) {
 			/* The end cannot be kept: the node's rows are all
 			 * written again, from the connections open. */
-			pg_reset(hub->pg, "out of memory for the end of a "
-			    "connection's presence: registering the "
-			    "connections again");
+			if (hub->pg != NULL)
+				pg_reset(hub->pg, "out of memory for the end "
+				    "of a connection's presence: registering "
+				    "the connections again");
 			return;
 		}
 		ends.ids = grown;

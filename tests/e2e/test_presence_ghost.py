@@ -63,7 +63,10 @@ def presence_rows(db, account_id):
 
 @pytest.mark.disruptive
 @ws_test(timeout=90)
-async def test_connection_closed_while_the_database_queue_is_full(db):
+async def test_connection_closed_while_the_database_queue_is_full():
+    # A connection of its own: the suite's may be gone with a restart of
+    # PostgreSQL by a disruptive test before.
+    db = connect_db()
     a, b = new_friends()
     stalled = new_user()
     flooders = [new_user() for _ in range(FLOODERS)]
@@ -107,4 +110,5 @@ async def test_connection_closed_while_the_database_queue_is_full(db):
                                  timeout=RECOVERY_SECONDS)
     assert frame == {"type": "friend_offline", "user_id": a.account_id}
     assert presence_rows(db, a.account_id) == 0
+    db.close()
     await close_all(*conns)
