@@ -118,7 +118,7 @@ $$;
 -- xid >= next_horizon was planned as a scan of the whole table when it
 -- finds nothing, the common case.) Each event of a stream carries its
 -- cursor; each that is a frame, its frame, except a message's, which the
--- daemon fetches only when a connection of its wants it (push_messages).
+-- daemon fetches only when a connection of its wants it (push_message_frames).
 -- moment: the cursor of next_horizon, where a connection that opens
 -- after this read starts. One SQL statement, inlined into the daemon's
 -- prepared query: every daemon calls it at each wake-up.

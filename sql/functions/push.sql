@@ -28,7 +28,7 @@ $$;
 -- messages in created_at order and without duplicates. cursors: the
 -- cursor of each message's event, in the order of ids, which its frame
 -- carries (CONTRACT §10).
-CREATE OR REPLACE FUNCTION push_messages(ids uuid[], cursors text[])
+CREATE OR REPLACE FUNCTION push_message_frames(ids uuid[], cursors text[])
 RETURNS TABLE (message_id uuid, sender_id uuid, receiver_id uuid,
                created_at text, frame text)
 LANGUAGE sql STABLE AS $$
@@ -39,8 +39,9 @@ LANGUAGE sql STABLE AS $$
      WHERE NOT m.is_deleted
 $$;
 
--- What chat-push of the previous build calls (a rolling upgrade,
--- docs/DEPLOY.md): its frames carry no cursor. Drop it in the next release.
+-- What chat-push of the previous build calls instead of
+-- push_message_frames (a rolling upgrade, docs/DEPLOY.md): frames without
+-- a cursor. Drop it in the next release.
 CREATE OR REPLACE FUNCTION push_messages(ids uuid[])
 RETURNS TABLE (message_id uuid, sender_id uuid, receiver_id uuid,
                created_at text, frame text)
