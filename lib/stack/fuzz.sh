@@ -12,7 +12,6 @@ FUZZ_PACKAGES=(clang libclang-rt-14-dev) # clang, and libFuzzer's runtime
 FUZZ_DIR=$ROOT/tests/fuzz
 FUZZ_DEFAULT_SECONDS=60 # each harness, under ./stack fuzz
 FUZZ_TEST_SECONDS=5     # each harness, under ./stack test
-FUZZ_CRASHES=()         # "NAME FILE" of each crash input kept
 
 # fuzz_names: the harnesses, one name a line (tests/fuzz/fuzz_NAME.c).
 fuzz_names() {
@@ -56,7 +55,6 @@ fuzz_run() {
 		[[ -f $artifact ]] || continue
 		mkdir -p "$regress"
 		cp "$artifact" "$regress/${artifact##*/"$name"-}"
-		FUZZ_CRASHES+=("$name $regress/${artifact##*/"$name"-}")
 		warn "fuzz_$name crashed: its input is kept in" \
 			"tests/fuzz/regressions/$name/${artifact##*/"$name"-}" \
 			"(replay: build-fuzz/tests/fuzz/fuzz_$name FILE)"
