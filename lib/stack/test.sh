@@ -1,7 +1,8 @@
 # shellcheck shell=bash
-# lib/stack/test.sh: ./stack test: unit tests in both builds, the
-# end-to-end suite against throwaway stacks, the deployment guide, and the
-# report with its totals line. Sourced by ./stack.
+# lib/stack/test.sh: ./stack test: unit tests in both builds, a bounded
+# run of the fuzz harnesses (lib/stack/fuzz.sh), the end-to-end suite
+# against throwaway stacks, the deployment guide, and the report with its
+# totals line. Sourced by ./stack.
 
 TEST_PASSED=0
 TEST_FAILED=0
@@ -273,6 +274,7 @@ cmd_test() {
 	for server in "${servers[@]}"; do
 		packages+=("$(server_package "$server")")
 	done
+	[[ -n ${CHAT_FCGI_BIN:-} ]] || packages+=("${FUZZ_PACKAGES[@]}")
 	install_missing_packages "${packages[@]}"
 	trap on_test_exit EXIT
 	trap 'exit 130' INT
@@ -294,6 +296,7 @@ cmd_test() {
 				TEST_REPORT+=("  the build in $tree failed")
 			fi
 		done
+		fuzz_tests
 	fi
 
 	# One fresh stack per web server, one after the other.
