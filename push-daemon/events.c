@@ -11,8 +11,7 @@
 #include "timer.h"
 
 static struct pg_stmt events_horizon_stmt = PG_STMT("ev_horizon", 0,
-    "SELECT h, stream_cursor(h, h, 0) "
-    "FROM pg_snapshot_xmin(pg_current_snapshot()) h");
+    "SELECT h, stream_cursor(h, h, 0) FROM stream_horizon() h");
 static struct pg_stmt events_read_stmt = PG_STMT("ev_read", 1,
     "SELECT * FROM push_stream_events($1)");
 static struct pg_stmt events_messages_stmt = PG_STMT("ev_messages", 2,

@@ -58,6 +58,30 @@ BEGIN
 END
 $$;
 
+-- The transaction after x.
+CREATE OR REPLACE FUNCTION xid8_after(x xid8) RETURNS xid8
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT (x::text::numeric + 1)::text::xid8
+$$;
+
+-- The horizon of a reader of the stream (push_stream_events, /sync, and
+-- through the daemon's reads the replays): the transaction below which it
+-- has every event. It is the snapshot's xmin (no transaction below it can
+-- still commit), but never past the newest event's transaction, or where
+-- pruning has reached. Every event is written by a transaction committed
+-- to disk (synchronous_commit), so after a crash PostgreSQL hands out
+-- only transaction ids above it; the ids of transactions that left
+-- nothing on disk (rolled back, or committed without waiting for it) are
+-- handed out again after a crash, and a horizon past them would skip the
+-- events of their new owners, on a daemon and in every cursor made there.
+-- It never moves back: pruning records where it reached.
+CREATE OR REPLACE FUNCTION stream_horizon() RETURNS xid8
+LANGUAGE sql STABLE AS $$
+    SELECT least(pg_snapshot_xmin(pg_current_snapshot()),
+                 greatest(xid8_after((SELECT max(xid) FROM event)),
+                          (SELECT below FROM event_pruning)))
+$$;
+
 -- The frame of an event as its audience hears it, without the cursor
 -- (stream_frame_with_cursor adds it), or NULL for an event that is no
 -- frame (account_disabled, account_enabled). A message shows its state
@@ -106,9 +130,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT left(frame, -1) || ', "cursor": ' || to_json(cursor)::text || '}'
 $$;
 
--- The daemons' read: the events of every transaction older than the
--- oldest one still running (next_horizon), from horizon on, in event_id
--- order; or one row of NULLs when there are none, so that the caller
+-- The daemons' read: the events of the transactions from horizon up to
+-- stream_horizon() (next_horizon), in event_id order; or one row of NULLs when there are none, so that the caller
 -- always learns next_horizon. Rows of a transaction below that point can
 -- no longer appear, so a reader that moves its horizon this way never
 -- skips one. held: committed events wait beyond next_horizon (a
@@ -134,7 +157,7 @@ LANGUAGE sql STABLE AS $$
                 WHEN c.cursor IS NULL THEN stream_frame(e)
                 ELSE stream_frame_with_cursor(stream_frame(e), c.cursor) END,
            stream_cursor(h.upto, h.upto, 0)
-      FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS upto) h
+      FROM (SELECT stream_horizon() AS upto) h
       LEFT JOIN event e ON e.xid >= horizon AND e.xid < h.upto
       LEFT JOIN LATERAL (SELECT CASE WHEN stream_kind(e.kind)
                 THEN stream_cursor(horizon, h.upto, e.event_id) END AS cursor) c
@@ -160,7 +183,7 @@ $$;
 -- cursor, up to transaction upto, in stream order, at most lim, with
 -- their cursors: first the rest of the range [h0, h1) that the cursor's
 -- reader read, then [h1, upto) as one more read. upto is never below h1
--- for a cursor handed out before (xmin only grows: docs/events.md).
+-- for a cursor handed out before (the horizon only grows: docs/events.md).
 CREATE OR REPLACE FUNCTION stream_after(account uuid, h0 xid8, h1 xid8,
     after_id bigint, upto xid8, lim int)
 RETURNS TABLE (cursor text, e event)
@@ -201,7 +224,7 @@ CREATE OR REPLACE FUNCTION api_sync(me uuid, since text, lim int,
 LANGUAGE plpgsql AS $$
 DECLARE
     p record;
-    upto xid8 := pg_snapshot_xmin(pg_current_snapshot());
+    upto xid8 := stream_horizon();
     frames json[];
     cursors text[];
     ids uuid[];

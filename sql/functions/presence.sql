@@ -169,7 +169,7 @@ BEGIN
         SELECT max(xid) INTO pruned FROM gone;
         IF pruned IS NOT NULL THEN
             UPDATE event_pruning
-               SET below = greatest(below, (pruned::text::numeric + 1)::text::xid8);
+               SET below = greatest(below, xid8_after(pruned));
         END IF;
         PERFORM rate_prune();
     END IF;
