@@ -21,6 +21,8 @@
 #define FRAMES_BATCH_PER_SESSION	8
 /* retry_after of a refusal for too many requests waiting (seconds). */
 #define FRAMES_BUSY_RETRY	0.5
+/* The longest a connection past a rate limit goes unread at a time. */
+#define FRAMES_PAUSE_MAX	1.0
 /* Accounts' buckets full again are forgotten this often (seconds). */
 #define FRAMES_SWEEP_SECONDS	60
 
@@ -584,7 +586,12 @@ frames_account(const char *account_id)
  * CONTRACT §12 before anything reaches the database: the connection's
  * requests waiting for the database (at most push.max_waiting_requests),
  * then the account's rate of the request's type. Past either, answers
- * 429 with retry_after and returns -1; else counts req as waiting.
+ * 429 with retry_after and returns -1; else counts req as waiting. Past
+ * the rate, it also reads nothing more of the connection until then (at
+ * most FRAMES_PAUSE_MAX seconds at a time, so that its pings and close
+ * still come through): a flood waits in the flooder's socket, not in this
+ * loop. Past the waiting requests, every frame gets its 429 at once
+ * (CONTRACT §12).
  */
 static int
 frames_admit(struct frames_req *req, struct session *s)
@@ -616,6 +623,8 @@ frames_admit(struct frames_req *req, struct session *s)
 		wait = ratelimit_take(b, rate, burst, ratelimit_now());
 		if (wait > 0) {
 			frames_error_retry(req, 429, DETAIL_RATE_LIMITED, wait);
+			session_pause_reading(s, wait < FRAMES_PAUSE_MAX ? wait :
+			    FRAMES_PAUSE_MAX);
 			return -1;
 		}
 	}

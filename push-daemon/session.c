@@ -6,6 +6,7 @@
 #include "delivery.h"
 #include "log.h"
 #include "session.h"
+#include "timer.h"
 
 struct outmsg *
 outmsg_new(const char *text, size_t len)
@@ -201,6 +202,26 @@ session_close(struct session *s, int code)
 	session_set_state(s, SESSION_CLOSING);
 }
 
+static void
+session_resume_reading(lws_sorted_usec_list_t *sul)
+{
+	struct session *s = lws_container_of(sul, struct session, resume);
+
+	s->reading_paused = 0;
+	lws_rx_flow_control(s->wsi, 1);
+}
+
+void
+session_pause_reading(struct session *s, double seconds)
+{
+	if (s->reading_paused || !session_is_open(s))
+		return;
+	s->reading_paused = 1;
+	lws_rx_flow_control(s->wsi, 0);
+	timer_schedule(lws_get_context(s->wsi), &s->resume,
+	    session_resume_reading, (lws_usec_t)(seconds * LWS_US_PER_SEC));
+}
+
 /* WELCOMED: the held events follow the initial frames, wherever those are. */
 static void
 session_release_held(struct session *s)
@@ -305,6 +326,10 @@ static void
 session_destroy(struct session *s)
 {
 	session_clear(s);
+	if (s->reading_paused) {
+		timer_cancel(&s->resume);
+		s->reading_paused = 0;
+	}
 	free(s->initial);
 	s->initial = NULL;
 	s->ninitial = 0;

@@ -187,6 +187,13 @@ struct session {
 	 * lost database connection goes on from there. Empty: without.
 	 */
 	char			 since[SESSION_CURSOR_MAX + 1];
+	/*
+	 * Past a limit (CONTRACT §12), its frames wait in its socket until
+	 * resume fires, not in this daemon's loop: a flood slows only the
+	 * client that makes it.
+	 */
+	lws_sorted_usec_list_t	 resume;
+	int			 reading_paused;
 };
 
 /* OPENING: takes wsi, its index and its id, and notes when it opened. */
@@ -216,6 +223,8 @@ void	session_push_initial(struct session *s, struct outmsg *msg);
 void	session_send_text(struct session *s, const char *text);
 /* CLOSING with code, unless closing or closed already. */
 void	session_close(struct session *s, int code);
+/* Reads no more of s's frames for seconds (a refusal with 429). */
+void	session_pause_reading(struct session *s, double seconds);
 /* The writeable callback: 0, or -1 to close. */
 int	session_writeable(struct session *s);
 

@@ -146,7 +146,7 @@ async def test_sync_brings_what_happened_while_away():
     were never sent. /sync brings them, in order, and a deleted message's
     text is not sent again."""
     a, b = new_friends()
-    since = await fresh_cursor(a)
+    since = await blocking(sync_moment, a)
     m1 = await blocking(send, a, b, "first")
     m2 = await blocking(send, a, b, "second, deleted")
     await blocking(mark_read, b.access, m1["message_id"])

@@ -42,19 +42,18 @@ class Listener:
             return cur.fetchall()
 
     def horizon(self):
-        """The reader's starting point: the xmin of a fresh snapshot, once
-        every transaction that began before this call has ended. A
-        transaction of someone else's still running (a daemon's read, say)
-        would otherwise hold the xmin below the test's own set-up, whose
+        """The reader's starting point: stream_horizon() once every
+        transaction that began before this call has ended. A transaction
+        of someone else's still running (a daemon's read, say) would
+        otherwise hold the horizon below the test's own set-up, whose
         events (the friendship of the `friends` fixture) would then count
         as the test's.
 
         Notifications of earlier calls are dropped after the query: the
         server sends those it has been signalled before ReadyForQuery,
         and every earlier call signalled before it answered."""
-        h, _ = self.past_fence(lambda: (int(self.query(
-            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text")[0][0]),
-            None))
+        self.wait_past_fence()
+        h = int(self.query("SELECT stream_horizon()::text")[0][0])
         self.drain()
         return h
 
@@ -129,25 +128,27 @@ class Listener:
         horizon has passed it, every earlier transaction has ended."""
         return int(self.query("SELECT pg_current_xact_id()::text")[0][0])
 
-    def past_fence(self, read):
-        """read() -> (horizon, value), read again until the horizon has
-        passed a fence taken now: every transaction that began before this
-        call has then ended."""
+    def wait_past_fence(self):
+        """Waits until every transaction that began before this call has
+        ended: the xmin of a fresh snapshot has passed a fence taken now.
+        (The readers' horizon stops at the newest event's transaction,
+        docs/events.md, so it need not pass the fence.)"""
         fence = self.fence()
         deadline = time.monotonic() + WAIT
         while True:
-            horizon, value = read()
-            if horizon > fence:
-                return horizon, value
+            xmin = int(self.query(
+                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text")[0][0])
+            if xmin > fence:
+                return
             assert time.monotonic() < deadline, \
-                f"horizon stuck at {horizon}, fence {fence}"
+                f"xmin stuck at {xmin}, fence {fence}"
             time.sleep(0.02)
 
     def settled_events(self, horizon, users):
         """The events of `users` from horizon on, once every transaction
         that began before this call has ended; and the next horizon."""
-        next_horizon, events = self.past_fence(
-            lambda: self.push_events(horizon)[:2])
+        self.wait_past_fence()
+        next_horizon, events, _ = self.push_events(horizon)
         return mine(events, users), next_horizon
 
 

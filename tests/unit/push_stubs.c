@@ -196,6 +196,21 @@ lws_callback_on_writable(struct lws *wsi)
 }
 
 int
+lws_rx_flow_control(struct lws *wsi, int enable)
+{
+	(void)wsi;
+	(void)enable;
+	return 0;
+}
+
+struct lws_context *
+lws_get_context(const struct lws *wsi)
+{
+	(void)wsi;
+	return NULL;
+}
+
+int
 lws_write(struct lws *wsi, unsigned char *buf, size_t len,
     enum lws_write_protocol protocol)
 {
