@@ -40,14 +40,16 @@ def test_short_chaos_run_loses_nothing():
         assert os.path.exists(out), log[-4000:]
         with open(out) as f:
             summary = json.load(f)
-    assert summary["messages_acknowledged"] > 0, summary
-    assert sum(summary["faults"].values()) > 0, summary
-    assert summary["fault_errors"] == [], summary
-    assert summary["lost"] == 0, summary
-    assert summary["missed"] == 0, summary
-    assert summary["duplicates"] == 0, summary
-    assert summary["unexpected"] == 0, summary
-    assert summary["out_of_order"] == 0, summary
-    assert summary["sync_new"] == 0, summary
-    assert summary["resync_required"] == 0, summary
+    # The whole summary in every message (pytest would cut a dict short).
+    shown = json.dumps(summary, indent=1)
+    assert summary["messages_acknowledged"] > 0, shown
+    assert sum(summary["faults"].values()) > 0, shown
+    assert summary["fault_errors"] == [], shown
+    assert summary["lost"] == 0, shown
+    assert summary["missed"] == 0, shown
+    assert summary["duplicates"] == 0, shown
+    assert summary["unexpected"] == 0, shown
+    assert summary["out_of_order"] == 0, shown
+    assert summary["sync_new"] == 0, shown
+    assert summary["resync_required"] == 0, shown
     assert done.returncode == 0, log[-4000:]
