@@ -6,6 +6,7 @@
 #include "app.h"
 #include "log.h"
 #include "request.h"
+#include "utf8.h"
 
 static const char *
 request_param(struct request *rq, const char *name)
@@ -120,7 +121,8 @@ request_check_path(struct request *rq, const char *path, size_t len)
 /*
  * Checks the query string, whole and decoded, for control characters
  * (a name holding one is dropped by form_parse, so the whole string is
- * the place to look); names the field whose value holds one, if any.
+ * the place to look); names the field whose value holds one, if any,
+ * when its name can be echoed in the JSON answer: text with no control.
  */
 static int
 request_check_query(struct request *rq, const char *query, size_t len)
@@ -133,7 +135,8 @@ request_check_query(struct request *rq, const char *query, size_t len)
 		const struct form_field *f = &rq->query.fields[i];
 		int field_nul = 0;
 
-		if (request_has_control(f->name, strlen(f->name), &field_nul))
+		if (request_has_control(f->name, strlen(f->name), &field_nul) ||
+		    !utf8_valid(f->name, strlen(f->name)))
 			continue;
 		if (request_has_control(f->value, f->value_len, &field_nul)) {
 			request_note_control(rq, "query", f->name, field_nul);

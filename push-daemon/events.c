@@ -11,12 +11,11 @@
 #include "timer.h"
 
 static struct pg_stmt events_horizon_stmt = PG_STMT("ev_horizon", 0,
-    "SELECT h, stream_cursor(h, h, 0) "
-    "FROM pg_snapshot_xmin(pg_current_snapshot()) h");
+    "SELECT h, stream_cursor(h, h, 0) FROM stream_horizon() h");
 static struct pg_stmt events_read_stmt = PG_STMT("ev_read", 1,
-    "SELECT * FROM push_events($1)");
+    "SELECT * FROM push_stream_events($1)");
 static struct pg_stmt events_messages_stmt = PG_STMT("ev_messages", 2,
-    "SELECT * FROM push_messages($1, $2)");
+    "SELECT * FROM push_message_frames($1, $2)");
 
 /*
  * A notification that names no account held here does not make a read at
@@ -32,7 +31,7 @@ static struct pg_stmt events_messages_stmt = PG_STMT("ev_messages", 2,
  */
 #define EVENTS_HELD_US	(2 * LWS_US_PER_MS)
 
-/* Columns of push_events() and of push_messages(). */
+/* Columns of push_stream_events() and of push_message_frames(). */
 enum { EV_HORIZON, EV_ID, EV_KIND, EV_ACTOR, EV_TARGET, EV_MESSAGE, EV_HELD,
 	EV_CURSOR, EV_FRAME, EV_MOMENT };
 enum { MSG_ID, MSG_SENDER, MSG_RECEIVER, MSG_CREATED_AT, MSG_FRAME };
@@ -48,8 +47,9 @@ struct events_batch {
 enum events_state {
 	EVENTS_IDLE,		/* no read under way */
 	EVENTS_FINDING,		/* asking the first horizon */
-	EVENTS_READING,		/* push_events() asked */
-	EVENTS_FETCHING,	/* push_messages() asked for the batch read */
+	EVENTS_READING,		/* push_stream_events() asked */
+	EVENTS_FETCHING,	/* push_message_frames() asked for the
+				   batch read */
 	EVENTS_PARKED,		/* the batch waits for the answer of sends
 				   it could echo (events_sends_answered) */
 };
@@ -102,7 +102,7 @@ events_notify(struct hub *hub, const char *accounts)
 }
 
 /*
- * Sends the frame of event row i (push_events: made by the database, with
+ * Sends the frame of event row i (push_stream_events: made by the database, with
  * its cursor when it is an event of the stream) to the sessions of its
  * target.
  */

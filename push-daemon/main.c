@@ -51,8 +51,8 @@ static struct {
 
 /*
  * The event reader's connection listens, and keeps one plan for each of
- * its statements: push_events and push_messages are SQL functions inlined
- * into them, whose generic plans PostgreSQL estimates dearer than a plan
+ * its statements: push_stream_events and push_message_frames are SQL
+ * functions inlined into them, whose generic plans PostgreSQL estimates dearer than a plan
  * made for the call's values (a range of xids, an array of ids), so by
  * default it planned every read anew (inlining the function again): a
  * quarter of the database's time under REST sends. Their generic plans
@@ -163,6 +163,14 @@ main_reload_limits(const struct config *fresh)
 		frames_connected(&m.hub);
 }
 
+static void
+main_set_max_queued(void)
+{
+	pg_set_max_queued(m.hub.pg, m.cfg.push_max_db_queries);
+	pg_set_max_queued(m.hub.pg_events, m.cfg.push_max_db_queries);
+	pg_set_max_queued(m.hub.pg_marks, m.cfg.push_max_db_queries);
+}
+
 /* SIGHUP: the keys that may change while running are taken over. */
 static void
 main_reload(void)
@@ -183,6 +191,8 @@ main_reload(void)
 	m.cfg.push_undelivered_max = fresh.push_undelivered_max;
 	m.cfg.push_poll_seconds = fresh.push_poll_seconds;
 	main_reload_limits(&fresh);
+	m.cfg.push_max_db_queries = fresh.push_max_db_queries;
+	main_set_max_queued();
 	log_set_level(m.cfg.log_level);
 	config_free(&fresh);
 	log_info("configuration reloaded");
@@ -401,6 +411,7 @@ main(int argc, char *argv[])
 	if (m.hub.pg == NULL || m.hub.pg_events == NULL ||
 	    m.hub.pg_marks == NULL)
 		fatalx("out of memory");
+	main_set_max_queued();
 	delivery_init(m.hub.ctx, m.hub.pg_marks);
 	timer_schedule(m.hub.ctx, &m.tick, main_tick, MAIN_TICK_US);
 	log_info("node %s listening on %s:%d", m.hub.node_id,
@@ -428,6 +439,7 @@ main(int argc, char *argv[])
 	frames_free();
 	delivery_free();
 	welcome_free();
+	presence_free();
 	config_free(&m.cfg);
 	log_info("stopped");
 	return 0;

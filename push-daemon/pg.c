@@ -7,8 +7,6 @@
 #include "pg.h"
 #include "timer.h"
 
-/* Queries waiting beyond this many are refused: the database is too slow. */
-#define PG_MAX_QUEUED		65536
 #define PG_CONNECT_POLL_US	(5 * LWS_US_PER_MS)
 #define PG_BACKOFF_MIN_MS	100
 #define PG_BACKOFF_MAX_MS	5000
@@ -50,6 +48,7 @@ struct pg {
 	struct pg_job		*head, *tail;	/* head is in flight if sent */
 	int			 head_sent;
 	int			 queued;
+	int			 max_queued;	/* more are refused */
 
 	struct pg_stmt		 wake_stmt;	/* pg_wake() */
 };
@@ -452,6 +451,7 @@ pg_new(struct lws_context *ctx, struct lws_vhost *vhost, const char *conninfo,
 	pg->vhost = vhost;
 	pg->setup = setup;
 	pg->owner = *owner;
+	pg->max_queued = PG_MAX_QUEUED;
 	pg->wake_stmt = (struct pg_stmt)PG_STMT("pg_wake", 1,
 	    "SELECT wake_push_daemons($1)");
 	pg_connect_start(pg);
@@ -475,6 +475,12 @@ pg_free(struct pg *pg)
 		PQfinish(pg->conn);
 	free(pg->conninfo);
 	free(pg);
+}
+
+void
+pg_set_max_queued(struct pg *pg, int max)
+{
+	pg->max_queued = max;
 }
 
 int
@@ -504,7 +510,7 @@ pg_query(struct pg *pg, struct pg_stmt *stmt, const char *const *params,
 {
 	struct pg_job *job;
 
-	if (!pg_connected(pg) || pg->queued >= PG_MAX_QUEUED)
+	if (!pg_connected(pg) || pg->queued >= pg->max_queued)
 		return -1;
 	job = calloc(1, sizeof(*job));
 	if (job == NULL)

@@ -80,6 +80,14 @@ void	pg_ignore(void *arg, PGresult *res);
  */
 void	pg_reset(struct pg *pg, const char *why);
 
+/*
+ * Queries waiting beyond max (PG_MAX_QUEUED until told) are refused: the
+ * database is too slow. The setup statements of a connection count, but
+ * always go in.
+ */
+#define PG_MAX_QUEUED	65536
+void	pg_set_max_queued(struct pg *pg, int max);
+
 /* Whether queries can be queued; pg may be NULL (shutting down). */
 int	pg_connected(const struct pg *pg);
 

@@ -184,29 +184,19 @@ done:
 void
 replay_sessions(struct hub *hub, const struct session_ref *refs, size_t n)
 {
-	struct replay_batch *b = replay_batch_new(hub, n > 0 ? n : 1,
-	    events_horizon());
+	struct replay_batch *b = replay_batch_new(hub, n, events_horizon());
 
 	if (b == NULL) {
 		for (size_t k = 0; k < n; k++) {
 			struct session *s = hub_find(hub, &refs[k]);
 
-			if (s != NULL && s->has_since &&
-			    s->state == SESSION_WELCOMING)
+			if (s != NULL)
 				session_close(s,
 				    LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
 		}
 		return;
 	}
-	for (size_t k = 0; k < n; k++) {
-		struct session *s = hub_find(hub, &refs[k]);
-
-		if (s != NULL && s->has_since && s->state == SESSION_WELCOMING)
-			b->refs[b->n++] = refs[k];
-	}
-	if (b->n == 0) {
-		replay_batch_free(b);
-		return;
-	}
+	memcpy(b->refs, refs, n * sizeof(*refs));
+	b->n = n;
 	replay_fetch(b);
 }

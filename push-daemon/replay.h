@@ -15,7 +15,7 @@ struct hub;
 struct session_ref;
 
 /*
- * Replays the stream to the sessions of refs that are WELCOMING with
+ * Replays the stream to the sessions of refs (n > 0), WELCOMING with
  * `since`, in pages; each is WELCOMED after its last page, REGISTERED
  * again when the database connection is lost (the next replay goes on
  * from its last page), closed with 1011 on an SQL error.

@@ -121,11 +121,17 @@ session_refill(struct session *s)
 	}
 }
 
+int
+session_has_since(const struct session *s)
+{
+	return s->since[0] != '\0';
+}
+
 /* Whether msg goes to its replay instead of to s now. */
 static int
 session_replay_covers(const struct session *s, const struct outmsg *msg)
 {
-	return s->has_since && msg->stream &&
+	return session_has_since(s) && msg->stream &&
 	    (s->state == SESSION_REGISTERING || s->state == SESSION_REGISTERED);
 }
 
@@ -541,7 +547,7 @@ session_set_state(struct session *s, enum session_state state)
 	    session_link(s) == -1)
 		return -1;
 	s->state = state;
-	if (from == SESSION_WELCOMING && s->has_since &&
+	if (from == SESSION_WELCOMING && session_has_since(s) &&
 	    (state == SESSION_REGISTERED || state == SESSION_REGISTERING))
 		session_drop_held_stream(s);
 	switch (state) {

@@ -184,9 +184,8 @@ struct session {
 	 * Opened with `since` (CONTRACT §10): it gets the events after this
 	 * cursor instead of its undelivered messages. Moved on as the
 	 * replay's pages are queued, so that a replay begun again after a
-	 * lost database connection goes on from there.
+	 * lost database connection goes on from there. Empty: without.
 	 */
-	int			 has_since;
 	char			 since[SESSION_CURSOR_MAX + 1];
 };
 
@@ -246,6 +245,9 @@ void	session_set_initial(struct session *s, char (*ids)[UUID_TEXT_SIZE],
  * reader's, which lets the list go once it is past). */
 int	session_sent_initially(struct session *s, const char *message_id,
 	    uint64_t horizon);
+
+/* Whether s opened with `since` (CONTRACT §10). */
+int	session_has_since(const struct session *s);
 
 /* message_sent told s the id of its send (at most SESSION_SENT_MAX). */
 void	session_remember_send(struct session *s, const char *message_id);

@@ -152,7 +152,7 @@ welcome_answered(struct welcome_batch *b, PGresult *res, int lost)
 		struct session *s = hub_find(b->hub, &b->refs[k].ref);
 		int first = -1, n = 0;
 
-		if (s == NULL || s->state != SESSION_WELCOMING || s->has_since)
+		if (s == NULL || s->state != SESSION_WELCOMING || session_has_since(s))
 			continue;
 		if (lost) {
 			session_set_state(s, SESSION_REGISTERED);
@@ -207,7 +207,7 @@ welcome_fetch_messages(struct welcome_batch *b)
 		if (s == NULL || s->state != SESSION_REGISTERED)
 			continue;
 		session_set_state(s, SESSION_WELCOMING);
-		if (s->has_since)
+		if (session_has_since(s))
 			replays[nreplays++] = b->refs[k].ref;
 		else if (idlist_add(&accounts, s->account_id) == -1) {
 			idlist_free(&accounts);

@@ -99,7 +99,6 @@ ws_since(struct lws *wsi, struct session *s)
 	    strspn(since, "0123456789.") != len)
 		return -1;
 	memcpy(s->since, since, len + 1);
-	s->has_since = 1;
 	return 0;
 }
 
@@ -159,7 +158,7 @@ ws_established(struct hub *hub, struct lws *wsi, struct session *s)
 	snprintf(frame, sizeof(frame), "{\"type\": \"connection_established\", "
 	    "\"user_id\": \"%s\", \"message\": \"Connected to chat server\", "
 	    "\"cursor\": \"%s\"}", s->account_id,
-	    s->has_since ? s->since : events_moment());
+	    session_has_since(s) ? s->since : events_moment());
 	session_send_text(s, frame);
 	welcome_session(hub, s);
 	return 0;

@@ -81,6 +81,8 @@ static const struct config_key config_keys[] = {
 	    push_max_connections),
 	KEY("push", "max_connections_per_account", CONFIG_INT, "16", 1, 1000,
 	    push_max_per_account),
+	KEY("push", "max_database_queries", CONFIG_INT, "65536", 16, 1048576,
+	    push_max_db_queries),
 	KEY("push", "max_frame_bytes", CONFIG_INT, "65536", 1024, 1048576,
 	    push_max_frame_bytes),
 	KEY("push", "max_queue_bytes", CONFIG_INT, "1048576", 65536, 67108864,

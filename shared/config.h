@@ -36,6 +36,7 @@ struct config {
 	int		 push_max_connections;
 	int		 push_max_per_account;
 	int		 push_max_frame_bytes;
+	int		 push_max_db_queries;
 	int		 push_max_queue_bytes;
 	int		 push_undelivered_max;
 	int		 sync_retention_days;

@@ -43,6 +43,9 @@ log_level_parse(const char *name, enum log_level *level)
 }
 
 /* One line per call, written with a single fprintf so lines do not mix. */
+static void log_vwrite(enum log_level, int, const char *, va_list)
+	    __attribute__((format(printf, 3, 0)));
+
 static void
 log_vwrite(enum log_level level, int with_errno, const char *fmt, va_list ap)
 {

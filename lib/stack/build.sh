@@ -95,7 +95,8 @@ ensure_configure() {
 	fi
 }
 
-# build_tree DIR [CONFIGURE_ARGS...]: out-of-tree build in DIR.
+# build_tree DIR [CONFIGURE_ARGS...]: out-of-tree build in DIR; of the
+# make target BUILD_TARGET when set (the default target otherwise).
 build_tree() {
 	local dir=$1
 	shift
@@ -106,7 +107,7 @@ build_tree() {
 		(cd "$dir" && "$ROOT/configure" "$@") >&2
 	fi
 	note "building $dir"
-	make -C "$dir" -j2 --no-print-directory >&2
+	make -C "$dir" -j2 --no-print-directory ${BUILD_TARGET:+"$BUILD_TARGET"} >&2
 }
 
 # build_dir: the build tree of this run: build-asan/ (AddressSanitizer and

@@ -59,8 +59,10 @@ Commands:
   status    one line per component and per push daemon; exit 0 if all
             run, 3 otherwise
   test      unit tests (make check) in the normal and the sanitizer build
-            (once), then tests/e2e against a fresh throwaway stack with
-            $TEST_DAEMONS push daemons behind each web server in turn:
+            (once), each fuzz harness of tests/fuzz for $FUZZ_TEST_SECONDS s after
+            its corpus and regressions, then tests/e2e against a fresh
+            throwaway stack with $TEST_DAEMONS push daemons behind each web
+            server in turn:
             ${WEB_SERVERS[*]} (only the one of --server, if
             given); then, in the full run, tests/deploy/follow-guide.sh
             (docs/DEPLOY.md followed with nginx); a line per part, last
@@ -83,6 +85,13 @@ Commands:
             program and options of the last \`up\`, and wait until its port
             accepts connections. Idempotent: exit 0 once daemon K runs,
             whatever state it was in. Acts on the stack of CHAT_STACK_DIR.
+  fuzz [SECONDS] [HARNESS...]
+            build the libFuzzer harnesses of tests/fuzz with clang in
+            build-fuzz/ and run each (or those named) for SECONDS
+            (default $FUZZ_DEFAULT_SECONDS) after replaying its corpus and regressions;
+            new corpus entries go to a scratch directory, a crash's
+            input to tests/fuzz/regressions/HARNESS/; exit 1 on a crash.
+            Harnesses: $(fuzz_names | paste -sd ' ')
   build     build the normal tree (build/), or build-asan/ with --sanitize
   migrate   start PostgreSQL if needed and run sql/migrate (the migrations
             of sql/migrations/, then the definitions of sql/functions/)
@@ -115,6 +124,9 @@ Environment:
                    (needed with CHAT_FCGI_BIN when no tree has chat-push)
   CHAT_E2E_TIMEOUT seconds one run of the end-to-end suite may take
                    (default $E2E_TIMEOUT)
+  CHAT_FUZZ_SECONDS
+                   seconds each fuzz harness runs under ./stack test
+                   (default $FUZZ_TEST_SECONDS)
 
 Files in the state directory: NAME.conf (the web server's configuration),
 log/push-K.log (stdout and stderr of push daemon K, appended),
@@ -149,6 +161,7 @@ OPT_HOST='' OPT_PORT='' OPT_SERVER='' OPT_DAEMONS='' OPT_PUSH_PORT='' SANITIZE=0
 COMMAND=''
 DAEMON_ARG=''
 CHAOS_SECONDS=''
+FUZZ_ARGS=()
 PYTEST_ARGS=()
 
 parse_args() {
@@ -178,6 +191,8 @@ parse_args() {
 			elif [[ $COMMAND == chaos && -z $CHAOS_SECONDS ]]; then
 				[[ $1 =~ ^[1-9][0-9]*$ ]] || die "chaos takes a number of seconds, not '$1'"
 				CHAOS_SECONDS=$1
+			elif [[ $COMMAND == fuzz ]]; then
+				FUZZ_ARGS+=("$1")
 			else
 				[[ -z $COMMAND ]] || die "one command at a time (got '$COMMAND' and '$1')"
 				COMMAND=$1

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
-# lib/stack/test.sh: ./stack test: unit tests in both builds, the
-# end-to-end suite against throwaway stacks, the deployment guide, and the
-# report with its totals line. Sourced by ./stack.
+# lib/stack/test.sh: ./stack test: unit tests in both builds, a bounded
+# run of the fuzz harnesses (lib/stack/fuzz.sh), the end-to-end suite
+# against throwaway stacks, the deployment guide, and the report with its
+# totals line. Sourced by ./stack.
 
 TEST_PASSED=0
 TEST_FAILED=0
@@ -81,13 +82,9 @@ stack_env_value() {
 TEST_STACK_DIR=''
 TEST_STACK_STARTED=0
 
-# The limits per client address of the test stack (CONTRACT §12), which
-# tests/e2e/test_rate_limits.py reaches from addresses of its own (through
-# X-Forwarded-For, loopback being a trusted proxy): failed logins at the
-# default (100 in 15 minutes: the rest of the suite, all from loopback,
-# fails far fewer), registrations 500 in 10 s (no test registers that
-# fast; refused ones with a name taken cost no hash, so a test gets there).
-TEST_ADDRESS_LIMITS="login_failures_per_address=100 registrations_per_address=500 registration_window_seconds=10"
+# The limits per client address of the test stack (CONTRACT §12): the
+# file says why these.
+TEST_ADDRESS_LIMITS=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$ROOT/tests/e2e/address-limits" | tr '\n' ' ')
 
 # test_stack CMD [ARGS...]: ./stack CMD on the throwaway stack.
 test_stack() {
@@ -288,6 +285,7 @@ cmd_test() {
 	for server in "${servers[@]}"; do
 		packages+=("$(server_package "$server")")
 	done
+	[[ -n ${CHAT_FCGI_BIN:-} ]] || packages+=("${FUZZ_PACKAGES[@]}")
 	install_missing_packages "${packages[@]}"
 	trap on_test_exit EXIT
 	trap 'exit 130' INT
@@ -309,6 +307,7 @@ cmd_test() {
 				TEST_REPORT+=("  the build in $tree failed")
 			fi
 		done
+		fuzz_tests
 	fi
 
 	# One fresh stack per web server, one after the other.

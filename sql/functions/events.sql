@@ -25,7 +25,7 @@ $$;
 
 -- A cursor: the place of an event in a stream, "h0.h1.id" (decimal, at
 -- most 61 characters). A reader that read the transactions from h0 up to
--- h1 (a read of push_events, of stream_after) and handed out the events
+-- h1 (a read of push_stream_events, of stream_after) and handed out the events
 -- of that range in event_id order has, after event id, handed out every
 -- event below h0 and those of [h0, h1) up to id (docs/events.md). The
 -- moment h is the cursor h.h.0: everything below h.
@@ -56,6 +56,30 @@ BEGIN
     END IF;
     h0 := parts[1]::xid8; h1 := parts[2]::xid8; id := parts[3]::bigint;
 END
+$$;
+
+-- The transaction after x.
+CREATE OR REPLACE FUNCTION xid8_after(x xid8) RETURNS xid8
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT (x::text::numeric + 1)::text::xid8
+$$;
+
+-- The horizon of a reader of the stream (push_stream_events, /sync, and
+-- through the daemon's reads the replays): the transaction below which it
+-- has every event. It is the snapshot's xmin (no transaction below it can
+-- still commit), but never past the newest event's transaction, or where
+-- pruning has reached. Every event is written by a transaction committed
+-- to disk (synchronous_commit), so after a crash PostgreSQL hands out
+-- only transaction ids above it; the ids of transactions that left
+-- nothing on disk (rolled back, or committed without waiting for it) are
+-- handed out again after a crash, and a horizon past them would skip the
+-- events of their new owners, on a daemon and in every cursor made there.
+-- It never moves back: pruning records where it reached.
+CREATE OR REPLACE FUNCTION stream_horizon() RETURNS xid8
+LANGUAGE sql STABLE AS $$
+    SELECT least(pg_snapshot_xmin(pg_current_snapshot()),
+                 greatest(xid8_after((SELECT max(xid) FROM event)),
+                          (SELECT below FROM event_pruning)))
 $$;
 
 -- The frame of an event as its audience hears it, without the cursor
@@ -106,9 +130,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT left(frame, -1) || ', "cursor": ' || to_json(cursor)::text || '}'
 $$;
 
--- The daemons' read: the events of every transaction older than the
--- oldest one still running (next_horizon), from horizon on, in event_id
--- order; or one row of NULLs when there are none, so that the caller
+-- The daemons' read: the events of the transactions from horizon up to
+-- stream_horizon() (next_horizon), in event_id order; or one row of NULLs when there are none, so that the caller
 -- always learns next_horizon. Rows of a transaction below that point can
 -- no longer appear, so a reader that moves its horizon this way never
 -- skips one. held: committed events wait beyond next_horizon (a
@@ -118,11 +141,11 @@ $$;
 -- xid >= next_horizon was planned as a scan of the whole table when it
 -- finds nothing, the common case.) Each event of a stream carries its
 -- cursor; each that is a frame, its frame, except a message's, which the
--- daemon fetches only when a connection of its wants it (push_messages).
+-- daemon fetches only when a connection of its wants it (push_message_frames).
 -- moment: the cursor of next_horizon, where a connection that opens
 -- after this read starts. One SQL statement, inlined into the daemon's
 -- prepared query: every daemon calls it at each wake-up.
-CREATE OR REPLACE FUNCTION push_events(horizon xid8)
+CREATE OR REPLACE FUNCTION push_stream_events(horizon xid8)
 RETURNS TABLE (next_horizon xid8, event_id bigint, kind text, actor_id uuid,
                target_id uuid, message_id uuid, held boolean, cursor text,
                frame text, moment text)
@@ -134,7 +157,7 @@ LANGUAGE sql STABLE AS $$
                 WHEN c.cursor IS NULL THEN stream_frame(e)
                 ELSE stream_frame_with_cursor(stream_frame(e), c.cursor) END,
            stream_cursor(h.upto, h.upto, 0)
-      FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS upto) h
+      FROM (SELECT stream_horizon() AS upto) h
       LEFT JOIN event e ON e.xid >= horizon AND e.xid < h.upto
       LEFT JOIN LATERAL (SELECT CASE WHEN stream_kind(e.kind)
                 THEN stream_cursor(horizon, h.upto, e.event_id) END AS cursor) c
@@ -142,11 +165,25 @@ LANGUAGE sql STABLE AS $$
      ORDER BY e.event_id NULLS LAST
 $$;
 
+-- What chat-push of the previous build reads (a rolling upgrade,
+-- docs/DEPLOY.md): push_stream_events without the cursors and frames.
+-- Drop it in the next release.
+CREATE OR REPLACE FUNCTION push_events(horizon xid8)
+RETURNS TABLE (next_horizon xid8, event_id bigint, kind text, actor_id uuid,
+               target_id uuid, message_id uuid, held boolean)
+LANGUAGE sql STABLE AS $$
+    SELECT h.upto, e.event_id, e.kind, e.actor_id, e.target_id, e.message_id,
+           coalesce((SELECT max(w.xid) FROM event w) >= h.upto, false)
+      FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS upto) h
+      LEFT JOIN event e ON e.xid >= horizon AND e.xid < h.upto
+     ORDER BY e.event_id NULLS LAST
+$$;
+
 -- The events of account's stream after the place (h0, h1, after_id) of a
 -- cursor, up to transaction upto, in stream order, at most lim, with
 -- their cursors: first the rest of the range [h0, h1) that the cursor's
 -- reader read, then [h1, upto) as one more read. upto is never below h1
--- for a cursor handed out before (xmin only grows: docs/events.md).
+-- for a cursor handed out before (the horizon only grows: docs/events.md).
 CREATE OR REPLACE FUNCTION stream_after(account uuid, h0 xid8, h1 xid8,
     after_id bigint, upto xid8, lim int)
 RETURNS TABLE (cursor text, e event)
@@ -187,7 +224,7 @@ CREATE OR REPLACE FUNCTION api_sync(me uuid, since text, lim int,
 LANGUAGE plpgsql AS $$
 DECLARE
     p record;
-    upto xid8 := pg_snapshot_xmin(pg_current_snapshot());
+    upto xid8 := stream_horizon();
     frames json[];
     cursors text[];
     ids uuid[];

@@ -169,7 +169,7 @@ BEGIN
         SELECT max(xid) INTO pruned FROM gone;
         IF pruned IS NOT NULL THEN
             UPDATE event_pruning
-               SET below = greatest(below, (pruned::text::numeric + 1)::text::xid8);
+               SET below = greatest(below, xid8_after(pruned));
         END IF;
         PERFORM rate_prune();
     END IF;
@@ -249,5 +249,26 @@ BEGIN
         RETURN 0;
     END IF;
     RETURN record_presence(account, 'user_offline', timeout_seconds);
+END
+$$;
+
+-- Connections of a node closed (push-daemon/presence.c sends the ends it
+-- has not seen written, in one call). Accounts are taken in id order, as in
+-- push_connect_many, so that the advisory locks cannot deadlock. An id with
+-- no row left is passed over. Answers the events recorded.
+CREATE OR REPLACE FUNCTION push_disconnect_many(node text, conns bigint[],
+    timeout_seconds int)
+RETURNS int
+LANGUAGE plpgsql AS $$
+DECLARE
+    conn bigint;
+    n int := 0;
+BEGIN
+    FOR conn IN SELECT connection_id FROM presence_connection
+                 WHERE node_id = node AND connection_id = ANY (conns)
+                 ORDER BY account_id, connection_id LOOP
+        n := n + push_disconnect(node, conn, timeout_seconds);
+    END LOOP;
+    RETURN n;
 END
 $$;

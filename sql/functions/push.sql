@@ -28,7 +28,7 @@ $$;
 -- messages in created_at order and without duplicates. cursors: the
 -- cursor of each message's event, in the order of ids, which its frame
 -- carries (CONTRACT §10).
-CREATE OR REPLACE FUNCTION push_messages(ids uuid[], cursors text[])
+CREATE OR REPLACE FUNCTION push_message_frames(ids uuid[], cursors text[])
 RETURNS TABLE (message_id uuid, sender_id uuid, receiver_id uuid,
                created_at text, frame text)
 LANGUAGE sql STABLE AS $$
@@ -37,6 +37,19 @@ LANGUAGE sql STABLE AS $$
       FROM unnest(ids, cursors) AS c(id, cursor)
       JOIN message m ON m.message_id = c.id
      WHERE NOT m.is_deleted
+$$;
+
+-- What chat-push of the previous build calls instead of
+-- push_message_frames (a rolling upgrade, docs/DEPLOY.md): frames without
+-- a cursor. Drop it in the next release.
+CREATE OR REPLACE FUNCTION push_messages(ids uuid[])
+RETURNS TABLE (message_id uuid, sender_id uuid, receiver_id uuid,
+               created_at text, frame text)
+LANGUAGE sql STABLE AS $$
+    SELECT m.message_id, m.sender_id, m.receiver_id, api_time(m.created_at),
+           push_message_frame(m)
+      FROM message m
+     WHERE m.message_id = ANY (ids) AND NOT m.is_deleted
 $$;
 
 -- What a new connection gets after online_friends: the messages to the

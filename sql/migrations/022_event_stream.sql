@@ -25,13 +25,8 @@ ALTER TABLE message ADD COLUMN send_key text;
 CREATE INDEX message_send_key ON message (sender_id, send_key, created_at)
     WHERE send_key IS NOT NULL;
 
--- push_events answers more columns (the cursor and the frame of each
--- event): its definition in sql/functions/events.sql is new.
-DROP FUNCTION IF EXISTS push_events(xid8);
 -- The sends take the key of an idempotent send (sql/functions/messages.sql):
 -- the definitions of three arguments would make calls of three ambiguous.
 DROP FUNCTION IF EXISTS send_message(uuid, uuid, text);
 DROP FUNCTION IF EXISTS api_send_message(uuid, uuid, text);
 DROP FUNCTION IF EXISTS api_send_message_row(uuid, uuid, text);
--- push_messages takes the cursors of the events too.
-DROP FUNCTION IF EXISTS push_messages(uuid[]);

@@ -29,6 +29,8 @@
 #     section 10 shows (Apache: the commented balancer), because the suite
 #     wants two.
 #   - [http] cors_origins stays the example's: the suite expects it.
+#   - [limits] per address are tests/e2e/address-limits' and loopback is
+#     a trusted proxy ([http] trusted_proxies), as in the test stack.
 # The one lasting change the guide makes to the machine, www-data in group
 # chat, is undone at the end if this script made it; user chat stays.
 #
@@ -353,6 +355,13 @@ install -m 0640 -o root -g chat "$ROOT/etc/chat.conf.example" "$ETC/chat.conf"
 sed -i -e "s|^conninfo = .*|conninfo = $CONNINFO|" "$ETC/chat.conf"
 # Paths of this deployment: /etc/chat/ is $ETC/.
 sed -i "s|/etc/chat/|$ETC/|g" "$ETC/chat.conf"
+# The suite's clients all come from loopback: the limits per address of
+# tests/e2e/address-limits, and loopback a trusted proxy, so that
+# test_rate_limits.py can appear from addresses of its own.
+while IFS='=' read -r key value; do
+	sed -i "s|^$key = .*|$key = $value|" "$ETC/chat.conf"
+done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$ROOT/tests/e2e/address-limits")
+sed -i "s|^trusted_proxies =.*|trusted_proxies = 127.0.0.1 ::1|" "$ETC/chat.conf"
 (as_chat "$BIN/chat-fcgi" -n -c "$ETC/chat.conf")
 
 # --------------------------------------------------------------- 7. units

@@ -71,6 +71,17 @@ def db():
 
 
 @pytest.fixture
+def database():
+    """The stack's PostgreSQL (chat_api.Database) for a disruptive test
+    that stops it: started again after the test, however it ended."""
+    db = chat_api.Database()
+    try:
+        yield db
+    finally:
+        db.start()
+
+
+@pytest.fixture
 def make_user():
     """Factory: a freshly registered and logged-in account (chat_api.User)."""
     return chat_api.new_user

@@ -7,7 +7,7 @@ disruptive, it runs after the other tests (conftest.py).
 
 import pytest
 
-from chat_api import (Database, api, assert_error, body, create_account,
+from chat_api import (api, assert_error, body, create_account,
                       get_me, login_form, new_user, register, registration,
                       wait_for_health)
 
@@ -19,14 +19,6 @@ RECOVERY_SECONDS = 10
 
 pytestmark = pytest.mark.disruptive
 
-
-@pytest.fixture
-def database():
-    db = Database()
-    try:
-        yield db
-    finally:
-        db.start()
 
 
 def test_requests_needing_the_database_get_503(database):

@@ -1,10 +1,10 @@
 """The event stream (docs/events.md): what each endpoint records in the
 `event` table, the NOTIFY on chat_events after the commit, and
-push_events() reading without gaps when transactions commit out of order.
+push_stream_events() reading without gaps when transactions commit out of order.
 
 Each test listens on chat_events with its own psycopg2 connection, takes
 the horizon before calling an endpoint, waits for the notification, then
-reads push_events(horizon) as the push daemon does (push-daemon/events.c),
+reads push_stream_events(horizon) as the push daemon does (push-daemon/events.c),
 keeping only the rows of its fresh users."""
 
 import json
@@ -25,7 +25,7 @@ QUIET = 0.5         # seconds of silence that show none was sent
 
 
 class Listener:
-    """A connection that LISTENs on chat_events and reads push_events()."""
+    """A connection that LISTENs on chat_events and reads push_stream_events()."""
 
     def __init__(self):
         self.conn = connect_db()
@@ -103,19 +103,19 @@ class Listener:
 
     def push_events(self, horizon):
         """(next_horizon, events, held) as the push daemon reads them: its
-        statement, `SELECT * FROM push_events($1)` with the horizon as
+        statement, `SELECT * FROM push_stream_events($1)` with the horizon as
         text; next_horizon and held from the first row, the events from
         the rows with a kind, in the order of the rows (the one row of
         NULLs when there are none). Every row carries the same
         next_horizon and held, which the daemon takes from the first."""
         with self.conn.cursor() as cur:
-            cur.execute("SELECT * FROM push_events(%s)", (str(horizon),))
+            cur.execute("SELECT * FROM push_stream_events(%s)", (str(horizon),))
             columns = [c.name for c in cur.description]
             rows = [dict(zip(columns, r)) for r in cur.fetchall()]
         assert columns == ["next_horizon", "event_id", "kind", "actor_id",
                            "target_id", "message_id", "held", "cursor",
                            "frame", "moment"], columns
-        assert rows, "push_events answered no row"
+        assert rows, "push_stream_events answered no row"
         assert {(r["next_horizon"], r["held"]) for r in rows} == {
             (rows[0]["next_horizon"], rows[0]["held"])}, rows
         events = [r for r in rows if r["kind"] is not None]

@@ -227,6 +227,9 @@ QUERIES = {
     "name%00=a": (None, True),
     "name=a&skip%00=1": (None, True),
     "name=a&sk%01ip=1": (None, False),
+    # A name that is not UTF-8 is not echoed: the answer stays UTF-8.
+    "name=a&n%9Eme=a%01": (None, False),
+    "name=a&%C3=b%00": (None, True),
 }
 
 

@@ -95,7 +95,7 @@ test_read_message(const char *next_horizon, const char *to, const char *id)
 	CHECK(stub_answer("ev_read", stub_result(10, 1, row)) == 0);
 }
 
-/* The frames of the batch's messages, asked with push_messages(). */
+/* The frames of the batch's messages, asked with push_message_frames(). */
 static void
 test_fetch(const char *to, const char *id, const char *frame)
 {

@@ -259,9 +259,10 @@ test_closed_meanwhile(void)
 {
 	struct stub_wsi wb = { 0 }, wc = { 0 };
 	struct session *b, *c;
-	char id[24];
+	char id[24], ids[64];
 
 	test_setup();
+	presence_free();	/* the ends the tests before left */
 	b = test_open(B, &wb);
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)b->id);
 	test_close(b, &wb);
@@ -272,7 +273,9 @@ test_closed_meanwhile(void)
 		CHECK(stub_answer("wl_connect", stub_result(3, 1, rows)) == 0);
 	}
 	CHECK(stub_pending("pr_disconnect") == 1);
-	CHECK(strcmp(stub_param("pr_disconnect", 1), id) == 0);
+	snprintf(ids, sizeof(ids), "{%s}", id);
+	CHECK(strcmp(stub_param("pr_disconnect", 1), ids) == 0);
+	/* Lost with the connection: the end is kept, and goes again. */
 	stub_lose_all();
 
 	c = test_open(C, &wc);
@@ -280,7 +283,10 @@ test_closed_meanwhile(void)
 	test_register(c, "friends", NULL, NULL);
 	CHECK(c->state == SESSION_CLOSING);
 	CHECK(stub_pending("pr_disconnect") == 1);
+	snprintf(ids, sizeof(ids), "{%s,%llu}", id, (unsigned long long)c->id);
+	CHECK(strcmp(stub_param("pr_disconnect", 1), ids) == 0);
 	test_close(c, &wc);
+	presence_free();
 	test_teardown();
 }
 
