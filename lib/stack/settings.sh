@@ -20,6 +20,7 @@ DEFAULT_PORT=8000
 TEST_PORT_FIRST=18000
 TEST_DAEMONS=2
 E2E_TIMEOUT=540                  # seconds one run of tests/e2e may take
+CHAOS_DEFAULT_SECONDS=600        # ./stack chaos without SECONDS
 HEALTH_TIMEOUT=30
 PUSH_HOST=127.0.0.1              # the push daemons listen on loopback only
 PUSH_STOP_TIMEOUT=10             # seconds a daemon may drain before SIGKILL
@@ -67,6 +68,15 @@ Commands:
             (docs/DEPLOY.md followed with nginx); a line per part, last
             line "total: N passed, N failed". Arguments after -- go to
             pytest.
+  chaos [SECONDS]
+            load with multi-device users reconnecting with since, while
+            push daemons and FastCGI processes are killed (-9) and
+            PostgreSQL restarted at random, for SECONDS (default
+            $CHAOS_DEFAULT_SECONDS), on a throwaway stack behind --server (default
+            lighttpd); then checks that nothing acknowledged or recorded
+            was lost, repeated or reordered (tests/chaos/chaos.py, whose
+            options go after --). Summary in JSON on stdout and in
+            bench/results/chaos.json; exit 1 if the check fails.
   bench [SCENARIO...]
             the benchmarks (bench/run): an optimized stack of their own,
             figures written to bench/results/ and bench/RESULTS.md
@@ -150,6 +160,7 @@ EOF
 OPT_HOST='' OPT_PORT='' OPT_SERVER='' OPT_DAEMONS='' OPT_PUSH_PORT='' SANITIZE=0
 COMMAND=''
 DAEMON_ARG=''
+CHAOS_SECONDS=''
 FUZZ_ARGS=()
 PYTEST_ARGS=()
 
@@ -177,6 +188,9 @@ parse_args() {
 		*)
 			if [[ $COMMAND == daemon-restart && -z $DAEMON_ARG ]]; then
 				DAEMON_ARG=$1
+			elif [[ $COMMAND == chaos && -z $CHAOS_SECONDS ]]; then
+				[[ $1 =~ ^[1-9][0-9]*$ ]] || die "chaos takes a number of seconds, not '$1'"
+				CHAOS_SECONDS=$1
 			elif [[ $COMMAND == fuzz ]]; then
 				FUZZ_ARGS+=("$1")
 			else
@@ -190,8 +204,8 @@ parse_args() {
 	if [[ $COMMAND == daemon-restart && -z $DAEMON_ARG ]]; then
 		die "daemon-restart needs the number K of the daemon (1 for node-1, ...)"
 	fi
-	if ((${#PYTEST_ARGS[@]})) && [[ $COMMAND != test ]]; then
-		die "arguments after -- are for './stack test' only"
+	if ((${#PYTEST_ARGS[@]})) && [[ $COMMAND != test && $COMMAND != chaos ]]; then
+		die "arguments after -- are for './stack test' and './stack chaos' only"
 	fi
 }
 

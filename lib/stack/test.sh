@@ -143,52 +143,67 @@ e2e_round() {
 	TEST_STACK_DIR=''
 }
 
-# e2e_tests SERVER: pytest against a new throwaway stack (sanitizer build)
-# behind web server SERVER, with TEST_DAEMONS push daemons on the ports
-# after its own.
-e2e_tests() {
-	local server=$1 port k push_ports='' push_nodes='' pidfiles='' push_bin
-	local what="end-to-end tests ($server)"
+# start_test_stack SERVER: a new throwaway stack (sanitizer build) behind
+# web server SERVER in TEST_STACK_DIR, with TEST_DAEMONS push daemons on
+# the ports after its own (TEST_STACK_PORT); fails if it does not come up.
+TEST_STACK_PORT=''
+start_test_stack() {
+	local server=$1 port
 	TEST_STACK_DIR=$(mktemp -d "/tmp/chat-test-$server.XXXXXX")
 	chmod 755 "$TEST_STACK_DIR"
 	port=$(free_ports $((TEST_DAEMONS + 1)))
+	TEST_STACK_PORT=$port
 	TEST_STACK_STARTED=1
 	note "starting a throwaway stack behind $server in $TEST_STACK_DIR on port $port, push daemons on $((port + 1))..$((port + TEST_DAEMONS))"
-	if ! test_stack up --sanitize --host 127.0.0.1 --port "$port" --server "$server" \
-		--daemons "$TEST_DAEMONS" --push-port $((port + 1)) >&2; then
-		count "$what" 0 1
-		TEST_REPORT+=("  the test stack behind $server did not come up")
-		return
-	fi
+	test_stack up --sanitize --host 127.0.0.1 --port "$port" --server "$server" \
+		--daemons "$TEST_DAEMONS" --push-port $((port + 1)) >&2
+}
+
+# export_test_env SERVER: the environment tests/e2e (and tests/chaos) read
+# to reach the throwaway stack of start_test_stack; run in a subshell.
+export_test_env() {
+	local server=$1 port=$TEST_STACK_PORT k push_ports='' push_nodes='' pidfiles=''
 	for ((k = 1; k <= TEST_DAEMONS; k++)); do
 		push_ports+="${push_ports:+ }$((port + k))"
 		push_nodes+="${push_nodes:+ }node-$k"
 		pidfiles+="${pidfiles:+ }$TEST_STACK_DIR/run/push-$k.pid"
 	done
-	push_bin=$(stack_env_value "$TEST_STACK_DIR/stack.env" PUSH_BIN)
+	export CHAT_SERVER=$server
+	export CHAT_URL="http://127.0.0.1:$port"
+	export CHAT_DB="host=$TEST_STACK_DIR/run dbname=$DB_NAME user=$DB_ROLE"
+	export CHAT_JWT_SECRET_FILE=$TEST_STACK_DIR/jwt_secret
+	export CHAT_PGDATA=$TEST_STACK_DIR/pg/data
+	export CHAT_PGCTL=$PG_BIN/pg_ctl
+	export CHAT_PG_LOG=$TEST_STACK_DIR/log/postgresql.log
+	export CHAT_RUN_AS=$RUN_USER
+	export CHAT_STACK_DIR=$TEST_STACK_DIR
+	export CHAT_CONFIG=$TEST_STACK_DIR/chat.conf
+	export CHAT_WS_URL="ws://127.0.0.1:$port$WS_PATH"
+	export CHAT_PUSH_PORTS=$push_ports
+	export CHAT_PUSH_NODES=$push_nodes
+	export CHAT_PUSH_PIDFILES=$pidfiles
+	CHAT_PUSH_BIN=$(stack_env_value "$TEST_STACK_DIR/stack.env" PUSH_BIN)
+	export CHAT_PUSH_BIN
+	export CHAT_STACK_CMD=$STACK_CMD
+	export NO_PROXY=127.0.0.1,localhost,::1 no_proxy=127.0.0.1,localhost,::1
+	export PYTHONDONTWRITEBYTECODE=1
+}
+
+# e2e_tests SERVER: pytest against a new throwaway stack behind SERVER.
+e2e_tests() {
+	local server=$1
+	local what="end-to-end tests ($server)"
+	if ! start_test_stack "$server"; then
+		count "$what" 0 1
+		TEST_REPORT+=("  the test stack behind $server did not come up")
+		return
+	fi
 
 	local xml=$TEST_STACK_DIR/e2e.xml rc=0
 	note "running tests/e2e behind $server"
 	(
 		cd "$ROOT"
-		export CHAT_SERVER=$server
-		export CHAT_URL="http://127.0.0.1:$port"
-		export CHAT_DB="host=$TEST_STACK_DIR/run dbname=$DB_NAME user=$DB_ROLE"
-		export CHAT_JWT_SECRET_FILE=$TEST_STACK_DIR/jwt_secret
-		export CHAT_PGDATA=$TEST_STACK_DIR/pg/data
-		export CHAT_PGCTL=$PG_BIN/pg_ctl
-		export CHAT_PG_LOG=$TEST_STACK_DIR/log/postgresql.log
-		export CHAT_RUN_AS=$RUN_USER
-		export CHAT_STACK_DIR=$TEST_STACK_DIR
-		export CHAT_CONFIG=$TEST_STACK_DIR/chat.conf
-		export CHAT_WS_URL="ws://127.0.0.1:$port$WS_PATH"
-		export CHAT_PUSH_PORTS=$push_ports
-		export CHAT_PUSH_NODES=$push_nodes
-		export CHAT_PUSH_PIDFILES=$pidfiles
-		export CHAT_PUSH_BIN=$push_bin
-		export CHAT_STACK_CMD=$STACK_CMD
-		export NO_PROXY=127.0.0.1,localhost,::1 no_proxy=127.0.0.1,localhost,::1
-		export PYTHONDONTWRITEBYTECODE=1
+		export_test_env "$server"
 		exec timeout --foreground -k 30 "${CHAT_E2E_TIMEOUT:-$E2E_TIMEOUT}" \
 			"$PYTHON" -m pytest -q tests/e2e --junitxml="$xml" "${PYTEST_ARGS[@]}"
 	) || rc=$?
