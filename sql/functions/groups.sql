@@ -957,6 +957,101 @@ LANGUAGE sql STABLE AS $$
              WHERE m.account_id = me AND m.status = 'active') u
 $$;
 
+------------------------------------------------------------------------
+-- Group events (docs/events.md, "Group events"): one row per change of a
+-- group; who hears it is the group's active members at that event (the
+-- spans that hold its id), and for a membership event the account
+-- concerned (its target) too.
+
+-- The frame of a group event as account hears it (CONTRACT §11), without
+-- its cursor; NULL for group_updated when account is NULL (that frame
+-- shows the group as each member sees it), or when what it names is gone.
+-- It shows things as they are now, as the direct messages' frames do: a
+-- message deleted since has no content.
+CREATE OR REPLACE FUNCTION group_stream_frame(e event, account uuid)
+RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    CASE e.kind
+    WHEN 'group_message' THEN
+        RETURN (SELECT json_build_object('type', 'group_message',
+                                         'data', api_group_message(m))::text
+                  FROM group_message m WHERE m.message_id = e.message_id);
+    WHEN 'group_message_deleted' THEN
+        RETURN json_build_object('type', e.kind, 'group_id', e.group_id,
+                                 'message_id', e.message_id)::text;
+    WHEN 'group_read' THEN
+        RETURN json_build_object('type', e.kind, 'group_id', e.group_id,
+                                 'user_id', e.actor_id,
+                                 'message_id', e.message_id)::text;
+    WHEN 'group_updated' THEN
+        RETURN (SELECT json_build_object('type', e.kind,
+                                         'group', api_group(g, account))::text
+                  FROM chat_group g
+                 WHERE g.group_id = e.group_id AND account IS NOT NULL);
+    ELSE
+        RETURN (SELECT json_build_object('type', e.kind,
+                                         'group_id', e.group_id,
+                                         'member', api_group_member(m))::text
+                  FROM group_member m
+                 WHERE m.group_id = e.group_id AND m.account_id = e.target_id);
+    END CASE;
+END
+$$;
+
+-- The active members of a group once event (one of its) happened.
+CREATE OR REPLACE FUNCTION group_members_at(gid uuid, event bigint)
+RETURNS uuid[]
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(array_agg(s.account_id ORDER BY s.account_id), '{}')
+      FROM group_member_span s
+     WHERE s.group_id = gid AND s.began <= event
+       AND (s.ended IS NULL OR s.ended > event)
+$$;
+
+-- What a push daemon needs of the group events it read (ids, with the
+-- cursors it gives them): for each, in the order asked, a row with no
+-- account, whose frame every listener gets (NULL for group_updated, and
+-- for a message deleted since); the status now of the member a
+-- membership event concerns (target: which per-group connections close,
+-- and with which code); after a change of membership or of the group,
+-- the members it leaves (members, a uuid[] literal, which the daemon's
+-- copy of the group takes: it is read in event order) and the group's
+-- name and whether it is active. Then, for group_updated, a row for each
+-- of those members with the frame as that member sees it.
+CREATE OR REPLACE FUNCTION push_group_frames(ids bigint[], cursors text[])
+RETURNS TABLE (event_id bigint, group_id uuid, account_id uuid,
+               member_status text, members text, group_name text,
+               group_active boolean, frame text)
+LANGUAGE sql STABLE AS $$
+    SELECT e.event_id, e.group_id, NULL::uuid,
+           (SELECT m.status::text FROM group_member m
+             WHERE m.group_id = e.group_id AND m.account_id = e.target_id
+               AND e.kind LIKE 'group\_member\_%'),
+           CASE WHEN e.kind IN ('group_updated', 'group_member_added',
+                                'group_member_left', 'group_member_removed')
+                THEN group_members_at(e.group_id, e.event_id)::text END,
+           g.name, g.is_active,
+           CASE WHEN e.kind = 'group_message' AND EXISTS (
+                    SELECT 1 FROM group_message d
+                     WHERE d.message_id = e.message_id AND d.is_deleted)
+                THEN NULL
+                ELSE stream_frame_with_cursor(group_stream_frame(e, NULL),
+                                              c.cursor) END
+      FROM unnest(ids, cursors) AS c(id, cursor)
+      JOIN event e ON e.event_id = c.id
+      LEFT JOIN chat_group g ON g.group_id = e.group_id
+    UNION ALL
+    SELECT e.event_id, e.group_id, s.account_id, NULL, NULL, NULL, NULL,
+           stream_frame_with_cursor(group_stream_frame(e, s.account_id),
+                                    c.cursor)
+      FROM unnest(ids, cursors) AS c(id, cursor)
+      JOIN event e ON e.event_id = c.id AND e.kind = 'group_updated'
+      JOIN group_member_span s ON s.group_id = e.group_id
+       AND s.began <= e.event_id AND (s.ended IS NULL OR s.ended > e.event_id)
+     ORDER BY 1, 3 NULLS FIRST
+$$;
+
 -- A group's updated_at follows the changes of the group itself (PUT,
 -- DELETE), not its counters, which every send moves.
 CREATE OR REPLACE FUNCTION chat_group_set_updated_at() RETURNS trigger
