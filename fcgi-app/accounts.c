@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "accounts.h"
 #include "app.h"
@@ -17,7 +16,6 @@
 #define ACCOUNT_PASSWORD_MIN	8
 #define ACCOUNT_PASSWORD_MAX	128
 #define ACCOUNT_FULL_NAME_MAX	100
-#define ACCOUNT_AVATAR_MAX	2048
 #define ACCOUNT_SEARCH_MAX	100
 #define ACCOUNT_USERNAME_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
 				"abcdefghijklmnopqrstuvwxyz0123456789_.-"
@@ -64,18 +62,6 @@ accounts_email_valid(const char *email)
 	return 1;
 }
 
-static int
-accounts_avatar_valid(const char *url)
-{
-	if (strncasecmp(url, "http://", 7) == 0)
-		url += 7;
-	else if (strncasecmp(url, "https://", 8) == 0)
-		url += 8;
-	else
-		return 0;
-	return *url != '\0';
-}
-
 /* Validates the registration body; fields[] receives the five values. */
 static void
 accounts_validate(struct reply *rp, struct json_object *obj,
@@ -96,11 +82,7 @@ accounts_validate(struct reply *rp, struct json_object *obj,
 	    ACCOUNT_PASSWORD_MAX, FIELDS_REQUIRED, &fields[2]);
 	fields_json_string(rp, obj, "full_name", 0, ACCOUNT_FULL_NAME_MAX,
 	    FIELDS_OPTIONAL, &fields[3]);
-	if (fields_json_string(rp, obj, "avatar", 0, ACCOUNT_AVATAR_MAX,
-	    FIELDS_OPTIONAL, &fields[4]) == 0 && fields[4] != NULL &&
-	    !accounts_avatar_valid(fields[4]))
-		reply_invalid(rp, "body", "avatar",
-		    "invalid or missing URL scheme", "value_error.url.scheme");
+	fields_json_avatar(rp, obj, "avatar", RULES_URL_MAX, &fields[4]);
 }
 
 /* 400 for a name taken: the email when email, else the username. */

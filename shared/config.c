@@ -42,6 +42,8 @@ static const struct config_key config_keys[] = {
 	KEY("auth", "refresh_token_days", CONFIG_INT, "7", 1, 365,
 	    refresh_token_days),
 	KEY("database", "conninfo", CONFIG_STRING, NULL, 0, 0, db_conninfo),
+	KEY("groups", "max_members", CONFIG_INT, "256", 2, 1000,
+	    groups_max_members),
 	KEY("http", "cors_origins", CONFIG_STRING,
 	    "http://localhost:5173 http://127.0.0.1:5173", 0, 0, cors_origins),
 	KEY("http", "max_body_bytes", CONFIG_INT, "65536", 1024, 1048576,

@@ -26,6 +26,8 @@ struct config {
 	char		*trusted_proxies;
 	enum log_level	 log_level;
 	int		 presence_timeout_seconds;
+	/* Members of a new group at most, its leader included (§11). */
+	int		 groups_max_members;
 
 	/* The push daemon. */
 	char		*push_listen_address;

@@ -19,6 +19,8 @@
 /* A temp_id, in characters; its bytes with the NUL (4 a character). */
 #define RULES_TEMP_ID_MAX	64
 #define RULES_TEMP_ID_SIZE	(RULES_TEMP_ID_MAX * 4 + 1)
+/* An avatar URL, in characters. */
+#define RULES_URL_MAX		2048
 /* An Idempotency-Key header (CONTRACT §10): printable ASCII characters. */
 #define RULES_KEY_MAX		64
 
@@ -38,6 +40,10 @@ enum rules_refusal {
 	RULES_NOT_UUID,
 	RULES_BAD_TEMP_ID,	/* not a string of at most the bound */
 	RULES_BAD_KEY,		/* not 1 to the bound printable ASCII */
+	RULES_BAD_URL,		/* not an http or https URL */
+	RULES_NOT_LIST,
+	RULES_TOO_MANY,		/* more items than the bound */
+	RULES_REPEATED,		/* an item twice where each must be unique */
 };
 
 /*
@@ -78,6 +84,22 @@ int	rules_json_uuid(struct json_object *obj, const char *name,
  */
 int	rules_json_content(struct json_object *obj, const char *name,
 	    const char **value, struct rules_error *e);
+
+/* An avatar: an http or https URL with something after the scheme. */
+int	rules_url(const char *s, struct rules_error *e);
+
+/* The room rules_json_uuid_list() needs for a list of n UUIDs. */
+#define RULES_UUID_LIST_SIZE(n)	((n) * UUID_TEXT_SIZE + 3)
+
+/*
+ * Member name of obj, a list of at most max UUIDs (each unique when
+ * unique): literal (RULES_UUID_LIST_SIZE(max) bytes) receives them as
+ * the text of a PostgreSQL uuid[], "{a,b}" ("{}" when empty), and *count
+ * their number. An item that is not a UUID is refused as the member is.
+ */
+int	rules_json_uuid_list(struct json_object *obj, const char *name,
+	    size_t max, int unique, char *literal, size_t *count,
+	    struct rules_error *e);
 
 /*
  * The temp_id member of obj: absent or null (*value NULL), or a string of
