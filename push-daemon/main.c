@@ -73,6 +73,16 @@ main_usage(void)
 	exit(2);
 }
 
+/* libwebsockets' own lines, with the priority of ours. */
+static void
+main_lws_log(int level, const char *line)
+{
+	if (level & LLL_ERR)
+		log_errorx("lws: %s", line);
+	else
+		log_warnx("lws: %s", line);
+}
+
 static int
 main_port(const char *text)
 {
@@ -387,7 +397,7 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	log_set_level(m.cfg.log_level);
-	lws_set_log_level(LLL_ERR, NULL);
+	lws_set_log_level(LLL_ERR, main_lws_log);
 	if (node == NULL)
 		node = m.cfg.push_node_id;
 	if (port == 0)

@@ -294,6 +294,8 @@ session_opened(struct session *s)
 	char date[32];
 
 	s->opened_at[0] = '\0';
+	if (clock_gettime(CLOCK_MONOTONIC, &s->opened_mono) == -1)
+		memset(&s->opened_mono, 0, sizeof(s->opened_mono));
 	if (clock_gettime(CLOCK_REALTIME, &now) == -1 ||
 	    gmtime_r(&now.tv_sec, &tm) == NULL ||
 	    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
@@ -562,7 +564,7 @@ session_set_state(struct session *s, enum session_state state)
 	if ((size_t)from >= sizeof(session_moves) / sizeof(session_moves[0]) ||
 	    (size_t)state >= sizeof(session_moves) / sizeof(session_moves[0]) ||
 	    (session_moves[from] & SESSION_TO(state)) == 0) {
-		log_warnx("session %llu: %s -> %s refused",
+		log_errorx("session %llu: %s -> %s refused",
 		    (unsigned long long)s->id, session_state_name(from),
 		    session_state_name(state));
 		return -1;

@@ -16,6 +16,7 @@
 
 #include <libwebsockets.h>
 
+#include "clientaddr.h"
 #include "config.h"
 #include "idmap.h"
 #include "uuid.h"
@@ -155,8 +156,15 @@ struct session {
 	/* It reached REGISTERED once: a presence row may exist, whose end
 	 * is written when it closes (presence.c). */
 	int			 registered;
+	/* The code of the close frame we send (0: none yet), and of the
+	 * one the peer sent (ws.c; 1005 for one without a code). */
 	int			 close_code;
+	int			 peer_close_code;
 	time_t			 heard_at;	/* its last frame or pong (ws.c) */
+	/* For its log lines (ws.c): the client's address, and when it
+	 * opened on the monotonic clock. */
+	char			 addr[CLIENTADDR_SIZE];
+	struct timespec		 opened_mono;
 
 	char			*rx;		/* a fragmented frame so far */
 	size_t			 rx_len;
