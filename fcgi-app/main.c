@@ -7,7 +7,12 @@
  * - on its own, `chat-fcgi -s /run/chat/fcgi.sock -w 4`: it opens the Unix
  *   socket (mode 0660: the web server must be in the socket's group) and
  *   supervises 4 worker processes (prefork.c), for Apache and nginx.
+ *
+ * Signals: SIGTERM, SIGINT or SIGUSR1 stop it after the request in hand.
+ * SIGHUP is ignored: chat-fcgi writes its log to stderr only, so it has no
+ * file to reopen, and nothing it reads may change while it runs.
  */
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,12 +36,31 @@
 
 static volatile sig_atomic_t main_stopping;
 
+static const struct option main_long_options[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* --help: to stdout, exit 0; a mistake: to stderr, exit 2. */
 static void
-main_usage(void)
+main_usage(FILE *out, int status)
 {
-	fprintf(stderr, "usage: chat-fcgi [-n] [-c config] [-s socket "
-	    "[-w workers]]\n");
-	exit(2);
+	fprintf(out,
+	    "usage: chat-fcgi [-n] [-c config] [-s socket [-w workers]]\n"
+	    "       chat-fcgi --help | --version\n"
+	    "  -c config   the configuration file (default: $CHAT_CONFIG, "
+	    "else %s)\n"
+	    "  -n          check the configuration and exit\n"
+	    "  -s socket   open this Unix socket and supervise the workers "
+	    "(Apache, nginx);\n"
+	    "              without it, descriptor 0 is the FastCGI socket "
+	    "(lighttpd, spawn-fcgi)\n"
+	    "  -w workers  worker processes with -s (default 2)\n"
+	    "Signals: SIGTERM stops it after the request in hand; SIGHUP is "
+	    "ignored.\n",
+	    MAIN_DEFAULT_CONFIG);
+	exit(status);
 }
 
 /* A signal only sets flags; accept() then fails with EINTR and we leave. */
@@ -60,6 +84,7 @@ main_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 }
 
 static void
@@ -128,8 +153,15 @@ main(int argc, char *argv[])
 
 	if (path == NULL)
 		path = MAIN_DEFAULT_CONFIG;
-	while ((ch = getopt(argc, argv, "c:ns:w:")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:hns:w:", main_long_options,
+	    NULL)) != -1) {
 		switch (ch) {
+		case 'h':
+			main_usage(stdout, 0);
+			break;
+		case 'V':
+			printf("chat-fcgi %s\n", PACKAGE_VERSION);
+			return 0;
 		case 'c':
 			path = optarg;
 			break;
@@ -143,11 +175,11 @@ main(int argc, char *argv[])
 			check_only = 1;
 			break;
 		default:
-			main_usage();
+			main_usage(stderr, 2);
 		}
 	}
 	if (optind != argc)
-		main_usage();
+		main_usage(stderr, 2);
 
 	memset(&app, 0, sizeof(app));
 	log_init("chat-fcgi", LOG_LEVEL_INFO);
@@ -161,6 +193,7 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	log_set_level(app.cfg.log_level);
+	log_info("chat-fcgi %s starting", PACKAGE_VERSION);
 
 	if (FCGX_Init() != 0)
 		fatalx("cannot initialise libfcgi");

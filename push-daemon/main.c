@@ -8,8 +8,10 @@
  * may serve one database.
  *
  * Signals: SIGTERM or SIGINT drains (closes every connection with 1001 and
- * leaves the online set), SIGHUP reloads the configuration.
+ * leaves the online set), SIGHUP reloads the configuration. The log goes
+ * to stderr only: there is no log file to reopen.
  */
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,12 +67,28 @@ static const char *const main_events_setup[] = {
 };
 static const char *const main_no_setup[] = { NULL };
 
+static const struct option main_long_options[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* --help: to stdout, exit 0; a mistake: to stderr, exit 2. */
 static void
-main_usage(void)
+main_usage(FILE *out, int status)
 {
-	fprintf(stderr, "usage: chat-push [-n] [-c config] [-i node-id] "
-	    "[-p port]\n");
-	exit(2);
+	fprintf(out,
+	    "usage: chat-push [-n] [-c config] [-i node-id] [-p port]\n"
+	    "       chat-push --help | --version\n"
+	    "  -c config   the configuration file (default: $CHAT_CONFIG, "
+	    "else %s)\n"
+	    "  -i node-id  this daemon's node id (default: push.node_id)\n"
+	    "  -n          check the configuration and exit\n"
+	    "  -p port     the port to listen on (default: push.listen_port)\n"
+	    "Signals: SIGTERM drains and exits, SIGHUP reloads the "
+	    "configuration.\n",
+	    MAIN_DEFAULT_CONFIG);
+	exit(status);
 }
 
 /* libwebsockets' own lines, with the priority of ours. */
@@ -365,8 +383,15 @@ main(int argc, char *argv[])
 	m.config_path = getenv("CHAT_CONFIG");
 	if (m.config_path == NULL)
 		m.config_path = MAIN_DEFAULT_CONFIG;
-	while ((ch = getopt(argc, argv, "c:i:np:")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:hi:np:", main_long_options,
+	    NULL)) != -1) {
 		switch (ch) {
+		case 'h':
+			main_usage(stdout, 0);
+			break;
+		case 'V':
+			printf("chat-push %s\n", PACKAGE_VERSION);
+			return 0;
 		case 'c':
 			m.config_path = optarg;
 			break;
@@ -380,11 +405,11 @@ main(int argc, char *argv[])
 			port = main_port(optarg);
 			break;
 		default:
-			main_usage();
+			main_usage(stderr, 2);
 		}
 	}
 	if (optind != argc)
-		main_usage();
+		main_usage(stderr, 2);
 
 	log_init("chat-push", LOG_LEVEL_INFO);
 	if (config_load(&m.cfg, m.config_path, err, sizeof(err)) == -1) {
@@ -397,6 +422,7 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	log_set_level(m.cfg.log_level);
+	log_info("chat-push %s starting", PACKAGE_VERSION);
 	lws_set_log_level(LLL_ERR, main_lws_log);
 	if (node == NULL)
 		node = m.cfg.push_node_id;
