@@ -32,7 +32,6 @@
 #include "request.h"
 #include "router.h"
 
-#define MAIN_DEFAULT_CONFIG	"/etc/chat/chat.conf"
 
 static volatile sig_atomic_t main_stopping;
 
@@ -59,7 +58,7 @@ main_usage(FILE *out, int status)
 	    "  -w workers  worker processes with -s (default 2)\n"
 	    "Signals: SIGTERM stops it after the request in hand; SIGHUP is "
 	    "ignored.\n",
-	    MAIN_DEFAULT_CONFIG);
+	    CONFIG_DEFAULT_PATH);
 	exit(status);
 }
 
@@ -146,13 +145,11 @@ main(int argc, char *argv[])
 {
 	struct app app;
 	FCGX_Request fcgx;
-	const char *path = getenv("CHAT_CONFIG");
+	const char *path = config_default_path();
 	const char *socket_path = NULL;
 	char err[CONFIG_ERRLEN];
 	int ch, check_only = 0, workers = 2, listen_fd = 0;
 
-	if (path == NULL)
-		path = MAIN_DEFAULT_CONFIG;
 	while ((ch = getopt_long(argc, argv, "c:hns:w:", main_long_options,
 	    NULL)) != -1) {
 		switch (ch) {

@@ -206,9 +206,7 @@ events_dispatch_one(struct events_batch *b, int i)
 	}
 	else if (strcmp(kind, "account_disabled") == 0) {
 		idmap_put(&hub->refused, actor, hub);
-		for (struct session *s = hub_sessions(hub, actor); s != NULL;
-		    s = s->next_of_account)
-			session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+		hub_close_account(hub, actor, LWS_CLOSE_STATUS_POLICY_VIOLATION);
 	} else if (strcmp(kind, "account_enabled") == 0)
 		idmap_remove(&hub->refused, actor);
 	else if (!PQgetisnull(r, i, EV_FRAME))

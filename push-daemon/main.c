@@ -30,10 +30,10 @@
 #include "pg.h"
 #include "presence.h"
 #include "timer.h"
+#include "uuid.h"
 #include "welcome.h"
 #include "ws.h"
 
-#define MAIN_DEFAULT_CONFIG	"/etc/chat/chat.conf"
 #define MAIN_TICK_US		(1000 * LWS_US_PER_MS)
 /* How long a drain may take before the daemon exits anyway. */
 #define MAIN_DRAIN_TICKS	5
@@ -62,7 +62,7 @@ static struct {
  * and the PL/pgSQL functions they call look rows up by key.
  */
 static const char *const main_events_setup[] = {
-	"LISTEN chat_events", "LISTEN chat_typing",
+	"LISTEN chat_events", "LISTEN chat_typing", "LISTEN chat_control",
 	"SET plan_cache_mode = force_generic_plan", NULL
 };
 static const char *const main_no_setup[] = { NULL };
@@ -87,7 +87,7 @@ main_usage(FILE *out, int status)
 	    "  -p port     the port to listen on (default: push.listen_port)\n"
 	    "Signals: SIGTERM drains and exits, SIGHUP reloads the "
 	    "configuration.\n",
-	    MAIN_DEFAULT_CONFIG);
+	    CONFIG_DEFAULT_PATH);
 	exit(status);
 }
 
@@ -127,11 +127,33 @@ main_on_events_connect(void *arg)
 	events_connected(arg);
 }
 
+/*
+ * chat_control: an operator's order (chatctl, sql/functions/accounts.sql).
+ * "kick ACCOUNT": close every connection of the account with 1008.
+ */
+static void
+main_control(struct hub *hub, const char *payload)
+{
+	char account_id[UUID_TEXT_SIZE];
+	size_t n;
+
+	if (strncmp(payload, "kick ", 5) != 0 ||
+	    uuid_normalize(payload + 5, account_id) == -1) {
+		log_warnx("chat_control: not an order: %.80s", payload);
+		return;
+	}
+	n = hub_close_account(hub, account_id,
+	    LWS_CLOSE_STATUS_POLICY_VIOLATION);
+	log_info("kick: account %s, %zu connections closed", account_id, n);
+}
+
 static void
 main_on_notify(void *arg, const char *channel, const char *payload)
 {
 	if (strcmp(channel, "chat_typing") == 0)
 		events_typing(arg, payload);
+	else if (strcmp(channel, "chat_control") == 0)
+		main_control(arg, payload);
 	else
 		events_heard(arg, payload);
 }
@@ -380,9 +402,7 @@ main(int argc, char *argv[])
 	};
 	struct pg_owner marks_owner = { NULL, NULL, &m.hub };
 
-	m.config_path = getenv("CHAT_CONFIG");
-	if (m.config_path == NULL)
-		m.config_path = MAIN_DEFAULT_CONFIG;
+	m.config_path = config_default_path();
 	while ((ch = getopt_long(argc, argv, "c:hi:np:", main_long_options,
 	    NULL)) != -1) {
 		switch (ch) {

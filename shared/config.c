@@ -327,6 +327,14 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	return config_read_secret(cfg, err, errlen);
 }
 
+const char *
+config_default_path(void)
+{
+	const char *path = getenv("CHAT_CONFIG");
+
+	return path != NULL && path[0] != '\0' ? path : CONFIG_DEFAULT_PATH;
+}
+
 void
 config_free(struct config *cfg)
 {

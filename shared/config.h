@@ -12,6 +12,8 @@
 #include "log.h"
 
 #define CONFIG_ERRLEN	256
+/* The file the programs read without -c, unless $CHAT_CONFIG names one. */
+#define CONFIG_DEFAULT_PATH	"/etc/chat/chat.conf"
 /* The JWT secret file is read whole; a longer file is refused. */
 #define CONFIG_SECRET_MAX	4096
 #define CONFIG_SECRET_MIN	32
@@ -70,5 +72,8 @@ struct config {
 int	config_load(struct config *cfg, const char *path, char *err,
 	    size_t errlen);
 void	config_free(struct config *cfg);
+
+/* The file to read without -c: $CHAT_CONFIG, else CONFIG_DEFAULT_PATH. */
+const char *config_default_path(void);
 
 #endif

@@ -104,6 +104,30 @@ rules_json_string(struct json_object *obj, const char *name, int optional,
 }
 
 int
+rules_username_chars(const char *s)
+{
+	return s[strspn(s, RULES_USERNAME_CHARS)] == '\0';
+}
+
+int
+rules_email(const char *s)
+{
+	const char *at = strchr(s, '@');
+	const char *domain;
+
+	if (at == NULL || at == s || strchr(at + 1, '@') != NULL)
+		return 0;
+	for (const char *p = s; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return 0;
+	domain = at + 1;
+	if (strchr(domain, '.') == NULL || domain[0] == '.' ||
+	    domain[strlen(domain) - 1] == '.' || strstr(domain, "..") != NULL)
+		return 0;
+	return 1;
+}
+
+int
 rules_uuid(const char *text, char out[UUID_TEXT_SIZE], struct rules_error *e)
 {
 	if (uuid_normalize(text, out) == 0)

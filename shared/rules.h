@@ -24,6 +24,16 @@
 /* An Idempotency-Key header (CONTRACT §10): printable ASCII characters. */
 #define RULES_KEY_MAX		64
 
+/* The account rules of CONTRACT §3 (registration, chatctl), in characters. */
+#define RULES_USERNAME_MIN	3
+#define RULES_USERNAME_MAX	32
+#define RULES_USERNAME_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
+				"abcdefghijklmnopqrstuvwxyz0123456789_.-"
+#define RULES_EMAIL_MAX		254
+#define RULES_PASSWORD_MIN	8
+#define RULES_PASSWORD_MAX	128
+#define RULES_FULL_NAME_MAX	100
+
 /* Why a value is refused: the msg and type of its 422 entry. */
 struct rules_error {
 	char		 msg[80];
@@ -68,6 +78,13 @@ int	rules_json_string(struct json_object *obj, const char *name,
 
 /* An Idempotency-Key: 1 to RULES_KEY_MAX printable ASCII characters. */
 int	rules_idempotency_key(const char *s, size_t len, struct rules_error *e);
+
+/* Whether every character of a username is one of RULES_USERNAME_CHARS. */
+int	rules_username_chars(const char *s);
+
+/* Whether s is an email address: one '@', a non-empty local part, a
+ * dotted domain with no empty label, no blank or control character. */
+int	rules_email(const char *s);
 
 /* A hyphenated UUID in either case; out receives it in lowercase. */
 int	rules_uuid(const char *text, char out[UUID_TEXT_SIZE],
