@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <err.h>
 #include <errno.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -336,7 +337,7 @@ admin_show_daemons(struct ctl *ctl)
 int
 admin_check(struct ctl *ctl, int argc, char *argv[])
 {
-	char err[CONFIG_ERRLEN];
+	char err[CONFIG_ERRLEN], path[PATH_MAX];
 	int failed = 0;
 	PGresult *res;
 
@@ -353,6 +354,9 @@ admin_check(struct ctl *ctl, int argc, char *argv[])
 	failed |= admin_check_file("config file", ctl->config_path, 022);
 	failed |= admin_check_file("secret file", ctl->cfg.jwt_secret_file,
 	    077);
+	if (ctl->cfg.jwt_previous_len > 0 && config_previous_path(&ctl->cfg,
+	    path, sizeof(path)) == 0)
+		failed |= admin_check_file("previous one", path, 077);
 
 	ctl->db = PQconnectdb(ctl->cfg.db_conninfo);
 	if (PQstatus(ctl->db) != CONNECTION_OK) {

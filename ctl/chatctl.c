@@ -54,7 +54,11 @@ ctl_usage(FILE *out, int status)
 	    "sqldir\n"
 	    "  check                 the configuration, the secret file, "
 	    "the database,\n"
-	    "                        the schema\n",
+	    "                        the schema\n"
+	    "  secret rotate [--force]\n"
+	    "                        a new JWT secret; tokens signed with the "
+	    "one before\n"
+	    "                        stay valid until they expire\n",
 	    CONFIG_DEFAULT_PATH, CTL_SQL_DIR);
 	exit(status);
 }
@@ -157,6 +161,7 @@ static const struct {
 	{ "kick", service_kick },
 	{ "migrate", admin_migrate },
 	{ "online", service_online },
+	{ "secret", secret_command },
 	{ "stats", service_stats },
 	{ "user", user_command },
 };

@@ -65,6 +65,9 @@ int		 service_online(struct ctl *ctl, int argc, char *argv[]);
 int		 service_kick(struct ctl *ctl, int argc, char *argv[]);
 int		 service_stats(struct ctl *ctl, int argc, char *argv[]);
 
+/* secret.c: chatctl secret rotate [--force] */
+int		 secret_command(struct ctl *ctl, int argc, char *argv[]);
+
 /* admin.c */
 int		 admin_migrate(struct ctl *ctl, int argc, char *argv[]);
 int		 admin_check(struct ctl *ctl, int argc, char *argv[]);

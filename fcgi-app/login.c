@@ -180,7 +180,6 @@ login_access_token(struct request *rq, struct reply *rp)
 void
 login_refresh_token(struct request *rq, struct reply *rp)
 {
-	const struct config *cfg = &rq->app->cfg;
 	struct json_object *obj = NULL;
 	const char *token = NULL;
 	char account_id[UUID_TEXT_SIZE];
@@ -189,8 +188,8 @@ login_refresh_token(struct request *rq, struct reply *rp)
 	    fields_json_string(rp, obj, "refresh_token", 1, 65536,
 	    FIELDS_REQUIRED, &token) == -1)
 		goto done;
-	if (token_verify(cfg->jwt_secret, cfg->jwt_secret_len, token,
-	    TOKEN_REFRESH, (long)time(NULL), account_id, NULL) == -1) {
+	if (auth_token_verify(rq->app, token, TOKEN_REFRESH, account_id,
+	    NULL) == -1) {
 		reply_error(rp, 401, LOGIN_BAD_REFRESH);
 		goto done;
 	}

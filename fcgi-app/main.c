@@ -20,11 +20,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
 
 #include "app.h"
+#include "auth.h"
 #include "log.h"
 #include "password.h"
 #include "prefork.h"
@@ -84,6 +86,20 @@ main_signals(void)
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+}
+
+/* The secret files, looked at once a second at most, before a request
+ * (auth.c reads them again at once for a token that fails). */
+static void
+main_secrets(struct app *app)
+{
+	static time_t checked;
+	time_t now = time(NULL);
+
+	if (now != checked) {
+		checked = now;
+		auth_secrets_reload(app);
+	}
 }
 
 static void
@@ -219,6 +235,7 @@ main(int argc, char *argv[])
 	FCGX_InitRequest(&fcgx, listen_fd, 0);
 
 	while (!main_stopping && FCGX_Accept_r(&fcgx) >= 0) {
+		main_secrets(&app);
 		main_serve(&app, &fcgx);
 		main_finish(&fcgx);
 	}

@@ -301,7 +301,28 @@ main_adopt_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* Once a second: heartbeat and reaping, the event poll, the drain limit. */
+/* The secret files, read again when they changed (chatctl secret rotate). */
+static void
+main_secrets(void)
+{
+	char err[CONFIG_ERRLEN];
+
+	switch (config_reload_secrets(&m.cfg, err, sizeof(err))) {
+	case 1:
+		log_info("secret files changed: the new secrets are in use%s",
+		    m.cfg.jwt_previous_len > 0 ? " (and the previous one)" :
+		    "");
+		break;
+	case -1:
+		log_warnx("%s; the secrets read before stay in use", err);
+		break;
+	}
+}
+
+/*
+ * Once a second: heartbeat and reaping, the event poll, the drain limit,
+ * the secret files.
+ */
 static void
 main_tick(lws_sorted_usec_list_t *sul)
 {
@@ -320,6 +341,7 @@ main_tick(lws_sorted_usec_list_t *sul)
 		if (m.ticks % (unsigned int)m.cfg.push_poll_seconds == 0)
 			events_wake(&m.hub);
 		frames_tick(&m.hub);
+		main_secrets();
 	}
 	timer_schedule(m.hub.ctx, &m.tick, main_tick, MAIN_TICK_US);
 }

@@ -156,8 +156,9 @@ ws_filter(struct hub *hub, struct lws *wsi, struct session *s)
 		return ws_refuse(wsi, s, HTTP_STATUS_NOT_FOUND, "Not Found");
 	/* The answer points into arg, past "token=". */
 	token = lws_get_urlarg_by_name(wsi, "token=", arg, sizeof(arg));
-	if (token == NULL || token_verify(cfg->jwt_secret, cfg->jwt_secret_len, token,
-	    TOKEN_ACCESS, (long)time(NULL), s->account_id, NULL) == -1) {
+	if (token == NULL || token_verify_either(cfg->jwt_secret,
+	    cfg->jwt_secret_len, cfg->jwt_previous, cfg->jwt_previous_len,
+	    token, TOKEN_ACCESS, (long)time(NULL), s->account_id, NULL) == -1) {
 		s->account_id[0] = '\0';
 		return ws_refuse(wsi, s, HTTP_STATUS_UNAUTHORIZED,
 		    DETAIL_BAD_CREDENTIALS);

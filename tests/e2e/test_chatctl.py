@@ -3,6 +3,8 @@ the test stack's configuration file (CHAT_CONFIG) and database, with its
 web server and push daemons serving the accounts it changes."""
 
 import asyncio
+import hashlib
+import hmac
 import os
 import re
 import select
@@ -11,7 +13,8 @@ import subprocess
 
 import pytest
 
-from chat_api import (body, connect_db, env, login_form, new_user,
+from chat_api import (b64url, body, connect_db, env, forge, get_me,
+                      jwt_secret, login_form, new_user, refresh,
                       unique_email, unique_username)
 from ws_client import (ROOT, WAIT, blocking, handshake_status,
                        service_log_lines, session, wait_for_log, wait_status,
@@ -81,7 +84,8 @@ def test_help_and_version():
     assert r.stdout.startswith("usage: chatctl [-c config]")
     for command in ("user add", "user show", "user deactivate",
                     "user activate", "user delete", "user password",
-                    "online", "kick", "stats", "migrate", "check"):
+                    "online", "kick", "stats", "migrate", "check",
+                    "secret rotate"):
         assert f"  {command}" in r.stdout, command
     r = subprocess.run([chatctl_path(), "--version"], capture_output=True,
                        text=True, timeout=30)
@@ -91,7 +95,8 @@ def test_help_and_version():
 
 @pytest.mark.parametrize("args", [(), ("nonsense",), ("user",),
                                   ("user", "show"), ("kick",),
-                                  ("online", "extra")])
+                                  ("online", "extra"), ("secret",),
+                                  ("secret", "rotate", "now")])
 def test_usage_mistakes_exit_2(args):
     r = chatctl(*args)
     assert r.returncode == 2, r
@@ -331,3 +336,80 @@ def test_migrate_is_current():
     assert "schema up to date" in out, out
     assert "definitions applied" in out, out
     ok("check")
+
+
+# ------------------------------------------------------------------ secret
+
+def signed_with(token, key):
+    """Whether token's HS256 signature is that of key."""
+    head, payload, signature = token.split(".")
+    mac = hmac.new(key, f"{head}.{payload}".encode(), hashlib.sha256)
+    return hmac.compare_digest(b64url(mac.digest()), signature)
+
+
+@pytest.mark.disruptive
+@ws_test
+async def test_secret_rotate_logs_nobody_out():
+    """secret rotate: a new secret signs from then on (each program takes
+    it within a second, without a restart), and every token signed with
+    the one before stays good until it expires: REST, refresh and the
+    WebSocket handshake on each daemon. Open connections stay open. A
+    second rotation, which would drop that secret while its tokens live,
+    needs --force."""
+    user = new_user()
+    conn = await session(user, daemon=1)
+    path = env("CHAT_JWT_SECRET_FILE")
+    previous = path + ".previous"
+    if os.path.exists(previous):
+        os.unlink(previous)
+    with open(path, "rb") as f:
+        old_bytes = f.read()
+    old = jwt_secret()
+    before = os.stat(path)
+
+    out = await blocking(ok, "secret", "rotate")
+    assert out.startswith(f"new secret in {path}; the one before in "
+                          f"{previous}, "), out
+    new = jwt_secret()
+    assert new != old and re.fullmatch(rb"[0-9a-f]{64}", new)
+    assert new.decode() not in out and old.decode() not in out
+    with open(previous, "rb") as f:
+        assert f.read() == old_bytes
+    for name in (path, previous):
+        st = os.stat(name)
+        assert (st.st_mode & 0o777, st.st_uid, st.st_gid) == \
+            (0o600, before.st_uid, before.st_gid), name
+
+    # Every program signs and verifies with the new secret, soon.
+    for _ in range(int(WAIT / 0.2)):
+        tokens = body(login_form(user.username, user.password), 200)
+        if signed_with(tokens["access_token"], new):
+            break
+        await asyncio.sleep(0.2)
+    assert signed_with(tokens["access_token"], new)
+    for daemon in (1, 2):
+        assert await wait_status(forge(user.account_id, key=new), 101,
+                                 daemon=daemon) == 101
+    await blocking(wait_for_log, r"^<6>chat-fcgi\[\d+\]: info: secret "
+                   r"files changed: the new secrets are in use \(and the "
+                   r"previous one\)$")
+    await blocking(wait_for_log, r"^<6>chat-push\[\d+\]: info: secret "
+                   r"files changed")
+
+    # The tokens of the secret before: still good everywhere.
+    body(get_me(user.access), 200)
+    body(refresh(user.refresh), 200)
+    for daemon in (None, 1, 2):
+        assert await handshake_status(user.access, daemon=daemon) == 101
+    assert await handshake_status(forge(user.account_id, key=old)) == 101
+    # Not a token of any other key.
+    other = forge(user.account_id, key=b"neither this secret nor the last")
+    assert await handshake_status(other) == 401
+    assert get_me(other).status_code == 401
+    assert conn.is_open
+    await conn.close()
+
+    assert "--force" in await blocking(fails, "secret", "rotate")
+    out = await blocking(ok, "check")
+    assert re.search(r"^previous one +ok .*\.previous \(mode 0600", out,
+                     re.M), out
