@@ -172,10 +172,17 @@ service_stats(struct ctl *ctl, int argc, char *argv[])
 	    ctl->cfg.presence_timeout_seconds);
 	service_print_value(ctl, "accounts:", "SELECT count(*) || ' ('"
 	    " || count(*) FILTER (WHERE is_active) || ' active)' FROM account");
-	/* The events since midnight (UTC), which the event index finds at
-	 * once: events stay sync.retention_days, at least a day. */
-	service_print_value(ctl, "messages today:", "SELECT count(*) || ' "
-	    "(since 00:00 UTC)' FROM event WHERE kind = 'message_created'"
+	service_print_value(ctl, "groups:", "SELECT count(*) || ' ('"
+	    " || count(*) FILTER (WHERE is_active) || ' active)'"
+	    " FROM chat_group");
+	/* The events of the sends since midnight (UTC), which the event
+	 * index finds at once: events stay sync.retention_days, at least a
+	 * day. */
+	service_print_value(ctl, "messages today:", "SELECT"
+	    " count(*) FILTER (WHERE kind = 'message_created') || ' direct, '"
+	    " || count(*) FILTER (WHERE kind = 'group_message') || ' in groups"
+	    " (since 00:00 UTC)' FROM event"
+	    " WHERE kind IN ('message_created', 'group_message')"
 	    " AND created_at >= date_trunc('day', now(), 'UTC')");
 
 	res = ctl_query(ctl, "SELECT n.node_id, count(c.connection_id),"

@@ -272,8 +272,9 @@ async def test_stats():
     finally:
         await conn.close()
     assert re.search(r"^accounts: +\d+ \(\d+ active\)$", out, re.M), out
-    assert re.search(r"^messages today: +\d+ \(since 00:00 UTC\)$", out,
-                     re.M), out
+    assert re.search(r"^groups: +\d+ \(\d+ active\)$", out, re.M), out
+    assert re.search(r"^messages today: +\d+ direct, \d+ in groups "
+                     r"\(since 00:00 UTC\)$", out, re.M), out
     assert re.search(r"^connections: +[1-9]\d* on \d+ daemons$", out,
                      re.M), out
     assert re.search(r"^  node-2 +[1-9]\d* \(heartbeat \d+ s ago\)$", out,
