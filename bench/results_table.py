@@ -12,7 +12,7 @@ import sys
 
 # The order of the issue; scenarios unknown here come after, by name.
 ORDER = ["history", "send", "fcgi_overhead", "idle", "latency", "max_rate",
-         "connects", "history_depth", "flood"]
+         "connects", "history_depth", "flood", "group_fanout", "big_group"]
 
 
 def machine_text(m):
@@ -49,9 +49,13 @@ def main():
     for path in sorted(glob.glob(os.path.join(results_dir, "*.json"))):
         try:
             with open(path) as f:
-                results.append(json.load(f))
+                result = json.load(f)
         except (OSError, ValueError) as e:
             print(f"results_table: skipping {path}: {e}", file=sys.stderr)
+            continue
+        # Other summaries share the directory (chaos.json: docs/CHAOS.md).
+        if isinstance(result, dict) and "scenario" in result:
+            results.append(result)
 
     def key(r):
         name = r.get("scenario", "")

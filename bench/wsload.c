@@ -3,10 +3,12 @@
  * sockets (one process holds thousands of connections).
  *
  *   wsload -f accounts.txt -h 127.0.0.1 -p PORT[,PORT...] [-b 127.0.0.2,...]
- *          [-m idle|pairs|flood] [-r messages/s] [-d seconds] [-c connects/s]
- *          [-t connect-timeout-seconds] [-w settle-seconds]
+ *          [-m idle|pairs|group|flood] [-r messages/s] [-d seconds]
+ *          [-c connects/s] [-t connect-timeout-seconds] [-w settle-seconds]
+ *          [-W]
  *
- * accounts.txt has one line per connection: "account-id token peer-id".
+ * accounts.txt has one line per connection: "account-id token peer-id"
+ * (mode group: "account-id token group-id").
  * Mode idle opens every connection and holds it for -d seconds. Mode pairs
  * also sends, at -r messages per second in all, from each connection to its
  * peer, a content carrying a run id and the send time; the receiving
@@ -18,15 +20,26 @@
  * counted apart, as are messages that come back to the sender's own
  * connection (echoed) or reach another connection than the sender's peer
  * (misrouted). With -w the sends start that many seconds after the
- * connect phase, once the daemons have done the work of the connects. At
- * the end one JSON object is printed on stdout with the connection and
- * latency figures.
+ * connect phase, once the daemons have done the work of the connects;
+ * with -W they start (after the -w seconds) only once wsload gets SIGUSR1,
+ * so that the caller can wait for the daemons itself. At the end one JSON
+ * object is printed on stdout with the connection and latency figures.
+ *
+ * Mode group sends send_group_message frames the same way, each from the
+ * next connection to its group, with the same kind of content; the
+ * message number is counted over the whole run. Each connection of the
+ * group but the sender's (which gets message_sent: CONTRACT §11) must get
+ * it once as group_message: "expected" counts the connections of the
+ * sender's group open at the send, less the sender's; "lost" is expected
+ * - received. latency_ms is over every delivery; for each message whose
+ * deliveries all came, first_receiver_ms and last_receiver_ms are the
+ * times from its send to its first and its last delivery. The run ends
+ * GROUP_DRAIN_NS after the last send, or sooner once every delivery came.
  *
  * Connections are spread over the ports round robin, and over the source
  * addresses (-b) so that each (source, port) pair gets its share: one
  * source address reaches one port from at most ~28,000 client ports.
  *
- * When the connect phase is over (every connection open or failed, or
  * Mode flood makes each connection a client that misbehaves (CONTRACT §12):
  * for -d seconds it writes send_message and typing frames to its peer, in
  * turn, as fast as its socket takes them (whatever is unsent stays under
@@ -67,6 +80,19 @@
 #define FLOOD_FRAMES	64
 /* After the sends: this long for the last arrivals. */
 #define DRAIN_NS	2000000000ULL
+/* Mode group: as long at most, for the last of many receivers. */
+#define GROUP_DRAIN_NS	10000000000ULL
+/* Mode group: groups in one accounts file at most. */
+#define MAX_GROUPS	4096
+
+enum mode {
+	MODE_IDLE,
+	MODE_PAIRS,
+	MODE_GROUP,
+	MODE_FLOOD,
+};
+
+static const char *const mode_names[] = { "idle", "pairs", "group", "flood" };
 
 enum conn_state {
 	CONN_NEW,
@@ -82,6 +108,7 @@ struct conn {
 	char		*account;
 	char		*token;
 	char		*peer;
+	int		 group;		/* mode group: index in w.groups */
 	char		*rx;
 	size_t		 rx_len, rx_cap;
 	char		*tx;
@@ -102,6 +129,18 @@ struct samples {
 	size_t		 n, cap;
 };
 
+/* Mode group: a group of the accounts file, and its connections open. */
+struct group {
+	const char	*id;
+	size_t		 open;
+};
+
+/* Mode group: a message sent, by its number. */
+struct group_msg {
+	uint64_t	 sent_ns, first_ns, last_ns;
+	uint32_t	 expected, got;
+};
+
 static struct {
 	struct conn	*conns;
 	size_t		 nconns;
@@ -111,8 +150,8 @@ static struct {
 	int		 nports;
 	struct in_addr	 binds[MAX_ADDRS];
 	int		 nbinds;
-	int		 pairs;
-	int		 flood;
+	enum mode	 mode;
+	int		 wait_signal;	/* -W */
 	double		 rate;
 	double		 seconds;
 	double		 connect_rate;
@@ -127,9 +166,15 @@ static struct {
 	struct samples	 latency, handshake, ack;
 	struct seen	 seen;
 	double		 settle;
+
+	struct group	 groups[MAX_GROUPS];
+	size_t		 ngroups;
+	struct group_msg *msgs;
+	size_t		 nmsgs, msgs_cap;
+	uint64_t	 expected, last_delivery_ns;
 } w;
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, go_requested;
 
 static uint64_t
 now_ns(void)
@@ -152,6 +197,13 @@ on_stop_signal(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
+}
+
+static void
+on_go_signal(int sig)
+{
+	(void)sig;
+	go_requested = 1;
 }
 
 /* Up to the hard limit: a process holds one descriptor per connection. */
@@ -219,6 +271,23 @@ seen_add(struct seen *set, uint64_t key)
 	return 1;
 }
 
+/* Mode group: the index of the group named id, added when new. */
+static int
+group_of(const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < w.ngroups; i++)
+		if (strcmp(w.groups[i].id, id) == 0)
+			return (int)i;
+	if (w.ngroups == MAX_GROUPS) {
+		fprintf(stderr, "wsload: more than %d groups\n", MAX_GROUPS);
+		exit(2);
+	}
+	w.groups[w.ngroups].id = strdup(id);
+	return (int)w.ngroups++;
+}
+
 static void
 load_accounts(const char *path)
 {
@@ -255,6 +324,8 @@ load_accounts(const char *path)
 		c->account = strdup(account);
 		c->token = strdup(token);
 		c->peer = peer != NULL ? strdup(peer) : NULL;
+		if (w.mode == MODE_GROUP && c->peer != NULL)
+			c->group = group_of(c->peer);
 	}
 	fclose(f);
 }
@@ -346,9 +417,11 @@ conn_close(struct conn *c)
 		close(c->fd);
 	}
 	c->fd = -1;
-	if (c->state == CONN_OPEN)
+	if (c->state == CONN_OPEN) {
 		w.closed_by_server++;
-	else
+		if (w.mode == MODE_GROUP && c->peer != NULL)
+			w.groups[c->group].open--;
+	} else
 		w.failed++;
 	c->state = CONN_CLOSED;
 	/* Buffers of a closed connection are of no more use. */
@@ -451,43 +524,101 @@ frame_type(const char *text, size_t len, char *type, size_t size)
 	type[n] = '\0';
 }
 
+/* What a message of this run carries in its content. */
+struct stamp {
+	unsigned long long sent_ns, sender, seq;
+};
+
 /*
- * A new_message of this run: "bench:RUN:SENT_NS:SENDER_INDEX:SEQ" in its
- * content. Counted once per (sender, sequence), and only when it reached
- * the sender's peer.
+ * The stamp "bench:RUN:SENT_NS:SENDER_INDEX:SEQ" of a message frame
+ * into st; -1 when it has none, or one of another run (counted apart).
+ */
+static int
+stamp_parse(const char *text, size_t len, struct stamp *st)
+{
+	const char *mark = memmem(text, len, "bench:", 6);
+	unsigned long long run;
+	char *p;
+
+	if (mark == NULL)
+		return -1;
+	run = strtoull(mark + 6, &p, 10);
+	if (run != w.run_id || *p != ':') {
+		w.foreign++;
+		return -1;
+	}
+	st->sent_ns = strtoull(p + 1, &p, 10);
+	st->sender = *p == ':' ? strtoull(p + 1, &p, 10) : 0;
+	st->seq = *p == ':' ? strtoull(p + 1, &p, 10) : 0;
+	return 0;
+}
+
+/*
+ * A new_message of this run. Counted once per (sender, sequence), and
+ * only when it reached the sender's peer.
  */
 static void
 on_new_message(struct conn *c, const char *text, size_t len)
 {
-	const char *mark = memmem(text, len, "bench:", 6);
-	unsigned long long run, sent_ns, sender, seq;
-	char *p;
+	struct stamp st;
 
-	if (mark == NULL)
+	if (stamp_parse(text, len, &st) == -1)
 		return;
-	run = strtoull(mark + 6, &p, 10);
-	if (run != w.run_id || *p != ':') {
-		w.foreign++;
-		return;
-	}
-	sent_ns = strtoull(p + 1, &p, 10);
-	sender = *p == ':' ? strtoull(p + 1, &p, 10) : 0;
-	seq = *p == ':' ? strtoull(p + 1, &p, 10) : 0;
-	if (sender < w.nconns && c == &w.conns[sender]) {
+	if (st.sender < w.nconns && c == &w.conns[st.sender]) {
 		w.echoed++;	/* the sender's own connection */
 		return;
 	}
-	if (sender >= w.nconns || w.conns[sender].peer == NULL ||
-	    strcmp(w.conns[sender].peer, c->account) != 0) {
+	if (st.sender >= w.nconns || w.conns[st.sender].peer == NULL ||
+	    strcmp(w.conns[st.sender].peer, c->account) != 0) {
 		w.misrouted++;
 		return;
 	}
-	if (!seen_add(&w.seen, (uint64_t)sender << 32 | (seq & 0xffffffffULL))) {
+	if (!seen_add(&w.seen, (uint64_t)st.sender << 32 |
+	    (st.seq & 0xffffffffULL))) {
 		w.duplicates++;
 		return;
 	}
 	w.received++;
-	samples_add(&w.latency, sent_ns, now_ns());
+	samples_add(&w.latency, st.sent_ns, now_ns());
+}
+
+/*
+ * A group_message of this run (mode group): its sequence is the message's
+ * number. Counted once per (receiving connection, message), and only on a
+ * connection of the sender's group.
+ */
+static void
+on_group_message(struct conn *c, const char *text, size_t len)
+{
+	struct stamp st;
+	struct group_msg *m;
+	uint64_t now;
+
+	if (stamp_parse(text, len, &st) == -1)
+		return;
+	if (st.sender < w.nconns && c == &w.conns[st.sender]) {
+		w.echoed++;	/* the sending connection had message_sent */
+		return;
+	}
+	if (st.sender >= w.nconns || st.seq >= w.nmsgs || c->peer == NULL ||
+	    w.conns[st.sender].peer == NULL ||
+	    w.conns[st.sender].group != c->group) {
+		w.misrouted++;
+		return;
+	}
+	if (!seen_add(&w.seen, (uint64_t)(c - w.conns) << 32 |
+	    (st.seq & 0xffffffffULL))) {
+		w.duplicates++;
+		return;
+	}
+	now = now_ns();
+	w.received++;
+	w.last_delivery_ns = now;
+	samples_add(&w.latency, st.sent_ns, now);
+	m = &w.msgs[st.seq];
+	if (m->got++ == 0)
+		m->first_ns = now;
+	m->last_ns = now;
 }
 
 /* A message_sent: its temp_id is the send time (ns). */
@@ -516,6 +647,8 @@ on_text(struct conn *c, const char *text, size_t len)
 		on_ack(text, len);
 	else if (strcmp(type, "new_message") == 0)
 		on_new_message(c, text, len);
+	else if (strcmp(type, "group_message") == 0)
+		on_group_message(c, text, len);
 	else if (strcmp(type, "error") == 0) {
 		w.errors++;
 		if (memmem(text, len, "\"code\":429", 10) != NULL ||
@@ -584,6 +717,8 @@ on_handshake_reply(struct conn *c)
 	c->rx_len -= used;
 	c->state = CONN_OPEN;
 	w.opened++;
+	if (w.mode == MODE_GROUP && c->peer != NULL)
+		w.groups[c->group].open++;
 	w.last_open_ns = now_ns();
 	if (w.first_open_ns == 0)
 		w.first_open_ns = w.last_open_ns;
@@ -673,6 +808,41 @@ send_one(size_t index)
 	w.sent++;
 }
 
+/* Mode group: one message from connection index to its group. */
+static void
+send_group_one(size_t index)
+{
+	struct conn *c = &w.conns[index];
+	struct group_msg *m;
+	char msg[512];
+	uint64_t now = now_ns();
+	int n;
+
+	if (c->state != CONN_OPEN || c->peer == NULL)
+		return;
+	if (w.nmsgs == w.msgs_cap) {
+		w.msgs_cap = w.msgs_cap != 0 ? 2 * w.msgs_cap : 4096;
+		w.msgs = realloc(w.msgs, w.msgs_cap * sizeof(*w.msgs));
+		if (w.msgs == NULL)
+			die("realloc");
+	}
+	n = snprintf(msg, sizeof(msg), "{\"type\": \"send_group_message\", "
+	    "\"group_id\": \"%s\", \"temp_id\": \"%llu\", "
+	    "\"content\": \"bench:%llu:%llu:%zu:%zu\"}",
+	    c->peer, (unsigned long long)now, w.run_id,
+	    (unsigned long long)now, index, w.nmsgs);
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		return;
+	/* Recorded before the frame leaves: its deliveries find it. */
+	m = &w.msgs[w.nmsgs++];
+	memset(m, 0, sizeof(*m));
+	m->sent_ns = now;
+	m->expected = (uint32_t)(w.groups[c->group].open - 1);
+	w.expected += m->expected;
+	send_frame(c, 0x1, msg, (size_t)n);
+	w.sent++;
+}
+
 /* Mode flood: a run of frames, unless the socket is behind already. */
 static void
 flood_one(size_t index)
@@ -736,6 +906,41 @@ print_percentiles(const char *name, struct samples *s, int last)
 	    percentile(s, 0.999), percentile(s, 1.0), last ? "" : ", ");
 }
 
+/*
+ * Mode group: the figures of the messages, each with every delivery
+ * expected of it, and of the deliveries.
+ */
+static void
+report_group(void)
+{
+	struct samples first, last;
+	size_t incomplete = 0;
+	double delivery_secs = w.last_delivery_ns > w.send_start_ns ?
+	    (double)(w.last_delivery_ns - w.send_start_ns) / 1e9 : 0.0;
+
+	samples_init(&first, w.nmsgs + 1);
+	samples_init(&last, w.nmsgs + 1);
+	for (size_t i = 0; i < w.nmsgs; i++) {
+		const struct group_msg *m = &w.msgs[i];
+
+		if (m->got < m->expected)
+			incomplete++;
+		else if (m->expected > 0) {
+			samples_add(&first, m->sent_ns, m->first_ns);
+			samples_add(&last, m->sent_ns, m->last_ns);
+		}
+	}
+	printf("\"groups\": %zu, \"expected\": %llu, "
+	    "\"messages_incomplete\": %zu, \"delivery_s\": %.3f, "
+	    "\"deliveries_per_s\": %.1f, ", w.ngroups,
+	    (unsigned long long)w.expected, incomplete, delivery_secs,
+	    delivery_secs > 0 ? (double)w.received / delivery_secs : 0.0);
+	print_percentiles("first_receiver_ms", &first, 0);
+	print_percentiles("last_receiver_ms", &last, 0);
+	free(first.us);
+	free(last.us);
+}
+
 static void
 report(double elapsed)
 {
@@ -743,6 +948,8 @@ report(double elapsed)
 	    (double)(w.last_open_ns - w.first_start_ns) / 1e9 : 0.0;
 	double send_secs = w.send_end_ns > w.send_start_ns ?
 	    (double)(w.send_end_ns - w.send_start_ns) / 1e9 : 0.0;
+	int sends = w.mode == MODE_PAIRS || w.mode == MODE_GROUP;
+	uint64_t due = w.mode == MODE_GROUP ? w.expected : w.sent;
 	size_t open_at_end = 0;
 
 	for (size_t i = 0; i < w.nconns; i++)
@@ -751,8 +958,7 @@ report(double elapsed)
 	printf("{\"mode\": \"%s\", \"connections\": %zu, \"opened\": %zu, "
 	    "\"failed\": %zu, \"refused\": %zu, \"closed_by_server\": %zu, "
 	    "\"open_at_end\": %zu, \"connect_s\": %.3f, "
-	    "\"connects_per_s\": %.1f, ", w.pairs ? "pairs" : w.flood ?
-	    "flood" : "idle",
+	    "\"connects_per_s\": %.1f, ", mode_names[w.mode],
 	    w.nconns, w.opened, w.failed, w.refused, w.closed_by_server,
 	    open_at_end, connect_secs,
 	    connect_secs > 0 ? (double)w.opened / connect_secs : 0.0);
@@ -762,16 +968,18 @@ report(double elapsed)
 	    "\"misrouted\": %llu, "
 	    "\"foreign\": %llu, \"errors\": %llu, \"limited\": %llu, "
 	    "\"reconnects\": %llu, "
-	    "\"elapsed_s\": %.2f, ", w.pairs ? w.rate : 0.0, send_secs,
+	    "\"elapsed_s\": %.2f, ", sends ? w.rate : 0.0, send_secs,
 	    send_secs > 0 ? (double)w.sent / send_secs : 0.0,
 	    (unsigned long long)w.sent, (unsigned long long)w.acked,
 	    (unsigned long long)w.received,
-	    (long long)w.sent - (long long)w.received,
+	    (long long)due - (long long)w.received,
 	    (unsigned long long)w.duplicates, (unsigned long long)w.echoed,
 	    (unsigned long long)w.misrouted,
 	    (unsigned long long)w.foreign, (unsigned long long)w.errors,
 	    (unsigned long long)w.limited, (unsigned long long)w.reconnects,
 	    elapsed);
+	if (w.mode == MODE_GROUP)
+		report_group();
 	print_percentiles("handshake_ms", &w.handshake, 0);
 	print_percentiles("ack_ms", &w.ack, 0);
 	print_percentiles("latency_ms", &w.latency, 1);
@@ -793,14 +1001,26 @@ parse_list(char *arg, int is_port)
 	}
 }
 
+/* -m NAME into w.mode; -1 for a name of no mode. */
+static int
+parse_mode(const char *name)
+{
+	for (size_t i = 0; i < sizeof(mode_names) / sizeof(*mode_names); i++)
+		if (strcmp(name, mode_names[i]) == 0) {
+			w.mode = (enum mode)i;
+			return 0;
+		}
+	return -1;
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct epoll_event events[512];
 	struct sigaction sa;
 	const char *accounts = NULL;
-	uint64_t start, end = 0, next_send = 0, next_connect;
-	uint64_t last_start_ns = 0, ready_ns = 0;
+	uint64_t start, end = 0, next_send = 0, next_connect, drain;
+	uint64_t last_start_ns = 0, ready_ns = 0, go_ns = 0;
 	size_t to_start = 0, send_index = 0;
 	int ch;
 
@@ -808,7 +1028,7 @@ main(int argc, char *argv[])
 	w.seconds = 10;
 	w.connect_rate = 5000;
 	w.connect_timeout = 30;
-	while ((ch = getopt(argc, argv, "b:c:d:f:h:m:p:r:t:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:c:d:f:h:m:p:r:t:w:W")) != -1) {
 		switch (ch) {
 		case 'b': parse_list(optarg, 0); break;
 		case 'c': w.connect_rate = strtod(optarg, NULL); break;
@@ -816,13 +1036,17 @@ main(int argc, char *argv[])
 		case 'f': accounts = optarg; break;
 		case 'h': w.host = optarg; break;
 		case 'm':
-			w.pairs = strcmp(optarg, "pairs") == 0;
-			w.flood = strcmp(optarg, "flood") == 0;
+			if (parse_mode(optarg) == -1) {
+				fprintf(stderr, "wsload: unknown mode %s\n",
+				    optarg);
+				return 2;
+			}
 			break;
 		case 'p': parse_list(optarg, 1); break;
 		case 'r': w.rate = strtod(optarg, NULL); break;
 		case 't': w.connect_timeout = strtod(optarg, NULL); break;
 		case 'w': w.settle = strtod(optarg, NULL); break;
+		case 'W': w.wait_signal = 1; break;
 		default:
 			fprintf(stderr, "usage: see the comment in wsload.c\n");
 			return 2;
@@ -838,6 +1062,8 @@ main(int argc, char *argv[])
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_go_signal;
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	load_accounts(accounts);
@@ -852,7 +1078,9 @@ main(int argc, char *argv[])
 	w.run_id = (start ^ ((unsigned long long)getpid() << 32)) % 1000000000ULL;
 	next_connect = start;
 	w.first_start_ns = start;
-	/* Connect at the given rate, then hold (idle) or send (pairs). */
+	drain = w.mode == MODE_GROUP ? GROUP_DRAIN_NS :
+	    w.mode == MODE_PAIRS ? DRAIN_NS : 0;
+	/* Connect at the given rate, then hold (idle) or send. */
 	while (!stop_requested) {
 		uint64_t t = now_ns();
 		int n;
@@ -867,26 +1095,35 @@ main(int argc, char *argv[])
 		    (w.opened + w.failed >= w.nconns ||
 		    t > last_start_ns + (uint64_t)(w.connect_timeout * 1e9))) {
 			ready_ns = t;
-			next_send = t + (uint64_t)(w.settle * 1e9);
-			end = next_send + (uint64_t)(w.seconds * 1e9);
-			w.send_start_ns = next_send;
 			fprintf(stderr, "ready opened=%zu failed=%zu\n",
 			    w.opened, w.failed);
 		}
-		if (w.pairs && ready_ns != 0 && w.rate > 0 && t >= next_send &&
-		    t < end) {
+		if (ready_ns != 0 && go_ns == 0 &&
+		    (!w.wait_signal || go_requested)) {
+			go_ns = t;
+			next_send = t + (uint64_t)(w.settle * 1e9);
+			end = next_send + (uint64_t)(w.seconds * 1e9);
+			w.send_start_ns = next_send;
+		}
+		if ((w.mode == MODE_PAIRS || w.mode == MODE_GROUP) &&
+		    go_ns != 0 && w.rate > 0 && t >= next_send && t < end) {
 			while (t >= next_send) {
-				send_one(send_index++ % w.nconns);
+				if (w.mode == MODE_GROUP)
+					send_group_one(send_index++ % w.nconns);
+				else
+					send_one(send_index++ % w.nconns);
 				next_send += (uint64_t)(1e9 / w.rate);
 			}
 			w.send_end_ns = t;
 		}
-		if (w.flood && ready_ns != 0 && t >= next_send && t < end) {
+		if (w.mode == MODE_FLOOD && go_ns != 0 && t >= next_send &&
+		    t < end) {
 			for (size_t i = 0; i < w.nconns; i++)
 				flood_one(i);
 			w.send_end_ns = t;
 		}
-		if (ready_ns != 0 && t > end + (w.pairs ? DRAIN_NS : 0))
+		if (go_ns != 0 && (t > end + drain || (w.mode == MODE_GROUP &&
+		    t >= end && w.received >= w.expected)))
 			break;
 		n = epoll_wait(w.ep, events, 512, 1);
 		for (int i = 0; i < n; i++)

@@ -163,7 +163,12 @@ $$;
 -- daemon fetches only when a connection of its wants it (push_message_frames).
 -- moment: the cursor of next_horizon, where a connection that opens
 -- after this read starts. One SQL statement, inlined into the daemon's
--- prepared query: every daemon calls it at each wake-up.
+-- prepared query: every daemon calls it at each wake-up. The horizon is
+-- computed once per read: OFFSET 0 keeps its subquery from being pulled
+-- up, which put a call of stream_horizon() (a SQL function that cannot
+-- be inlined, so parsed and planned at each call site) in every column
+-- and join condition that names it, seven times per row (docs/
+-- PERFORMANCE.md, "Group conversations").
 CREATE OR REPLACE FUNCTION push_stream_events(horizon xid8)
 RETURNS TABLE (next_horizon xid8, event_id bigint, kind text, actor_id uuid,
                target_id uuid, message_id uuid, held boolean, cursor text,
@@ -176,7 +181,7 @@ LANGUAGE sql STABLE AS $$
                 WHEN c.cursor IS NULL THEN stream_frame(e)
                 ELSE stream_frame_with_cursor(stream_frame(e), c.cursor) END,
            stream_cursor(h.upto, h.upto, 0)
-      FROM (SELECT stream_horizon() AS upto) h
+      FROM (SELECT stream_horizon() AS upto OFFSET 0) h
       LEFT JOIN event e ON e.xid >= horizon AND e.xid < h.upto
       LEFT JOIN LATERAL (SELECT CASE WHEN stream_kind(e.kind)
                 THEN stream_cursor(horizon, h.upto, e.event_id) END AS cursor) c

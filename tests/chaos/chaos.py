@@ -17,9 +17,14 @@ daemon's own port. Each user sends, one message at a time, to a ring
 neighbour, by REST (with Idempotency-Key) or over one of its devices
 (with temp_id), retrying the same key until acknowledged; marks received
 messages read (REST or WebSocket), deletes some of its own, and now and
-then removes a friend and makes friends again. Each device keeps the
-cursor of the last frame that carried one and reconnects with
-since=CURSOR whenever its connection ends, and at random.
+then removes a friend and makes friends again. Each user is also in one
+or two groups (CONTRACT §11) of 3 to 6 users next to each other in the
+ring, made before the load by one of them (made friends with the others
+first); it sends to them as it sends to friends (REST with
+Idempotency-Key, or send_group_message with temp_id), marks what it
+received read (PUT .../read or mark_group_read) and deletes some of its
+own. Each device keeps the cursor of the last frame that carried one and
+reconnects with since=CURSOR whenever its connection ends, and at random.
 
 The faults, at random intervals: kill -9 of a push daemon (then
 `./stack daemon-restart K`), kill -9 of a FastCGI process, a restart of
@@ -27,16 +32,21 @@ PostgreSQL (stop -m fast, or -m immediate: a crash, then recovery; then
 start), counted by kind and mode.
 
 The check, after the faults stop and every device reconnected with since:
-  lost        acknowledged messages not stored exactly once (history of
-              REST for those not deleted, the message table for all)
+  lost        acknowledged messages, direct and group, not stored exactly
+              once (history of REST for those not deleted, the message
+              and group_message tables for all)
   missed      events of a device's stream (the database's event table
               after the start: new_message, message_delivered,
               message_read, message_deleted, friend_request,
-              friend_accepted, friend_removed) it never received
+              friend_accepted, friend_removed; and the group events of
+              the groups whose member the user was when they happened, as
+              stream_after in sql/functions/events.sql selects them) it
+              never received
   duplicates  such frames a device received more than once (with since
               there is no repeat: CONTRACT §10)
   out_of_order  new_message of one sender arriving out of created_at
-              order on a device
+              order on a device, or a group's events arriving out of
+              their order (event ids) on a device
   sync_new    events a final GET /sync from a device's last cursor
               returns that the device had not received
 The summary is JSON (stdout and --out); the exit status is 1 when any of
@@ -70,9 +80,14 @@ SEND_GAP = (0.3, 0.9)        # seconds between one user's sends
 FAULT_GAP = (2.0, 6.0)       # seconds between faults
 ACK_WAIT = 8                 # seconds a WebSocket send waits for its ack
 QUIET_SECONDS = 4            # a device is drained when silent this long
+GROUP_SHARE = 0.4            # the share of a user's turns spent on a group
+GROUP_SIZES = (3, 6)         # members of a group, a stretch of the ring
+GROUP_FRAMES = {"group_message", "group_message_deleted", "group_read",
+                "group_updated", "group_member_added", "group_member_left",
+                "group_member_removed"}
 STREAM_FRAMES = {"new_message", "message_delivered", "message_read",
                  "message_deleted", "friend_request", "friend_accepted",
-                 "friend_removed"}
+                 "friend_removed"} | GROUP_FRAMES
 
 
 def log(*args):
@@ -214,6 +229,8 @@ def ws_url_path():
 def frame_key(f):
     """What identifies the event a stream frame tells of."""
     kind = f["type"]
+    if kind in GROUP_FRAMES:
+        return group_frame_key(f)
     if kind == "new_message":
         return f["message"]["message_id"]
     if kind in ("message_delivered", "message_read", "message_deleted"):
@@ -221,6 +238,61 @@ def frame_key(f):
     if kind == "friend_request":
         return f["request"]["sender_id"]
     return f["user_id"]         # friend_accepted, friend_removed
+
+
+def group_frame_key(f):
+    """What identifies the group event a frame tells of (a group's
+    group_updated frames share one: they are told apart by their order)."""
+    kind = f["type"]
+    if kind == "group_message":
+        return f["data"]["message_id"]
+    if kind == "group_message_deleted":
+        return f["message_id"]
+    if kind == "group_read":
+        return f"{f['user_id']} {f['message_id']}"
+    if kind == "group_updated":
+        return f["group"]["group_id"]
+    return f"{f['group_id']} {f['member']['account_id']}"   # group_member_*
+
+
+def group_frame_group(f):
+    """The group of a group event's frame."""
+    if f["type"] == "group_message":
+        return f["data"]["group_id"]
+    if f["type"] == "group_updated":
+        return f["group"]["group_id"]
+    return f["group_id"]
+
+
+def group_event_frame(kind, actor, target, message, group):
+    """(frame type, key) of a group event row (group_frame_key's key)."""
+    if kind in ("group_message", "group_message_deleted"):
+        return kind, message
+    if kind == "group_read":
+        return kind, f"{actor} {message}"
+    if kind == "group_updated":
+        return kind, group
+    return kind, f"{group} {target}"                        # group_member_*
+
+
+def plan_groups(n):
+    """Groups of 3 to 6 users next to each other in a ring of n, as lists
+    of places: a first round covers the ring, a second (from another
+    place) every other stretch of it, so that each user is in one group
+    or two."""
+    if n < GROUP_SIZES[0]:
+        return []
+
+    def stretches(start):
+        made, left, at = [], n, start
+        while left > 0:
+            size = left if left <= GROUP_SIZES[1] else random.randint(
+                GROUP_SIZES[0], min(GROUP_SIZES[1], left - GROUP_SIZES[0]))
+            made.append([(at + k) % n for k in range(size)])
+            at, left = at + size, left - size
+        return made
+
+    return stretches(0) + stretches(random.randrange(n))[::2]
 
 
 def event_frame(kind, actor, target, message, user):
@@ -244,6 +316,11 @@ class Run:
         self.locks = {}             # frozenset of two ids -> asyncio.Lock
         self.acked = {}             # message id -> (sender id, receiver id)
         self.deleted = set()
+        self.groups = []            # [{"group_id", "members": [User]}]
+        self.groups_of = collections.defaultdict(list)  # account id -> groups
+        self.group_acked = {}       # message id -> (sender id, group id)
+        self.group_deleted = set()
+        self.group_read = set()     # (reader id, message id) marked
         self.faults = collections.Counter()
         self.fault_errors = []
         self.fault_log = []         # (time, kind, detail)
@@ -266,16 +343,53 @@ class Run:
     def setup(self):
         self.users = [chat_api.new_user() for _ in range(self.args.users)]
         n = len(self.users)
+        friends = set()
         for i in range(n if n > 2 else 1):
             chat_api.make_friends(self.users[i], self.users[(i + 1) % n])
+            friends.add(frozenset((i, (i + 1) % n)))
         self.by_id = {u.account_id: u for u in self.users}
+        for places in plan_groups(n):
+            # Its first user makes it, friends with every member first.
+            leader, others = places[0], places[1:]
+            for k in others:
+                if frozenset((leader, k)) not in friends:
+                    chat_api.make_friends(self.users[leader], self.users[k])
+                    friends.add(frozenset((leader, k)))
+            group = chat_api.body(chat_api.create_group(
+                self.users[leader].access, f"chaos {len(self.groups)}",
+                [self.users[k].account_id for k in others]), 201)
+            g = {"group_id": group["group_id"],
+                 "members": [self.users[k] for k in places]}
+            self.groups.append(g)
+            for u in g["members"]:
+                self.groups_of[u.account_id].append(g)
 
     # ---------------------------------------------------------- users
 
     async def send_one(self, user, friend, seq):
-        """One message from user to friend, retried with the same key
-        until acknowledged; its id, or None if the run ended first."""
+        """One message from user to friend: its id, or None."""
         content = f"{user.username} {seq} {uuid.uuid4().hex[:8]}"
+        return await self.send_acked(
+            user, {"type": "send_message", "receiver_id": friend.account_id,
+                   "content": content},
+            "/chat/messages/", {"receiver_id": friend.account_id,
+                                "content": content}, "send")
+
+    async def send_group(self, user, group, seq):
+        """One message from user to group: its id, or None."""
+        content = f"{user.username} group {seq} {uuid.uuid4().hex[:8]}"
+        return await self.send_acked(
+            user, {"type": "send_group_message",
+                   "group_id": group["group_id"], "content": content},
+            f"/group-chat/{group['group_id']}/messages", {"content": content},
+            "group_send")
+
+    async def send_acked(self, user, frame, path, data, name):
+        """One message of user, over one of its devices (frame, with a
+        temp_id) or by REST (POST path with data and an
+        Idempotency-Key), at random, retried with the same key until
+        acknowledged; its id, or None if the run ended first. name counts
+        it in the operations (ws_NAME, rest_NAME)."""
         key = uuid.uuid4().hex
         over_ws = random.random() < 0.5
         give_up = None
@@ -292,12 +406,10 @@ class Run:
                     await asyncio.sleep(0.2)
                     continue
                 device = random.choice(open_)
-                answer = await device.send(
-                    {"type": "send_message", "receiver_id": friend.account_id,
-                     "content": content, "temp_id": key}, key)
+                answer = await device.send(dict(frame, temp_id=key), key)
                 if answer is not None and answer["type"] == "message_sent":
                     device.own_ws_sends.add(answer["message_id"])
-                    self.ops["ws_send"] += 1
+                    self.ops["ws_" + name] += 1
                     return answer["message_id"]
                 if answer is not None and answer.get("code") not in (429, 503):
                     raise RuntimeError(f"send refused: {answer}")
@@ -305,13 +417,12 @@ class Run:
                                     float(answer.get("retry_after", 0.3)))
             else:
                 r = await asyncio.to_thread(
-                    rest, "POST", "/chat/messages/", user.access, retry=False,
-                    json={"receiver_id": friend.account_id, "content": content},
+                    rest, "POST", path, user.access, retry=False, json=data,
                     headers={"Idempotency-Key": key})
                 if r is not None:
                     if r.status_code != 201:
                         raise RuntimeError(f"send refused: {chat_api.describe(r)}")
-                    self.ops["rest_send"] += 1
+                    self.ops["rest_" + name] += 1
                     return r.json()["message_id"]
                 await asyncio.sleep(0.3)
         self.unacked += 1
@@ -320,9 +431,16 @@ class Run:
     async def user_loop(self, i):
         user = self.users[i]
         mine = []                   # my acked messages, for deletes
+        mine_in_groups = []         # (group, message id) of my group sends
         seq = 0
         while not self.stop:
             await asyncio.sleep(random.uniform(*SEND_GAP))
+            groups = self.groups_of[user.account_id]
+            if groups and random.random() < GROUP_SHARE:
+                seq += 1
+                await self.group_turn(user, random.choice(groups),
+                                      mine_in_groups, seq)
+                continue
             friend = random.choice(self.neighbours(i))
             roll = random.random()
             async with self.pair_lock(user, friend):
@@ -341,6 +459,63 @@ class Run:
                 if message_id is not None:
                     self.acked[message_id] = (user.account_id, friend.account_id)
                     mine.append(message_id)
+
+    async def group_turn(self, user, group, mine, seq):
+        """user deletes one of its group messages, marks some read, or
+        sends to group."""
+        roll = random.random()
+        if roll < 0.10 and mine:
+            g, message_id = mine.pop(random.randrange(len(mine)))
+            await asyncio.to_thread(self.group_delete, user, g, message_id)
+        elif roll < 0.35:
+            await self.mark_some_group_read(user, group)
+        else:
+            message_id = await self.send_group(user, group, seq)
+            if message_id is not None:
+                self.group_acked[message_id] = (user.account_id,
+                                                group["group_id"])
+                mine.append((group, message_id))
+
+    def group_delete(self, user, group, message_id):
+        r = rest("DELETE", f"/group-chat/{group['group_id']}/messages/"
+                 f"{message_id}", user.access)
+        # 404: a try of before that failed on the way back had deleted it.
+        if r.status_code not in (200, 404):
+            raise RuntimeError(f"group delete: {chat_api.describe(r)}")
+        self.group_deleted.add(message_id)
+        self.ops["group_delete"] += 1
+
+    async def mark_some_group_read(self, user, group):
+        """Marks read (REST, or mark_group_read over a device) some of the
+        group's messages from others that one of user's devices received
+        and user has not marked yet."""
+        gid = group["group_id"]
+        got = {key for d in self.devices[user.account_id]
+               for kind, key, f in d.received
+               if kind == "group_message" and f["data"]["group_id"] == gid
+               and f["data"]["sender_id"] != user.account_id}
+        todo = [m for m in got if m in self.group_acked
+                and m not in self.group_deleted
+                and (user.account_id, m) not in self.group_read]
+        for message_id in random.sample(todo, min(3, len(todo))):
+            open_ = [d for d in self.devices[user.account_id] if d.ws]
+            if open_ and random.random() < 0.5:
+                try:
+                    await open_[0].ws.send(json.dumps(
+                        {"type": "mark_group_read", "group_id": gid,
+                         "message_id": message_id}))
+                except Exception:
+                    continue        # marked at another turn
+                self.ops["ws_group_read"] += 1
+            else:
+                r = await asyncio.to_thread(
+                    rest, "PUT", f"/group-chat/{gid}/read", user.access,
+                    json={"message_id": message_id})
+                # 404: its sender deleted it meanwhile (no event then).
+                if r.status_code not in (200, 404):
+                    raise RuntimeError(f"group read: {chat_api.describe(r)}")
+                self.ops["rest_group_read"] += 1
+            self.group_read.add((user.account_id, message_id))
 
     def delete(self, user, message_id):
         r = rest("DELETE", f"/chat/messages/{message_id}", user.access)
@@ -552,10 +727,41 @@ class Run:
             stored = dict(c.fetchall())
             c.execute("SELECT event_id, kind, actor_id::text, target_id::text,"
                       " message_id::text, xid::text, created_at::text FROM event WHERE event_id > %s AND"
-                      " stream_kind(kind) AND (target_id = ANY(%s::uuid[])"
+                      " stream_kind(kind) AND group_id IS NULL"
+                      " AND (target_id = ANY(%s::uuid[])"
                       " OR actor_id = ANY(%s::uuid[])) ORDER BY event_id",
                       (self.first_event, ids, ids))
             events = c.fetchall()
+            c.execute("SELECT message_id::text, count(*) FROM group_message "
+                      "WHERE sender_id = ANY(%s::uuid[]) GROUP BY 1", (ids,))
+            group_stored = dict(c.fetchall())
+            # The group events of each user's stream, as stream_after
+            # (sql/functions/events.sql) selects them: those of a group
+            # while the user was an active member (a span of
+            # group_member_span holds the event), but those whose target
+            # the user is (its own membership's), which come with its
+            # other events.
+            c.execute("""
+                SELECT s.account_id::text, t.event_id, t.kind,
+                       t.actor_id::text, t.target_id::text,
+                       t.message_id::text, t.group_id::text, t.xid::text
+                  FROM group_member_span s
+                  JOIN event t ON t.group_id = s.group_id
+                 WHERE s.account_id = ANY(%(ids)s::uuid[])
+                   AND t.event_id > %(first)s AND stream_kind(t.kind)
+                   AND t.event_id >= s.began
+                   AND (s.ended IS NULL OR t.event_id < s.ended)
+                   AND t.target_id <> s.account_id
+                UNION ALL
+                SELECT t.target_id::text, t.event_id, t.kind,
+                       t.actor_id::text, t.target_id::text,
+                       t.message_id::text, t.group_id::text, t.xid::text
+                  FROM event t
+                 WHERE t.group_id IS NOT NULL
+                   AND t.target_id = ANY(%(ids)s::uuid[])
+                   AND t.event_id > %(first)s AND stream_kind(t.kind)
+                 ORDER BY 2, 1""", {"ids": ids, "first": self.first_event})
+            group_events = c.fetchall()
         db.close()
         problems = collections.defaultdict(list)
 
@@ -581,6 +787,30 @@ class Run:
             if in_history[m] != want:
                 problems["lost"].append(
                     f"message {m}: {in_history[m]} times in history, {want} expected")
+        # (a) the same for the group messages, in their groups' history
+        for m in self.group_acked:
+            if group_stored.get(m) != 1:
+                problems["lost"].append(
+                    f"group message {m}: stored {group_stored.get(m, 0)} times")
+        in_group_history = collections.Counter()
+        for g in self.groups:
+            skip = 0
+            while True:
+                r = rest("GET", f"/group-chat/{g['group_id']}/messages",
+                         g["members"][0].access,
+                         params={"skip": skip, "limit": 100})
+                page = chat_api.body(r, 200)
+                in_group_history.update(m["message_id"]
+                                        for m in page["messages"])
+                skip += 100
+                if skip >= page["total"]:
+                    break
+        for m in self.group_acked:
+            want = 0 if m in self.group_deleted else 1
+            if in_group_history[m] != want:
+                problems["lost"].append(
+                    f"group message {m}: {in_group_history[m]} times in "
+                    f"its group's history, {want} expected")
 
         # (b, c) every event of a device's stream received exactly once
         expected = collections.defaultdict(collections.Counter)
@@ -589,6 +819,14 @@ class Run:
                 if user in self.devices:
                     expected[user][event_frame(kind, actor, target, message,
                                                user)] += 1
+        # A group frame's event ids, in order, for its user (a group's
+        # group_updated frames share a key: the n-th is the n-th event).
+        group_ids_of = collections.defaultdict(
+            lambda: collections.defaultdict(list))
+        for user, event_id, kind, actor, target, message, group, _ in group_events:
+            item = group_event_frame(kind, actor, target, message, group)
+            expected[user][item] += 1
+            group_ids_of[user][item].append(event_id)
         summary_missed = collections.Counter()
         dups = 0
         out_of_order = 0
@@ -598,7 +836,9 @@ class Run:
             got = collections.Counter((k, key) for k, key, _ in d.received)
             for item, count in expected[uid].items():
                 have = got.get(item, 0)
-                own = item[0] == "new_message" and item[1] in d.own_ws_sends
+                # The sending device has message_sent, not the message.
+                own = item[0] in ("new_message", "group_message") and \
+                    item[1] in d.own_ws_sends
                 if have < count and not own:
                     summary_missed[item[0]] += count - have
                     problems["missed"].append(f"{d.name}: {item} x{count - have}")
@@ -621,6 +861,23 @@ class Run:
                     problems["out_of_order"].append(
                         f"{d.name}: {m['message_id']} after {last[m['sender_id']]}")
                 last[m["sender_id"]] = max(t, last.get(m["sender_id"], t))
+            # order: the events of one group in their order
+            taken, after = collections.Counter(), {}
+            for kind, key, f in d.received:
+                if kind not in GROUP_FRAMES:
+                    continue
+                known = group_ids_of[uid].get((kind, key), [])
+                n_th = taken[(kind, key)]
+                taken[(kind, key)] += 1
+                if n_th >= len(known):
+                    continue        # a duplicate or unexpected: counted above
+                event_id, group = known[n_th], group_frame_group(f)
+                if group in after and event_id < after[group]:
+                    out_of_order += 1
+                    problems["out_of_order"].append(
+                        f"{d.name}: {kind} {key} (event {event_id}) after "
+                        f"event {after[group]} of group {group}")
+                after[group] = max(event_id, after.get(group, event_id))
             # (d) /sync from the last cursor brings nothing not received
             r = rest("GET", "/sync", d.user.access,
                      params={"since": d.cursor, "limit": 1000})
@@ -637,9 +894,13 @@ class Run:
             "web_server": chat_api.web_server(),
             "messages_acknowledged": len(self.acked),
             "messages_deleted": len(self.deleted),
+            "groups": len(self.groups),
+            "group_messages_acknowledged": len(self.group_acked),
+            "group_messages_deleted": len(self.group_deleted),
             "unacknowledged_at_end": self.unacked,
             "operations": dict(self.ops),
             "stream_events": len(events),
+            "group_stream_events": len(group_events),
             "frames_received": sum(len(d.received) for d in devices),
             "faults": dict(self.faults),
             "fault_errors": self.fault_errors,
@@ -658,7 +919,7 @@ class Run:
         }
         if self.args.trace:
             with open(self.args.trace, "w") as f:
-                json.dump({"events": events,
+                json.dump({"events": events, "group_events": group_events,
                            "devices": {d.name: d.trace for d in devices},
                            "faults": self.fault_log}, f)
         summary["ok"] = not (summary["lost"] or summary["missed"] or dups

@@ -499,6 +499,38 @@ def pg_server_options():
     return options
 
 
+def pg_bin(name):
+    """A program of the stack's PostgreSQL (psql, pg_dump, ...)."""
+    return os.path.join(os.path.dirname(env("CHAT_PGCTL")), name)
+
+
+def socket_dir():
+    """The directory of the stack's PostgreSQL socket."""
+    words = dict(w.split("=", 1) for w in env("CHAT_DB").split())
+    return words["host"]
+
+
+def as_owner(command, stdin=None):
+    """command as the cluster's owner; its stdout, or the test fails."""
+    run_as = os.environ.get("CHAT_RUN_AS")
+    if os.geteuid() == 0 and run_as:
+        command = ["runuser", "-u", run_as, "--", *command]
+    done = subprocess.run(command, input=stdin, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, (command, done.stdout, done.stderr)
+    return done.stdout
+
+
+def psql(dbname, sql, user=None):
+    """sql (psql's standard input) on database dbname of the stack's
+    cluster, as its owner (a superuser), or as user: its output."""
+    args = [pg_bin("psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+            "-h", socket_dir(), "-d", dbname]
+    if user:
+        args += ["-U", user]
+    return as_owner(args, stdin=sql)
+
+
 class Database:
     """Stops and starts the stack's PostgreSQL (CHAT_PGDATA, CHAT_PGCTL,
     CHAT_RUN_AS, CHAT_PG_LOG). Made while the server runs: it reads the

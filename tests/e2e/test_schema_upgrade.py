@@ -7,7 +7,6 @@ The databases are made beside the stack's own, in its cluster.
 """
 
 import io
-import os
 import pathlib
 import re
 import shutil
@@ -18,41 +17,13 @@ import uuid
 
 import pytest
 
-import chat_api
+from chat_api import as_owner, pg_bin, psql, socket_dir
 
 pytestmark = pytest.mark.stack_cluster
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 LAYOUT_BEFORE = "6ac5ccc"
 APP_ROLE = "chat_app"
-
-
-def pg_bin(name):
-    return os.path.join(os.path.dirname(chat_api.env("CHAT_PGCTL")), name)
-
-
-def socket_dir():
-    words = dict(w.split("=", 1) for w in chat_api.env("CHAT_DB").split())
-    return words["host"]
-
-
-def as_owner(command, stdin=None):
-    """command as the cluster's owner; its stdout, or the test fails."""
-    run_as = os.environ.get("CHAT_RUN_AS")
-    if os.geteuid() == 0 and run_as:
-        command = ["runuser", "-u", run_as, "--", *command]
-    done = subprocess.run(command, input=stdin, capture_output=True,
-                          text=True, timeout=300)
-    assert done.returncode == 0, (command, done.stdout, done.stderr)
-    return done.stdout
-
-
-def psql(dbname, sql, user=None):
-    args = [pg_bin("psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-            "-h", socket_dir(), "-d", dbname]
-    if user:
-        args += ["-U", user]
-    return as_owner(args, stdin=sql)
 
 
 def migrate(migrate_script, dbname):
