@@ -32,6 +32,8 @@ struct outmsg {
 	size_t		 len;
 	/* An event of the stream (it carries a cursor). */
 	int		 stream;
+	/* Its type, for the metrics (metrics_frame_type()). */
+	uint8_t		 type;
 	/* new_message only: which message, to whom, created when. */
 	char		 message_id[UUID_TEXT_SIZE];
 	char		 receiver_id[UUID_TEXT_SIZE];

@@ -509,7 +509,7 @@ start_apache() {
 	render_apache >"$WEB/chat.conf"
 	check_render "$WEB/chat.conf"
 	local m mods=""
-	for m in mpm_event authz_core proxy proxy_http proxy_fcgi proxy_balancer \
+	for m in mpm_event authz_core authz_host proxy proxy_http proxy_fcgi proxy_balancer \
 		slotmem_shm lbmethod_bybusyness headers rewrite reqtimeout; do
 		mods+="LoadModule ${m}_module /usr/lib/apache2/modules/mod_$m.so"$'\n'
 	done
