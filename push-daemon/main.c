@@ -25,6 +25,7 @@
 #include "delivery.h"
 #include "events.h"
 #include "frames.h"
+#include "groups.h"
 #include "hub.h"
 #include "log.h"
 #include "pg.h"
@@ -63,7 +64,8 @@ static struct {
  * and the PL/pgSQL functions they call look rows up by key.
  */
 static const char *const main_events_setup[] = {
-	"LISTEN chat_events", "LISTEN chat_typing", "LISTEN chat_control",
+	"LISTEN chat_events", "LISTEN chat_typing", "LISTEN chat_group_typing",
+	"LISTEN chat_control",
 	"SET plan_cache_mode = force_generic_plan", NULL
 };
 static const char *const main_no_setup[] = { NULL };
@@ -153,6 +155,8 @@ main_on_notify(void *arg, const char *channel, const char *payload)
 {
 	if (strcmp(channel, "chat_typing") == 0)
 		events_typing(arg, payload);
+	else if (strcmp(channel, "chat_group_typing") == 0)
+		groups_typing(arg, payload);
 	else if (strcmp(channel, "chat_control") == 0)
 		main_control(arg, payload);
 	else
@@ -342,6 +346,7 @@ main_tick(lws_sorted_usec_list_t *sul)
 		if (m.ticks % (unsigned int)m.cfg.push_poll_seconds == 0)
 			events_wake(&m.hub);
 		frames_tick(&m.hub);
+		groups_tick(&m.hub);
 		main_secrets();
 	}
 	timer_schedule(m.hub.ctx, &m.tick, main_tick, MAIN_TICK_US);
@@ -501,7 +506,8 @@ main(int argc, char *argv[])
 		port = m.cfg.push_listen_port;
 
 	if (hub_init(&m.hub, &m.cfg, node) == -1 ||
-	    events_init(&m.hub, welcome_events_read) == -1)
+	    events_init(&m.hub, welcome_events_read) == -1 ||
+	    groups_init() == -1)
 		fatalx("out of memory");
 	m.hub.ctx = main_context(port);
 	timer_init(m.loop, m.hub.ctx);
@@ -544,6 +550,7 @@ main(int argc, char *argv[])
 		ev_loop_destroy(m.loop);
 	hub_free(&m.hub);
 	events_free();
+	groups_free();
 	frames_free();
 	delivery_free();
 	welcome_free();

@@ -34,6 +34,12 @@ struct outmsg {
 	int		 stream;
 	/* Its type, for the metrics (metrics_frame_type()). */
 	uint8_t		 type;
+	/*
+	 * The group whose per-group connections (CONTRACT §11) take it: ""
+	 * for a frame of the main connection only (a connection of the
+	 * per-group URL is sent nothing else).
+	 */
+	char		 group_id[UUID_TEXT_SIZE];
 	/* new_message only: which message, to whom, created when. */
 	char		 message_id[UUID_TEXT_SIZE];
 	char		 receiver_id[UUID_TEXT_SIZE];
@@ -204,6 +210,18 @@ struct session {
 	 */
 	lws_sorted_usec_list_t	 resume;
 	int			 reading_paused;
+
+	/*
+	 * A connection of the per-group URL (CONTRACT §11): its group, and
+	 * the next of that group's such connections here (groups.c); "" for
+	 * the main connection. online_frame: the last online_members frame
+	 * it was sent.
+	 */
+	char			 group_id[UUID_TEXT_SIZE];
+	struct session		*next_in_group;
+	char			*online_frame;
+	/* Closes with this code once its queue is written (0: not so). */
+	int			 close_after;
 };
 
 /* OPENING: takes wsi, its index and its id, and notes when it opened. */
@@ -221,7 +239,8 @@ const char *session_state_name(enum session_state state);
  * Queues an event frame (taking a reference): held until the session is
  * WELCOMED, so that the initial frames come first. An event of the stream
  * to a session with `since` before WELCOMING is dropped: its replay,
- * which reads up to the event horizon of that moment, has it.
+ * which reads up to the event horizon of that moment, has it. A
+ * connection of the per-group URL takes only the frames of its group.
  */
 void	session_push(struct session *s, struct outmsg *msg);
 /* Queues a frame at once: replies, connection_established, online_friends. */
@@ -235,6 +254,12 @@ void	session_send_text(struct session *s, const char *text);
 void	session_close(struct session *s, int code);
 /* Reads no more of s's frames for seconds (a refusal with 429). */
 void	session_pause_reading(struct session *s, double seconds);
+/*
+ * CLOSING with code once the frames queued now are written (the last
+ * word to a client: CONTRACT §11's status_changed); nothing more is
+ * queued meanwhile.
+ */
+void	session_close_after(struct session *s, int code);
 /* The writeable callback: 0, or -1 to close. */
 int	session_writeable(struct session *s);
 

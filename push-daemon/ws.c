@@ -5,10 +5,13 @@
 #include <string.h>
 #include <time.h>
 
+#include <json-c/json.h>
+
 #include "clientaddr.h"
 #include "detail.h"
 #include "events.h"
 #include "frames.h"
+#include "groups.h"
 #include "hub.h"
 #include "log.h"
 #include "metrics.h"
@@ -33,6 +36,7 @@ enum ws_refusal {
 	WS_BAD_CURSOR,
 	WS_UNAVAILABLE,
 	WS_INACTIVE,
+	WS_NOT_MEMBER,
 	WS_FULL,
 	WS_ACCOUNT_FULL,
 };
@@ -52,6 +56,8 @@ static const struct {
 	[WS_UNAVAILABLE] = { HTTP_STATUS_SERVICE_UNAVAILABLE,
 	    "Service unavailable", "unavailable" },
 	[WS_INACTIVE] = { HTTP_STATUS_FORBIDDEN, DETAIL_INACTIVE, "inactive" },
+	[WS_NOT_MEMBER] = { HTTP_STATUS_FORBIDDEN, "Not a member of this group",
+	    "not_member" },
 	[WS_FULL] = { HTTP_STATUS_SERVICE_UNAVAILABLE, "Too many connections",
 	    "max_connections" },
 	[WS_ACCOUNT_FULL] = { 429, "Too many connections for this account",
@@ -147,16 +153,24 @@ ws_client_addr(const struct config *cfg, struct lws *wsi, struct session *s)
 	clientaddr_get(cfg->trusted_proxies, remote, forwarded, s->addr);
 }
 
+/*
+ * Whether the path is the main URL, or the per-group URL of a group (its
+ * id, lowercase, into group; group[0] is NUL for the main URL).
+ */
 static int
-ws_path_ok(struct lws *wsi)
+ws_path_ok(struct lws *wsi, char group[UUID_TEXT_SIZE])
 {
-	char path[64];
+	char path[128];
 	int n = lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI);
+	size_t prefix = strlen(WS_GROUP_PATH);
 
+	group[0] = '\0';
 	if (n <= 0)
 		return 0;
 	if (path[n - 1] == '/')
 		path[n - 1] = '\0';
+	if (strncmp(path, WS_GROUP_PATH, prefix) == 0)
+		return uuid_normalize(path + prefix, group) == 0;
 	return strcmp(path, WS_PATH) == 0;
 }
 
@@ -187,13 +201,13 @@ static int
 ws_filter(struct hub *hub, struct lws *wsi, struct session *s)
 {
 	const struct config *cfg = hub->cfg;
-	char arg[TOKEN_MAX_LEN + 8];
+	char arg[TOKEN_MAX_LEN + 8], group[UUID_TEXT_SIZE];
 	const char *token;
 
 	ws_client_addr(cfg, wsi, s);
 	if (ws_version_check(wsi, s) == -1)
 		return -1;
-	if (!ws_path_ok(wsi))
+	if (!ws_path_ok(wsi, group))
 		return ws_refuse(wsi, s, WS_BAD_PATH);
 	/* The answer points into arg, past "token=". */
 	token = lws_get_urlarg_by_name(wsi, "token=", arg, sizeof(arg));
@@ -203,18 +217,68 @@ ws_filter(struct hub *hub, struct lws *wsi, struct session *s)
 		s->account_id[0] = '\0';
 		return ws_refuse(wsi, s, WS_BAD_TOKEN);
 	}
-	if (ws_since(wsi, s) == -1)
+	/* A per-group connection carries its group's frames only, from
+	 * now on: it has no since. */
+	if (group[0] == '\0' && ws_since(wsi, s) == -1)
 		return ws_refuse(wsi, s, WS_BAD_CURSOR);
-	/* The cursor of connection_established needs the event horizon. */
-	if (hub->draining || !hub->refused_loaded || events_moment() == NULL)
+	/* The cursor of connection_established needs the event horizon; a
+	 * per-group handshake, the copy of the groups. */
+	if (hub->draining || !hub->refused_loaded || events_moment() == NULL ||
+	    (group[0] != '\0' && !groups_loaded()))
 		return ws_refuse(wsi, s, WS_UNAVAILABLE);
 	if (idmap_get(&hub->refused, s->account_id) != NULL)
 		return ws_refuse(wsi, s, WS_INACTIVE);
+	/*
+	 * A stranger, a former member, a group deleted: all alike. The
+	 * daemon's copy of the groups learns of a new member by reading the
+	 * event: a read follows at once, so that a client that was added a
+	 * moment ago is let in when it tries again.
+	 */
+	if (group[0] != '\0' &&
+	    groups_admits(group, s->account_id, NULL, 0) == -1) {
+		events_wake(hub);
+		return ws_refuse(wsi, s, WS_NOT_MEMBER);
+	}
 	if (hub->sessions.count >= (size_t)cfg->push_max_connections)
 		return ws_refuse(wsi, s, WS_FULL);
 	if (!session_index_has_room(&hub->sessions, s->account_id))
 		return ws_refuse(wsi, s, WS_ACCOUNT_FULL);
 	s->hub = hub;
+	memcpy(s->group_id, group, UUID_TEXT_SIZE);
+	return 0;
+}
+
+/*
+ * The first frame of a per-group connection (CONTRACT §11): the
+ * original's connection_established, and the cursor of the moment. A
+ * member gone since the handshake closes at once.
+ */
+static int
+ws_group_established(struct session *s)
+{
+	char name[512];
+	struct json_object *obj;
+
+	if (groups_admits(s->group_id, s->account_id, name, sizeof(name)) == -1)
+		return -1;
+	if ((obj = json_object_new_object()) == NULL)
+		return -1;
+	json_object_object_add(obj, "type",
+	    json_object_new_string("connection_established"));
+	json_object_object_add(obj, "user_id",
+	    json_object_new_string(s->account_id));
+	json_object_object_add(obj, "group_id",
+	    json_object_new_string(s->group_id));
+	json_object_object_add(obj, "group_name", json_object_new_string(name));
+	json_object_object_add(obj, "my_status",
+	    json_object_new_string("active"));
+	json_object_object_add(obj, "message",
+	    json_object_new_string("Connected to group chat"));
+	json_object_object_add(obj, "cursor",
+	    json_object_new_string(events_moment()));
+	session_send_text(s, json_object_to_json_string_ext(obj,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(obj);
 	return 0;
 }
 
@@ -247,6 +311,15 @@ ws_established(struct hub *hub, struct lws *wsi, struct session *s)
 	log_info("connection opened: account %s, node %s, session %llu, "
 	    "address %s", s->account_id, hub->node_id,
 	    (unsigned long long)s->id, s->addr);
+	if (s->group_id[0] != '\0') {
+		groups_attach(s);
+		if (ws_group_established(s) == -1) {
+			return ws_close(wsi, s,
+			    (enum lws_close_status)GROUPS_CLOSE_GONE, "");
+		}
+		welcome_session(hub, s);
+		return 0;
+	}
 	/*
 	 * Its cursor: with since, since itself (a client that goes away
 	 * before the replay has come keeps its place); without, the event
@@ -382,6 +455,7 @@ ws_log_closed(const struct hub *hub, const struct session *s)
 static void
 ws_closed(struct hub *hub, struct session *s)
 {
+	groups_detach(s);
 	if (s->state != SESSION_OPENING)
 		ws_log_closed(hub, s);
 	presence_close(hub, s);

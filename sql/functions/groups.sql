@@ -1071,3 +1071,61 @@ CREATE OR REPLACE TRIGGER group_member_updated_at BEFORE UPDATE ON group_member
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 CREATE OR REPLACE TRIGGER group_message_updated_at BEFORE UPDATE ON group_message
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+
+------------------------------------------------------------------------
+-- What the push daemons ask besides the frames of events.
+
+-- The daemon's copy of the groups (push-daemon/groups.c), loaded once
+-- when it starts reading events and kept current by the events after:
+-- each active group, its name, and its active members as a uuid[]
+-- literal.
+CREATE OR REPLACE FUNCTION push_groups()
+RETURNS TABLE (group_id uuid, name text, members text)
+LANGUAGE sql STABLE AS $$
+    SELECT g.group_id, g.name,
+           coalesce(array_agg(m.account_id ORDER BY m.account_id)
+                    FILTER (WHERE m.account_id IS NOT NULL), '{}')::text
+      FROM chat_group g
+      LEFT JOIN group_member m ON m.group_id = g.group_id
+                              AND m.status = 'active'
+     WHERE g.is_active
+     GROUP BY g.group_id, g.name
+$$;
+
+-- The online_members frame (CONTRACT §11, the per-group WebSocket) of
+-- each group of gids.
+CREATE OR REPLACE FUNCTION push_group_online(gids uuid[], timeout_seconds int)
+RETURNS TABLE (group_id uuid, frame text)
+LANGUAGE sql STABLE AS $$
+    SELECT q.gid, json_build_object('type', 'online_members',
+               'group_id', q.gid,
+               'members', group_online_members(q.gid, timeout_seconds))::text
+      FROM unnest(gids) AS q(gid)
+$$;
+
+-- group_typing and the typing of a per-group WebSocket: by an active
+-- member of a group not deleted, relayed through NOTIFY to every daemon
+-- (which knows the members: push-daemon/groups.c), never stored. Answers
+-- the status of group_gate (403 as well for a group deleted), and the
+-- refusal's body.
+CREATE OR REPLACE FUNCTION push_group_typing(sender uuid, gid uuid,
+    typing boolean, OUT status int, OUT body json, OUT events int)
+LANGUAGE plpgsql AS $$
+DECLARE
+    gate record;
+BEGIN
+    events := 0;
+    SELECT * INTO gate FROM group_gate(sender, gid, false);
+    status := gate.status; body := gate.body;
+    IF status = 200 THEN
+        body := group_deleted_refusal(gate.g);
+        IF body IS NOT NULL THEN
+            status := 403;
+            RETURN;
+        END IF;
+        PERFORM pg_notify('chat_group_typing', gid::text || ' ' ||
+                          sender::text || ' ' ||
+                          CASE WHEN typing THEN 't' ELSE 'f' END);
+    END IF;
+END
+$$;
