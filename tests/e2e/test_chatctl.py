@@ -10,15 +10,17 @@ import re
 import select
 import secrets
 import subprocess
+import urllib.parse
 
 import pytest
+import websockets
 
-from chat_api import (b64url, body, connect_db, env, forge, get_me,
+from chat_api import (api, b64url, body, connect_db, env, forge, get_me,
                       jwt_secret, login_form, new_user, refresh,
                       unique_email, unique_username)
-from ws_client import (ROOT, WAIT, blocking, handshake_status, push_nodes,
-                       service_log_lines, session, wait_for_log, wait_status,
-                       ws_test)
+from ws_client import (ROOT, WAIT, Conn, blocking, handshake_status,
+                       push_nodes, service_log_lines, session, url_for,
+                       wait_for_log, wait_status, ws_test)
 
 
 def chatctl_path():
@@ -416,3 +418,55 @@ async def test_secret_rotate_logs_nobody_out():
     assert re.search(r"^previous one +ok .*\.previous \(mode 0600", out,
                      re.M), out
 
+
+# ------------------------------------------------------ after a restore
+
+async def connection_cursor(user, since=None):
+    """The first frames of a connection of user (with since, if given)
+    after online_friends: connection_established's cursor, and the next
+    frame if since was given (resync_required or an event), else None."""
+    url = url_for(user.access)
+    if since is not None:
+        url += "&since=" + urllib.parse.quote(since, safe="")
+    ws = await websockets.connect(url, open_timeout=WAIT, close_timeout=2,
+                                  ping_interval=None)
+    conn = Conn(ws, user.username)
+    established = await conn.expect("connection_established")
+    await conn.expect("online_friends")
+    after = await conn.next() if since is not None else None
+    await conn.close()
+    return established["cursor"], after
+
+
+def sync_status(user, since):
+    return api("GET", "/sync", token=user.access,
+               params={"since": since}).status_code
+
+
+@pytest.mark.disruptive
+@ws_test
+async def test_stream_reset_refuses_every_cursor_made_before():
+    """chatctl stream reset, after restoring a backup (docs/DEPLOY.md):
+    the event stream starts again, and a cursor made before is refused
+    (/sync 410, resync_required on the handshake) while one made after is
+    good. Without --yes it refuses. It disturbs every client's cursor."""
+    user = new_user()
+    before, _ = await connection_cursor(user)
+    assert await blocking(sync_status, user, before) == 200
+    assert "--yes" in await blocking(fails, "stream", "reset")
+    out = await blocking(ok, "stream", "reset", "--yes")
+    assert re.fullmatch(r"event stream reset: \d+ events removed; cursors "
+                        r"made before are refused\n", out), out
+    assert await blocking(sync_status, user, before) == 410
+    # The daemons take the new stream at their next read (at most
+    # push.poll_seconds); their cursors are good from then on.
+    deadline = asyncio.get_running_loop().time() + 3 * WAIT
+    while True:
+        after, _ = await connection_cursor(user)
+        if await blocking(sync_status, user, after) == 200:
+            break
+        assert asyncio.get_running_loop().time() < deadline, after
+        await asyncio.sleep(0.2)
+    _, frame = await connection_cursor(user, since=before)
+    assert frame["type"] == "resync_required", frame
+    assert await blocking(sync_status, user, frame["cursor"]) == 200
