@@ -1,6 +1,6 @@
 /*
- * chatctl migrate, check: the schema and the installation. The SQL files
- * are those of the tree chatctl was built from, installed by make install
+ * chatctl migrate, check, stream reset: the schema and the installation.
+ * The SQL files are those of the tree chatctl was built from, installed
  * under $(datadir)/chat/sql (-s names another directory, a checkout's
  * sql/ for instance).
  */
@@ -378,4 +378,42 @@ admin_check(struct ctl *ctl, int argc, char *argv[])
 	failed |= admin_check_functions(ctl);
 	admin_show_daemons(ctl);
 	return failed ? 1 : 0;
+}
+
+/*
+ * stream reset, after a restore (docs/DEPLOY.md, "Backup and restore"):
+ * the event stream starts again at this transaction. A dump carries the
+ * events with the transaction ids of the cluster it was taken from, and
+ * the mark below which pruning went: restored into another cluster, that
+ * mark lies in its future and every new cursor would be refused as
+ * expired; restored into the same one, the cursors of clients that went
+ * past the dump would be taken as good again once the next event is
+ * written, and they would never hear that their history went back. Here
+ * the events go, and the mark moves to this transaction: every cursor
+ * made before the restore is refused (CONTRACT §10: /sync 410, or 422
+ * for one made in another cluster's future; resync_required over the
+ * WebSocket), every one made after it is good.
+ */
+int
+admin_stream(struct ctl *ctl, int argc, char *argv[])
+{
+	PGresult *res;
+
+	if (argc < 2 || argc > 3 || strcmp(argv[1], "reset") != 0 ||
+	    (argc == 3 && strcmp(argv[2], "--yes") != 0))
+		ctl_usage(stderr, 2);
+	if (argc == 2)
+		errx(1, "stream reset is for a database restored from a "
+		    "backup: every client resyncs (reloads its history): add "
+		    "--yes");
+	PQclear(ctl_query(ctl, "BEGIN", 0, NULL));
+	res = ctl_query(ctl, "WITH gone AS (DELETE FROM event RETURNING 1) "
+	    "SELECT count(*) FROM gone", 0, NULL);
+	PQclear(ctl_query(ctl, "UPDATE event_pruning "
+	    "SET below = pg_current_xact_id()", 0, NULL));
+	PQclear(ctl_query(ctl, "COMMIT", 0, NULL));
+	printf("event stream reset: %s events removed; cursors made before "
+	    "are refused\n", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
 }

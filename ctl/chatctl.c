@@ -59,7 +59,11 @@ ctl_usage(FILE *out, int status)
 	    "  secret rotate [--force]\n"
 	    "                        a new JWT secret; tokens signed with the "
 	    "one before\n"
-	    "                        stay valid until they expire\n",
+	    "                        stay valid until they expire\n"
+	    "  stream reset --yes    after restoring a backup: the event "
+	    "stream starts\n"
+	    "                        again; cursors made before are "
+	    "refused\n",
 	    CONFIG_DEFAULT_PATH, CTL_SQL_DIR);
 	exit(status);
 }
@@ -164,6 +168,7 @@ static const struct {
 	{ "online", service_online },
 	{ "secret", secret_command },
 	{ "stats", service_stats },
+	{ "stream", admin_stream },
 	{ "user", user_command },
 };
 

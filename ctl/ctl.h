@@ -71,5 +71,6 @@ int		 secret_command(struct ctl *ctl, int argc, char *argv[]);
 /* admin.c */
 int		 admin_migrate(struct ctl *ctl, int argc, char *argv[]);
 int		 admin_check(struct ctl *ctl, int argc, char *argv[]);
+int		 admin_stream(struct ctl *ctl, int argc, char *argv[]);
 
 #endif

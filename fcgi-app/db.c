@@ -3,6 +3,7 @@
 
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 
 void
 db_init(struct db *db, const char *conninfo)
@@ -38,6 +39,7 @@ db_connect(struct db *db)
 		/* The message names the server, never a password. */
 		log_warnx("database: %s", PQerrorMessage(db->conn));
 		db_close(db);
+		metrics_db_error(METRICS_DB_CONNECT);
 		return DB_UNAVAILABLE;
 	}
 	db->gen++;
@@ -85,10 +87,14 @@ db_failure(struct db *db, PGresult *res)
 		log_warnx("database: connection lost: %s",
 		    PQerrorMessage(db->conn));
 		db_close(db);
+		metrics_db_error(METRICS_DB_LOST);
 		return DB_UNAVAILABLE;
 	}
-	if (res == NULL)
+	if (res == NULL) {
+		metrics_db_error(METRICS_DB_LOST);
 		return DB_UNAVAILABLE;
+	}
+	metrics_db_error(METRICS_DB_STATEMENT);
 	return DB_FAILED;
 }
 

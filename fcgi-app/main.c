@@ -28,6 +28,7 @@
 #include "app.h"
 #include "auth.h"
 #include "log.h"
+#include "metrics.h"
 #include "password.h"
 #include "prefork.h"
 #include "reply.h"
@@ -102,18 +103,35 @@ main_secrets(struct app *app)
 	}
 }
 
+/* Seconds since start, on the monotonic clock. */
+static double
+main_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
+		return 0;
+	return (double)(now.tv_sec - start->tv_sec) +
+	    (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* One request, counted in the metrics unless it asked for them. */
 static void
 main_serve(struct app *app, FCGX_Request *fcgx)
 {
+	struct timespec start;
 	struct request rq;
 	struct reply rp;
 
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	reply_init(&rp);
 	if (request_read(&rq, app, fcgx) == 0)
 		router_dispatch(&rq, &rp);
 	else
 		reply_internal_error(&rp);
 	reply_send(&rp, &rq);
+	if (!rq.metrics)
+		metrics_request(rq.route, rp.status, main_since(&start));
 	reply_free(&rp);
 	request_free(&rq);
 }
@@ -228,6 +246,7 @@ main(int argc, char *argv[])
 	app.dummy_hash = password_hash("no account has this password");
 	if (app.dummy_hash == NULL)
 		fatalx("cannot hash a password: is yescrypt available?");
+	metrics_open(app.cfg.metrics_fcgi_file);
 	db_init(&app.db, app.cfg.db_conninfo);
 	ratelimit_params(&app.cfg, app.ratelimit_buf, app.ratelimit_params);
 	db_setup(&app.db, RATELIMIT_CONFIGURE_SQL, app.ratelimit_params,
@@ -243,6 +262,7 @@ main(int argc, char *argv[])
 	/* Free everything, so that leak checkers see a clean exit. */
 	FCGX_Free(&fcgx, 1);
 	db_close(&app.db);
+	metrics_close();
 	free(app.dummy_hash);
 	config_free(&app.cfg);
 	log_info("stopped");

@@ -29,14 +29,37 @@ static const struct {
 	{ 503, "Service Unavailable" },
 };
 
+#define REPLY_NSTATUSES	(sizeof(reply_reasons) / sizeof(reply_reasons[0]))
+
+size_t
+reply_nstatuses(void)
+{
+	return REPLY_NSTATUSES;
+}
+
+int
+reply_status_at(size_t i)
+{
+	return i < REPLY_NSTATUSES ? reply_reasons[i].status : 0;
+}
+
+size_t
+reply_status_index(int status)
+{
+	size_t i;
+
+	for (i = 0; i < REPLY_NSTATUSES; i++)
+		if (reply_reasons[i].status == status)
+			break;
+	return i;
+}
+
 static const char *
 reply_reason(int status)
 {
-	for (size_t i = 0; i < sizeof(reply_reasons) /
-	    sizeof(reply_reasons[0]); i++)
-		if (reply_reasons[i].status == status)
-			return reply_reasons[i].reason;
-	return "Unknown";
+	size_t i = reply_status_index(status);
+
+	return i < REPLY_NSTATUSES ? reply_reasons[i].reason : "Unknown";
 }
 
 void
@@ -59,6 +82,7 @@ reply_json(struct reply *rp, int status, const char *json)
 {
 	free(rp->body);
 	rp->body = strdup(json);
+	rp->content_type = NULL;
 	rp->status = rp->body != NULL ? status : 500;
 }
 
@@ -68,6 +92,15 @@ reply_take(struct reply *rp, int status, char *body)
 	free(rp->body);
 	rp->body = body;
 	rp->status = status;
+	rp->content_type = NULL;
+}
+
+void
+reply_text(struct reply *rp, int status, const char *content_type,
+    char *body)
+{
+	reply_take(rp, status, body);
+	rp->content_type = content_type;
 }
 
 void
@@ -245,7 +278,8 @@ reply_send(struct reply *rp, const struct request *rq)
 	}
 	len = strlen(rp->body);
 	snprintf(line, sizeof(line), "%zu", len);
-	reply_header(out, "Content-Type", "application/json");
+	reply_header(out, "Content-Type", rp->content_type != NULL ?
+	    rp->content_type : "application/json");
 	reply_header(out, "Content-Length", line);
 	FCGX_PutS("\r\n", out);
 	FCGX_PutStr(rp->body, (int)len, out);

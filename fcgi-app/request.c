@@ -5,6 +5,7 @@
 
 #include "app.h"
 #include "log.h"
+#include "metrics.h"
 #include "request.h"
 #include "utf8.h"
 
@@ -147,6 +148,26 @@ request_check_query(struct request *rq, const char *query, size_t len)
 	return 0;
 }
 
+/* Whether the client is on this host, and came through no proxy. */
+static int
+request_from_loopback(struct request *rq)
+{
+	const char *remote = request_param(rq, "REMOTE_ADDR");
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (remote == NULL ||
+	    FCGX_GetParam("HTTP_X_FORWARDED_FOR", rq->fcgx->envp) != NULL ||
+	    FCGX_GetParam("HTTP_FORWARDED", rq->fcgx->envp) != NULL)
+		return 0;
+	if (inet_pton(AF_INET, remote, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, remote, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) &&
+		    a6.s6_addr[12] == 127);
+	return 0;
+}
+
 static int
 request_read_target(struct request *rq)
 {
@@ -158,6 +179,8 @@ request_read_target(struct request *rq)
 		return 0;
 	query = strchr(uri, '?');
 	pathlen = query != NULL ? (size_t)(query - uri) : strlen(uri);
+	rq->metrics = pathlen == strlen(METRICS_PATH) &&
+	    memcmp(uri, METRICS_PATH, pathlen) == 0;
 	if (request_check_path(rq, uri, pathlen) == -1 ||
 	    request_split_path(rq, uri, pathlen) == -1)
 		return -1;
@@ -230,6 +253,7 @@ request_read(struct request *rq, struct app *app, FCGX_Request *fcgx)
 	    "HTTP_ACCESS_CONTROL_REQUEST_HEADERS");
 	clientaddr_get(app->cfg.trusted_proxies, request_param(rq, "REMOTE_ADDR"),
 	    request_param(rq, "HTTP_X_FORWARDED_FOR"), rq->client_addr);
+	rq->from_loopback = request_from_loopback(rq);
 	if (request_read_target(rq) == -1 || request_read_body(rq) == -1) {
 		log_warnx("request: out of memory");
 		return -1;

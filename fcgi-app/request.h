@@ -66,6 +66,15 @@ struct request {
 	 */
 	char		 client_addr[CLIENTADDR_SIZE];
 	char		 account_id[UUID_TEXT_SIZE];	/* once authenticated */
+
+	/* The path is /metrics (metrics.c), asked by a client on this host:
+	 * REMOTE_ADDR is a loopback address and no proxy forwarded it (no
+	 * X-Forwarded-For, no Forwarded). */
+	int		 metrics;
+	int		 from_loopback;
+	/* The route that matched, for the metrics: 1 + its index in the
+	 * table (router_route_name()), 0 when none did. */
+	int		 route;
 };
 
 /* Reads the request's variables and body. Returns 0, or -1 out of memory. */

@@ -11,6 +11,7 @@
 #include "groups.h"
 #include "health.h"
 #include "login.h"
+#include "metrics.h"
 #include "router.h"
 
 typedef void (*route_handler)(struct request *, struct reply *);
@@ -98,6 +99,19 @@ static const struct route routes[] = {
 /* The WebSocket paths (push-daemon/ws.h), below /api/v1. */
 #define ROUTER_WS_PATH		"/chat/ws/chat"
 #define ROUTER_WS_GROUP_PATH	"/group-chat/ws/group/*"
+
+size_t
+router_count(void)
+{
+	return ROUTER_NROUTES;
+}
+
+void
+router_route_name(size_t i, const char **method, const char **path)
+{
+	*method = i < ROUTER_NROUTES ? routes[i].method : "";
+	*path = i < ROUTER_NROUTES ? routes[i].path : "";
+}
 
 /* Whether the request path matches pattern, capturing "*" segments. */
 static int
@@ -199,6 +213,10 @@ router_dispatch(struct request *rq, struct reply *rp)
 		reply_error(rp, 413, "Request body too large");
 		return;
 	}
+	if (rq->metrics) {
+		metrics_reply(rq, rp);
+		return;
+	}
 	/*
 	 * A WebSocket handshake reaches chat-fcgi only when the web server
 	 * kept it from the push daemons: its query string is not valid
@@ -231,6 +249,7 @@ router_dispatch(struct request *rq, struct reply *rp)
 			reply_error(rp, 404, "Not Found");
 		return;
 	}
+	rq->route = (int)(route - routes) + 1;
 	if (route->access == ROUTE_AUTH && auth_bearer(rq, rp) == -1)
 		return;
 	if (route->access == ROUTE_TOKEN && auth_token(rq, rp) == -1)

@@ -9,12 +9,17 @@
 #include "hub.h"
 #include "idlist.h"
 #include "log.h"
+#include "metrics.h"
 #include "timer.h"
 
 static struct pg_stmt events_horizon_stmt = PG_STMT("ev_horizon", 0,
     "SELECT h, stream_cursor(h, h, 0) FROM stream_horizon() h");
+/* With each event's age when read, by the database's clock (metrics). */
 static struct pg_stmt events_read_stmt = PG_STMT("ev_read", 1,
-    "SELECT * FROM push_stream_events($1)");
+    "SELECT s.*, extract(epoch FROM clock_timestamp() - e.created_at) "
+    "FROM push_stream_events($1) s "
+    "LEFT JOIN event e ON e.event_id = s.event_id "
+    "ORDER BY s.event_id NULLS LAST");
 static struct pg_stmt events_messages_stmt = PG_STMT("ev_messages", 2,
     "SELECT * FROM push_message_frames($1, $2)");
 static struct pg_stmt events_groups_stmt = PG_STMT("ev_groups", 2,
@@ -36,7 +41,7 @@ static struct pg_stmt events_groups_stmt = PG_STMT("ev_groups", 2,
 
 /* Columns of push_stream_events() and of push_message_frames(). */
 enum { EV_HORIZON, EV_ID, EV_KIND, EV_ACTOR, EV_TARGET, EV_MESSAGE, EV_HELD,
-	EV_CURSOR, EV_FRAME, EV_MOMENT };
+	EV_CURSOR, EV_FRAME, EV_MOMENT, EV_AGE };
 enum { MSG_ID, MSG_SENDER, MSG_RECEIVER, MSG_CREATED_AT, MSG_FRAME };
 /* Columns of push_group_frames(). */
 enum { GR_EVENT, GR_GROUP, GR_ACCOUNT, GR_STATUS, GR_MEMBERS, GR_NAME,
@@ -596,6 +601,10 @@ events_read(void *arg, PGresult *res)
 	}
 	b->hub = hub;
 	b->events = res;
+	for (int i = 0; i < PQntuples(res); i++)
+		if (!PQgetisnull(res, i, EV_AGE))
+			metrics_event_lag(strtod(PQgetvalue(res, i, EV_AGE),
+			    NULL));
 	if (events_wanted_messages(hub, res, &ids, &cursors) == -1 ||
 	    events_wanted_groups(hub, res, &gids, &gcursors) == -1) {
 		/* Out of memory: the horizon stays, the next read redoes it. */

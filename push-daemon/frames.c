@@ -11,6 +11,7 @@
 #include "idlist.h"
 #include "json_input.h"
 #include "log.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "rules.h"
 
@@ -116,6 +117,16 @@ static struct {
 static struct pg_stmt frames_limits_stmt = PG_STMT("ws_limits",
     RATELIMIT_NPARAMS, RATELIMIT_CONFIGURE_SQL);
 
+/*
+ * The request's type once frames_header() accepted it, else "invalid":
+ * the label of its metrics, never the client's own text.
+ */
+static const char *
+frames_type_label(const struct frames_req *req)
+{
+	return req->kind != NULL ? req->kind->name : "invalid";
+}
+
 static void
 frames_req_free(struct frames_req *req)
 {
@@ -143,6 +154,7 @@ frames_error_retry(const struct frames_req *req, int code, const char *detail,
 	struct session *s = hub_find(req->hub, &req->ref);
 	struct json_object *obj;
 
+	metrics_request_refused(frames_type_label(req), code);
 	if (s == NULL || (obj = json_object_new_object()) == NULL)
 		return;
 	json_object_object_add(obj, "type", json_object_new_string("error"));
@@ -923,11 +935,12 @@ frames_handle(struct session *s, const char *text, size_t len)
 	if (json_input_parse(text, len, &obj) != JSON_INPUT_OK) {
 		frames_error(req, 422, "Invalid JSON: one JSON object expected");
 		rc = -1;
-	} else if (frames_header(req, obj) == -1)
-		rc = -1;
-	else if (frames_admit(req, s) == -1)
-		rc = -1;
-	else
+	} else
+		rc = frames_header(req, obj);
+	metrics_frame_in(frames_type_label(req));
+	if (rc == 0)
+		rc = frames_admit(req, s);
+	if (rc == 0)
 		rc = req->kind->handle(req, obj);
 	if (rc == -1)
 		frames_req_free(req);

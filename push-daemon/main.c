@@ -30,6 +30,7 @@
 #include "log.h"
 #include "pg.h"
 #include "presence.h"
+#include "scrape.h"
 #include "timer.h"
 #include "uuid.h"
 #include "welcome.h"
@@ -377,6 +378,39 @@ main_context_libev(struct lws_context_creation_info *info)
 	return NULL;
 }
 
+/*
+ * An IPv4 address binds only with IPv6 off: lws 4.1 would otherwise
+ * listen on every interface.
+ */
+static uint64_t
+main_address_options(const char *address)
+{
+	if (strchr(address, ':') == NULL &&
+	    strspn(address, "0123456789.") == strlen(address))
+		return LWS_SERVER_OPTION_DISABLE_IPV6;
+	return 0;
+}
+
+/* The metrics port: the daemon's own plus [metrics] push_port_offset. */
+static void
+main_metrics(int port)
+{
+	int offset = m.cfg.metrics_push_port_offset;
+
+	if (offset == 0)
+		return;
+	if (port + offset > 65535)
+		fatalx("metrics.push_port_offset: %d + %d is no port", port,
+		    offset);
+	if (scrape_listen(m.hub.ctx, m.cfg.metrics_push_address,
+	    port + offset, main_address_options(m.cfg.metrics_push_address))
+	    == -1)
+		fatalx("cannot listen for metrics on %s:%d",
+		    m.cfg.metrics_push_address, port + offset);
+	log_info("metrics on %s:%d", m.cfg.metrics_push_address,
+	    port + offset);
+}
+
 static struct lws_context *
 main_context(int port)
 {
@@ -400,14 +434,9 @@ main_context(int port)
 	info.protocols = protocols;
 	info.user = &m.hub;
 	info.retry_and_idle_policy = &m.retry;
-	/* lws closes a frame of invalid UTF-8 with 1007 itself. An IPv4
-	 * listen address binds only with IPv6 off: lws 4.1 would otherwise
-	 * listen on every interface. */
-	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
-	if (strchr(m.cfg.push_listen_address, ':') == NULL &&
-	    strspn(m.cfg.push_listen_address, "0123456789.") ==
-	    strlen(m.cfg.push_listen_address))
-		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	/* lws closes a frame of invalid UTF-8 with 1007 itself. */
+	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 |
+	    main_address_options(m.cfg.push_listen_address);
 	if ((ctx = main_context_libev(&info)) != NULL)
 		return ctx;
 	log_warnx("no libev event loop: polling every descriptor");
@@ -486,12 +515,13 @@ main(int argc, char *argv[])
 	if (m.hub.vhost == NULL)
 		fatalx("no default vhost");
 	main_adopt_signals();
-	m.hub.pg = pg_new(m.hub.ctx, m.hub.vhost, m.cfg.db_conninfo,
-	    main_no_setup, &owner);
-	m.hub.pg_events = pg_new(m.hub.ctx, m.hub.vhost, m.cfg.db_conninfo,
-	    main_events_setup, &events_owner);
-	m.hub.pg_marks = pg_new(m.hub.ctx, m.hub.vhost, m.cfg.db_conninfo,
-	    main_no_setup, &marks_owner);
+	main_metrics(port);
+	m.hub.pg = pg_new(m.hub.ctx, m.hub.vhost, "requests",
+	    m.cfg.db_conninfo, main_no_setup, &owner);
+	m.hub.pg_events = pg_new(m.hub.ctx, m.hub.vhost, "events",
+	    m.cfg.db_conninfo, main_events_setup, &events_owner);
+	m.hub.pg_marks = pg_new(m.hub.ctx, m.hub.vhost, "marks",
+	    m.cfg.db_conninfo, main_no_setup, &marks_owner);
 	if (m.hub.pg == NULL || m.hub.pg_events == NULL ||
 	    m.hub.pg_marks == NULL)
 		fatalx("out of memory");

@@ -1,9 +1,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "pg.h"
 #include "timer.h"
 
@@ -30,6 +32,7 @@ struct pg_job {
 };
 
 struct pg {
+	const char		*name;		/* a literal */
 	struct lws_context	*ctx;
 	struct lws_vhost	*vhost;
 	char			*conninfo;
@@ -51,6 +54,11 @@ struct pg {
 	int			 max_queued;	/* more are refused */
 
 	struct pg_stmt		 wake_stmt;	/* pg_wake() */
+
+	/* The round trips of its statements (metrics.c), each from the
+	 * moment the head job went out. */
+	struct promtext_histogram *round_trips;
+	struct timespec		 sent_at;
 };
 
 /* Connection numbers, unique in the process (see struct pg_stmt). */
@@ -312,7 +320,22 @@ pg_kick(struct pg *pg)
 		return;
 	}
 	pg->head_sent = 1;
+	clock_gettime(CLOCK_MONOTONIC, &pg->sent_at);
 	pg_flush(pg);
+}
+
+/* The head job's answer is in: its round trip into the histogram. */
+static void
+pg_round_trip_over(struct pg *pg)
+{
+	struct timespec now;
+
+	if (pg->round_trips == NULL ||
+	    clock_gettime(CLOCK_MONOTONIC, &now) == -1)
+		return;
+	promtext_observe(pg->round_trips,
+	    (double)(now.tv_sec - pg->sent_at.tv_sec) +
+	    (double)(now.tv_nsec - pg->sent_at.tv_nsec) / 1e9);
 }
 
 static void
@@ -345,6 +368,7 @@ pg_collect(struct pg *pg)
 		}
 		res = job->result;
 		job->result = NULL;
+		pg_round_trip_over(pg);
 		if (job->preparing) {
 			job->preparing = 0;
 			pg->head_sent = 0;
@@ -439,8 +463,9 @@ const struct lws_protocols pg_protocol = {
 };
 
 struct pg *
-pg_new(struct lws_context *ctx, struct lws_vhost *vhost, const char *conninfo,
-    const char *const *setup, const struct pg_owner *owner)
+pg_new(struct lws_context *ctx, struct lws_vhost *vhost, const char *name,
+    const char *conninfo, const char *const *setup,
+    const struct pg_owner *owner)
 {
 	struct pg *pg = calloc(1, sizeof(*pg));
 
@@ -453,6 +478,8 @@ pg_new(struct lws_context *ctx, struct lws_vhost *vhost, const char *conninfo,
 	pg->setup = setup;
 	pg->owner = *owner;
 	pg->max_queued = PG_MAX_QUEUED;
+	pg->name = name;
+	pg->round_trips = metrics_db_histogram(name);
 	pg->wake_stmt = (struct pg_stmt)PG_STMT("pg_wake", 1,
 	    "SELECT wake_push_daemons($1)");
 	pg_connect_start(pg);
@@ -482,6 +509,18 @@ void
 pg_set_max_queued(struct pg *pg, int max)
 {
 	pg->max_queued = max;
+}
+
+int
+pg_queued(const struct pg *pg)
+{
+	return pg != NULL ? pg->queued : 0;
+}
+
+const char *
+pg_name(const struct pg *pg)
+{
+	return pg != NULL ? pg->name : "none";
 }
 
 int

@@ -47,10 +47,10 @@ extern const struct lws_protocols pg_protocol;
 /*
  * A connection to conninfo, made again whenever it is lost; setup (a NULL-
  * terminated list of SQL statements, kept by the caller) runs first on
- * each connection.
+ * each connection. name (a literal) names it in the metrics.
  */
 struct pg *pg_new(struct lws_context *ctx, struct lws_vhost *vhost,
-	    const char *conninfo, const char *const *setup,
+	    const char *name, const char *conninfo, const char *const *setup,
 	    const struct pg_owner *owner);
 void	pg_free(struct pg *pg);
 
@@ -87,6 +87,11 @@ void	pg_reset(struct pg *pg, const char *why);
  */
 #define PG_MAX_QUEUED	65536
 void	pg_set_max_queued(struct pg *pg, int max);
+
+/* Queries queued (the one in flight too), and the connection's name,
+ * for the metrics. */
+int	pg_queued(const struct pg *pg);
+const char *pg_name(const struct pg *pg);
 
 /* Whether queries can be queued; pg may be NULL (shutting down). */
 int	pg_connected(const struct pg *pg);

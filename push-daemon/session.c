@@ -5,6 +5,7 @@
 
 #include "delivery.h"
 #include "log.h"
+#include "metrics.h"
 #include "session.h"
 #include "timer.h"
 
@@ -18,6 +19,7 @@ outmsg_new(const char *text, size_t len)
 	msg->refs = 1;
 	msg->len = len;
 	msg->stream = 0;
+	msg->type = metrics_frame_type(text, len);
 	msg->group_id[0] = '\0';
 	msg->message_id[0] = '\0';
 	msg->receiver_id[0] = '\0';
@@ -278,6 +280,7 @@ session_writeable(struct session *s)
 	    LWS_WRITE_TEXT);
 	if (n < (int)it->msg->len)
 		return -1;
+	metrics_frame_out(it->msg->type);
 	s->queue.head = it->next;
 	if (s->queue.head == NULL)
 		s->queue.tail = NULL;

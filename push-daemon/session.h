@@ -32,6 +32,8 @@ struct outmsg {
 	size_t		 len;
 	/* An event of the stream (it carries a cursor). */
 	int		 stream;
+	/* Its type, for the metrics (metrics_frame_type()). */
+	uint8_t		 type;
 	/*
 	 * The group whose per-group connections (CONTRACT §11) take it: ""
 	 * for a frame of the main connection only (a connection of the

@@ -14,6 +14,7 @@
 #include "groups.h"
 #include "hub.h"
 #include "log.h"
+#include "metrics.h"
 #include "presence.h"
 #include "welcome.h"
 #include "token.h"
@@ -24,15 +25,56 @@
 #define WS_VERSION	"13"
 
 /*
+ * The refusals of a handshake: the HTTP status, why (its body, and the
+ * reason in its log line), and the reason's name in the metrics.
+ */
+enum ws_refusal {
+	WS_NO_VERSION,
+	WS_OTHER_VERSION,
+	WS_BAD_PATH,
+	WS_BAD_TOKEN,
+	WS_BAD_CURSOR,
+	WS_UNAVAILABLE,
+	WS_INACTIVE,
+	WS_NOT_MEMBER,
+	WS_FULL,
+	WS_ACCOUNT_FULL,
+};
+
+static const struct {
+	unsigned int	 status;
+	const char	*why;
+	const char	*name;
+} ws_refusals[] = {
+	[WS_NO_VERSION] = { HTTP_STATUS_BAD_REQUEST, "Bad Request",
+	    "no_version" },
+	[WS_OTHER_VERSION] = { 426, "Upgrade Required", "version" },
+	[WS_BAD_PATH] = { HTTP_STATUS_NOT_FOUND, "Not Found", "path" },
+	[WS_BAD_TOKEN] = { HTTP_STATUS_UNAUTHORIZED, DETAIL_BAD_CREDENTIALS,
+	    "token" },
+	[WS_BAD_CURSOR] = { 422, "Invalid cursor", "cursor" },
+	[WS_UNAVAILABLE] = { HTTP_STATUS_SERVICE_UNAVAILABLE,
+	    "Service unavailable", "unavailable" },
+	[WS_INACTIVE] = { HTTP_STATUS_FORBIDDEN, DETAIL_INACTIVE, "inactive" },
+	[WS_NOT_MEMBER] = { HTTP_STATUS_FORBIDDEN, "Not a member of this group",
+	    "not_member" },
+	[WS_FULL] = { HTTP_STATUS_SERVICE_UNAVAILABLE, "Too many connections",
+	    "max_connections" },
+	[WS_ACCOUNT_FULL] = { 429, "Too many connections for this account",
+	    "max_connections_per_account" },
+};
+
+/*
  * The log line of a refused handshake: why (never the token), the
  * account when the token named one, and the client's address. A refusal
  * for want of capacity is the service's trouble: a warning.
  */
 #define WS_REFUSED_LINE	"handshake refused: %u %s, account %s, address %s"
 
+/* Logs and counts a refusal with status (an HTTP status, or 1008). */
 static void
-ws_log_refused(const struct session *s, unsigned int status,
-    const char *why)
+ws_refused(const struct session *s, unsigned int status, const char *why,
+    const char *name)
 {
 	const char *account = s->account_id[0] != '\0' ? s->account_id : "-";
 
@@ -40,20 +82,21 @@ ws_log_refused(const struct session *s, unsigned int status,
 		log_warnx(WS_REFUSED_LINE, status, why, account, s->addr);
 	else
 		log_info(WS_REFUSED_LINE, status, why, account, s->addr);
+	metrics_handshake_refused(name, status);
 }
 
 /*
  * The handshake: the path, then the token of the query string, then the
  * account's standing, all without a query: refused accounts are kept in
  * memory (presence.c). A refusal is a real HTTP status, as CONTRACT §6
- * asks; why is its body, and the reason in its log line.
+ * asks; why is its body.
  */
 static int
-ws_refuse(struct lws *wsi, const struct session *s, unsigned int status,
-    const char *why)
+ws_refuse(struct lws *wsi, const struct session *s, enum ws_refusal r)
 {
-	ws_log_refused(s, status, why);
-	lws_return_http_status(wsi, status, why);
+	ws_refused(s, ws_refusals[r].status, ws_refusals[r].why,
+	    ws_refusals[r].name);
+	lws_return_http_status(wsi, ws_refusals[r].status, ws_refusals[r].why);
 	return -1;
 }
 
@@ -66,9 +109,11 @@ ws_refuse_version(struct lws *wsi, const struct session *s)
 {
 	unsigned char buf[LWS_PRE + 256], *start = buf + LWS_PRE, *p = start;
 	unsigned char *end = buf + sizeof(buf);
+	unsigned int status = ws_refusals[WS_OTHER_VERSION].status;
 
-	ws_log_refused(s, 426, "Upgrade Required");
-	if (lws_add_http_header_status(wsi, 426, &p, end) == 0 &&
+	ws_refused(s, status, ws_refusals[WS_OTHER_VERSION].why,
+	    ws_refusals[WS_OTHER_VERSION].name);
+	if (lws_add_http_header_status(wsi, status, &p, end) == 0 &&
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_VERSION,
 	    (const unsigned char *)WS_VERSION, (int)strlen(WS_VERSION), &p,
 	    end) == 0 &&
@@ -85,8 +130,7 @@ ws_version_check(struct lws *wsi, const struct session *s)
 	char version[sizeof(WS_VERSION) + 1];
 
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_VERSION) == 0)
-		return ws_refuse(wsi, s, HTTP_STATUS_BAD_REQUEST,
-		    "Bad Request");
+		return ws_refuse(wsi, s, WS_NO_VERSION);
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_VERSION) >= (int)sizeof(version) ||
 	    lws_hdr_copy(wsi, version, sizeof(version), WSI_TOKEN_VERSION) <= 0 ||
 	    strcmp(version, WS_VERSION) != 0)
@@ -164,28 +208,26 @@ ws_filter(struct hub *hub, struct lws *wsi, struct session *s)
 	if (ws_version_check(wsi, s) == -1)
 		return -1;
 	if (!ws_path_ok(wsi, group))
-		return ws_refuse(wsi, s, HTTP_STATUS_NOT_FOUND, "Not Found");
+		return ws_refuse(wsi, s, WS_BAD_PATH);
 	/* The answer points into arg, past "token=". */
 	token = lws_get_urlarg_by_name(wsi, "token=", arg, sizeof(arg));
 	if (token == NULL || token_verify_either(cfg->jwt_secret,
 	    cfg->jwt_secret_len, cfg->jwt_previous, cfg->jwt_previous_len,
 	    token, TOKEN_ACCESS, (long)time(NULL), s->account_id, NULL) == -1) {
 		s->account_id[0] = '\0';
-		return ws_refuse(wsi, s, HTTP_STATUS_UNAUTHORIZED,
-		    DETAIL_BAD_CREDENTIALS);
+		return ws_refuse(wsi, s, WS_BAD_TOKEN);
 	}
 	/* A per-group connection carries its group's frames only, from
 	 * now on: it has no since. */
 	if (group[0] == '\0' && ws_since(wsi, s) == -1)
-		return ws_refuse(wsi, s, 422, "Invalid cursor");
+		return ws_refuse(wsi, s, WS_BAD_CURSOR);
 	/* The cursor of connection_established needs the event horizon; a
 	 * per-group handshake, the copy of the groups. */
 	if (hub->draining || !hub->refused_loaded || events_moment() == NULL ||
 	    (group[0] != '\0' && !groups_loaded()))
-		return ws_refuse(wsi, s, HTTP_STATUS_SERVICE_UNAVAILABLE,
-		    "Service unavailable");
+		return ws_refuse(wsi, s, WS_UNAVAILABLE);
 	if (idmap_get(&hub->refused, s->account_id) != NULL)
-		return ws_refuse(wsi, s, HTTP_STATUS_FORBIDDEN, DETAIL_INACTIVE);
+		return ws_refuse(wsi, s, WS_INACTIVE);
 	/*
 	 * A stranger, a former member, a group deleted: all alike. The
 	 * daemon's copy of the groups learns of a new member by reading the
@@ -195,15 +237,12 @@ ws_filter(struct hub *hub, struct lws *wsi, struct session *s)
 	if (group[0] != '\0' &&
 	    groups_admits(group, s->account_id, NULL, 0) == -1) {
 		events_wake(hub);
-		return ws_refuse(wsi, s, HTTP_STATUS_FORBIDDEN,
-		    "Not a member of this group");
+		return ws_refuse(wsi, s, WS_NOT_MEMBER);
 	}
 	if (hub->sessions.count >= (size_t)cfg->push_max_connections)
-		return ws_refuse(wsi, s, HTTP_STATUS_SERVICE_UNAVAILABLE,
-		    "Too many connections");
+		return ws_refuse(wsi, s, WS_FULL);
 	if (!session_index_has_room(&hub->sessions, s->account_id))
-		return ws_refuse(wsi, s, 429, "Too many connections for this "
-		    "account");
+		return ws_refuse(wsi, s, WS_ACCOUNT_FULL);
 	s->hub = hub;
 	memcpy(s->group_id, group, UUID_TEXT_SIZE);
 	return 0;
@@ -263,8 +302,9 @@ ws_established(struct hub *hub, struct lws *wsi, struct session *s)
 	s->heard_at = time(NULL);
 	session_open(s, wsi, &hub->sessions, ++hub->next_session_id);
 	if (session_set_state(s, SESSION_REGISTERING) == -1) {
-		log_info("handshake refused: 1008 too many connections, "
-		    "account %s, address %s", s->account_id, s->addr);
+		ws_refused(s, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+		    "too many connections",
+		    ws_refusals[WS_ACCOUNT_FULL].name);
 		return ws_close(wsi, s, LWS_CLOSE_STATUS_POLICY_VIOLATION,
 		    "too many connections");
 	}

@@ -63,6 +63,15 @@ struct config {
 	int		 sync_retention_days;
 	int		 push_max_waiting_requests;
 
+	/*
+	 * Metrics (docs/OPERATIONS.md): chat-push serves them on its port
+	 * plus push_port_offset (0: none), at push_address; the chat-fcgi
+	 * processes count into the file fcgi_file ("": none).
+	 */
+	char		*metrics_fcgi_file;
+	char		*metrics_push_address;
+	int		 metrics_push_port_offset;
+
 	/* Rate limits (CONTRACT §12, shared/ratelimit.h). */
 	int		 limits_send_per_second;
 	int		 limits_send_burst;

@@ -68,7 +68,8 @@ ensure_jwt_secret() {
 }
 
 # write_chat_conf: etc/chat.conf.example with the database and the secret
-# of this stack, and the push daemons on loopback; every other key keeps its
+# of this stack, the push daemons on loopback, and chat-fcgi's metrics file
+# in its run directory; every other key keeps its
 # default (each daemon gets its node id and port on its command line), but
 # for CHAT_PRESENCE_TIMEOUT and CHAT_PUSH_PING, which the test stack sets
 # short so that presence and ping tests take seconds, not minutes, and
@@ -84,6 +85,7 @@ write_chat_conf() {
 	local example=$ROOT/etc/chat.conf.example tmp=$CHAT_CONF.tmp
 	[[ -f $example ]] || die "$example is missing"
 	awk -v conninfo="$CONNINFO" -v secret="$JWT_SECRET" -v push_host="$PUSH_HOST" \
+	    -v metrics_file="$RUN_DIR/fcgi-metrics" \
 	    -v presence_timeout="${CHAT_PRESENCE_TIMEOUT:-}" -v ping="${CHAT_PUSH_PING:-}" \
 	    -v proxies="${CHAT_TRUSTED_PROXIES:-}" -v limits="${CHAT_ADDRESS_LIMITS:-$STACK_ADDRESS_LIMITS}" '
 		BEGIN { print "; Written by ./stack up from etc/chat.conf.example: edits are overwritten." }
@@ -91,6 +93,7 @@ write_chat_conf() {
 		section == "database" && /^[ \t]*conninfo[ \t]*=/ { print "conninfo = " conninfo; done++; next }
 		section == "auth" && /^[ \t]*jwt_secret_file[ \t]*=/ { print "jwt_secret_file = " secret; done++; next }
 		section == "push" && /^[ \t]*listen_address[ \t]*=/ { print "listen_address = " push_host; next }
+		section == "metrics" && /^[ \t]*fcgi_file[ \t]*=/ { print "fcgi_file = " metrics_file; next }
 		section == "presence" && presence_timeout != "" && /^[ \t]*node_timeout_seconds[ \t]*=/ { print "node_timeout_seconds = " presence_timeout; next }
 		section == "push" && ping != "" && /^[ \t]*ping_seconds[ \t]*=/ { print "ping_seconds = " ping; next }
 		section == "http" && proxies != "" && /^[ \t]*trusted_proxies[ \t]*=/ { print "trusted_proxies = " proxies; next }

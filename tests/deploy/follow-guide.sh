@@ -4,21 +4,26 @@
 #
 #   tests/deploy/follow-guide.sh [--server nginx|apache|lighttpd] [-- PYTEST ARGS]
 #
-# Steps 1-8 of the guide are run as written, with the production files of
-# etc/ (systemd units, web server configuration), adapted only where a
+# Steps 1-8 of the guide are run as written: the Debian package is built
+# and installed, and its files (systemd units, web server snippets,
+# example configuration, chatctl) are used, adapted only where a
 # throwaway deployment must not touch the machine's own:
 #   - PostgreSQL: a cluster of its own, 15/chatdeploy on port 5499, created
 #     with pg_createcluster (fsync off: it is thrown away) and dropped at
 #     the end; the guide's commands reach it through PGPORT=5499, and the
 #     conninfo gets port=5499. The system's cluster 15/main is not touched.
-#   - Install: `make install DESTDIR=$DIR/root` from the build tree (the
-#     files of `make install`, under a staging root), not into /usr/local.
-#   - /etc/chat, /run/chat, /var/log/<server>: directories under $DIR.
+#   - The package is built from a copy of the tree's files (git ls-files:
+#     committed or not) in $DIR/src, without make check (DEB_BUILD_OPTIONS
+#     nocheck: ./stack test runs it), installed for real (/usr/bin,
+#     /usr/share/chat, /lib/systemd/system, /etc/chat) and purged at the
+#     end, which removes /etc/chat. The script refuses to run on a machine
+#     where chat-server is installed, or /etc/chat exists, already.
+#   - /run/chat, /var/log/<server>: directories under $DIR.
 #   - systemd does not run here: the ExecStartPre/ExecStart lines are read
-#     from etc/systemd/*.service and run as user chat (setpriv, clean
+#     from the installed units and run as user chat (setpriv, clean
 #     environment, as systemd would), stderr into $DIR/log/ (the journal's
 #     stand-in); %i is the daemon's port, %l the short host name.
-#   - The web server gets etc/<server>/chat.conf rendered with sed (see
+#   - The web server gets /usr/share/chat/<server>/chat.conf rendered with sed (see
 #     render_*: paths, a free loopback port instead of 80, the two daemons'
 #     ports instead of 8001/8002, lighttpd's host name chat.example.org
 #     made 127.0.0.1), included from a small top-level file of ours
@@ -31,8 +36,9 @@
 #   - [http] cors_origins stays the example's: the suite expects it.
 #   - [limits] per address are tests/e2e/address-limits' and loopback is
 #     a trusted proxy ([http] trusted_proxies), as in the test stack.
-# The one lasting change the guide makes to the machine, www-data in group
-# chat, is undone at the end if this script made it; user chat stays.
+# The lasting changes the guide makes to the machine are undone at the
+# end: the package purged, www-data out of group chat if this script put
+# it there; user chat stays.
 #
 # Then tests/e2e runs as user chat (so that its database connection uses
 # the guide's peer authentication), without the tests marked disruptive
@@ -44,7 +50,8 @@
 # which waits three ping intervals: 30 s each in the guide's
 # configuration. CHAT_SERVER names the server, for the one test whose
 # answer nginx gives itself (a %00 in a path).
-# Checks of our own: the daemons listen on loopback only; with one daemon
+# Checks of our own: the package's secret is private to chat; the daemons
+# and their metrics ports listen on loopback only; with one daemon
 # down, WebSocket handshakes through the web server still reach the other,
 # and their tokens reach no log. Everything is stopped and removed at the
 # end, on failure too (trap); the logs are kept in $DIR/log after a failure.
@@ -97,8 +104,10 @@ case $SERVER in nginx | apache | lighttpd) ;; *)
 	;;
 esac
 
-BIN=$DIR/root/usr/local/bin             # /usr/local/bin
-ETC=$DIR/etc/chat                       # /etc/chat
+BIN=/usr/bin                            # the package's programs
+UNITS=/lib/systemd/system               # its systemd units
+SHARE=/usr/share/chat                   # its example configuration, snippets
+ETC=/etc/chat
 RUN=$DIR/run/chat                       # /run/chat (RuntimeDirectory=chat)
 PIDS=$DIR/run                           # pid files (systemd keeps these)
 LOG=$DIR/log                            # the journal and /var/log/<server>
@@ -165,14 +174,13 @@ as_chat() {
 		env -i PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 "$@"
 }
 
-# unit_line UNIT KEY: the command of KEY= in etc/systemd/UNIT, with the
+# unit_line UNIT KEY: the command of KEY= in the installed UNIT, with the
 # paths of this deployment; %i and %l are replaced by the caller.
 unit_line() {
 	local line
-	line=$(sed -n "s/^$2=//p" "$ROOT/etc/systemd/$1")
-	[[ -n $line ]] || die "etc/systemd/$1 has no $2="
-	sed -e "s|/usr/local/bin/|$BIN/|g" -e "s|/etc/chat/|$ETC/|g" \
-		-e "s|/run/chat/|$RUN/|g" <<<"$line"
+	line=$(sed -n "s/^$2=//p" "$UNITS/$1")
+	[[ -n $line ]] || die "$UNITS/$1 has no $2="
+	printf '%s\n' "${line//\/run\/chat\//$RUN/}"
 }
 
 # start_unit NAME UNIT PORT: ExecStartPre, then ExecStart in the background
@@ -213,6 +221,7 @@ free_ports() {
 
 WWW_DATA_ADDED=0
 RC=1            # the status teardown reports on; set before it runs
+INSTALLED=$DIR/installed-chat-server    # there while the package may be
 
 # teardown: stop the web server (whichever an earlier run left too), the
 # daemons, chat-fcgi; drop the cluster; undo www-data's group; remove $DIR,
@@ -229,6 +238,14 @@ teardown() {
 	done
 	stop_pid "$PIDS/chat-fcgi.pid" "$BIN/chat-fcgi" 15
 	kill_strays
+	if [[ -e $INSTALLED ]]; then
+		if dpkg --purge chat-server >>"$LOG/apt.log" 2>&1; then
+			say "package chat-server purged"
+		else
+			say "dpkg --purge chat-server failed (log/apt.log)"
+		fi
+		rm -f "$INSTALLED"
+	fi
 	drop_cluster
 	if ((WWW_DATA_ADDED)); then
 		gpasswd -d www-data chat >/dev/null && say "www-data left group chat again"
@@ -243,14 +260,17 @@ teardown() {
 	set -e
 }
 
-# kill_strays: any process still running one of our installed programs
-# (a pid file lost, a daemon restarted by a test): its executable lies under
-# $BIN, which nothing else on the machine runs.
+# kill_strays: any process still running one of the package's programs
+# (a pid file lost, a daemon restarted by a test): nothing else on the
+# machine runs them, since the package was not installed before.
 kill_strays() {
 	local exe pid
 	for exe in /proc/[0-9]*/exe; do
 		pid=${exe#/proc/} pid=${pid%/exe}
-		[[ $(readlink "$exe" 2>/dev/null) == "$BIN"/* ]] || continue
+		case $(readlink "$exe" 2>/dev/null) in
+		"$BIN/chat-fcgi" | "$BIN/chat-push") ;;
+		*) continue ;;
+		esac
 		say "stray process $pid ($(readlink "$exe")): SIGKILL"
 		kill -KILL "$pid" 2>/dev/null || true
 	done
@@ -278,7 +298,10 @@ chmod 755 "$DIR" "$PIDS" "$LOG" "$WEB"
 # ------------------------------------------------------------ 1. packages
 
 step "1. packages"
-pkgs=(postgresql-15 python3-pytest python3-requests python3-websockets python3-psycopg2)
+# The build's (the guide's step 1), the guide's PostgreSQL, the suite's.
+pkgs=(build-essential debhelper pkg-config libfcgi-dev libpq-dev libjson-c-dev
+	libjwt-dev libcrypt-dev libinih-dev libwebsockets-dev libev-dev postgresql-15
+	python3-pytest python3-requests python3-websockets python3-psycopg2)
 case $SERVER in
 nginx) pkgs+=(nginx-light) ;;
 apache) pkgs+=(apache2) ;;
@@ -294,32 +317,33 @@ if ((${#missing[@]})); then
 		die "apt-get install failed (log/apt.log)"
 fi
 
-# ------------------------------------------------------------- 2. install
+# ------------------------------------------------ 1-2. package, install
 
-step "2. build and make install (DESTDIR=$DIR/root)"
-if [[ -f $ROOT/build/Makefile ]]; then
-	make -C "$ROOT/build" -s -j"$(nproc)" >"$LOG/build.log" 2>&1 ||
-		die "make in $ROOT/build failed (log/build.log)"
-	make -C "$ROOT/build" -s install DESTDIR="$DIR/root" >>"$LOG/build.log" 2>&1 ||
-		die "make install failed (log/build.log)"
-else
-	# No configured tree: the guide's configure, in a build directory of ours.
-	[[ -x $ROOT/configure ]] || (cd "$ROOT" && ./autogen.sh) >"$LOG/build.log" 2>&1
-	mkdir -p "$DIR/build"
-	(cd "$DIR/build" && "$ROOT/configure" --prefix=/usr/local &&
-		make -s -j"$(nproc)" && make -s install DESTDIR="$DIR/root") >>"$LOG/build.log" 2>&1 ||
-		die "build failed (log/build.log)"
+step "1. build the package (in $DIR/src)"
+if dpkg-query -W -f '${Status}' chat-server 2>/dev/null | grep -q 'ok installed'; then
+	die "package chat-server is installed on this machine: this test would purge it"
 fi
-[[ -x $BIN/chat-fcgi && -x $BIN/chat-push ]] || die "make install left no $BIN/chat-fcgi and chat-push"
-chmod -R a+rX "$DIR/root"
+[[ ! -e $ETC ]] || die "$ETC exists on this machine: this test would replace it"
+mkdir -p "$DIR/src/chat"
+(cd "$ROOT" && git ls-files -z --cached --others --exclude-standard |
+	tar --null -T - --ignore-failed-read -cf - 2>/dev/null) | tar -xf - -C "$DIR/src/chat" ||
+	die "cannot copy the tree's files (is $ROOT a git checkout?)"
+(cd "$DIR/src/chat" && exec 9>&- &&
+	DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" dpkg-buildpackage -b -us -uc) >"$LOG/build.log" 2>&1 ||
+	die "dpkg-buildpackage failed (log/build.log)"
+debs=("$DIR"/src/chat-server_*_*.deb)
+[[ -f ${debs[0]} ]] || die "dpkg-buildpackage made no chat-server package (log/build.log)"
+
+step "2. install ${debs[0]##*/}"
+touch "$INSTALLED"
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${debs[0]}" >>"$LOG/apt.log" 2>&1 9>&- ||
+	die "apt-get install of the package failed (log/apt.log)"
+[[ -x $BIN/chat-fcgi && -x $BIN/chat-push && -x $BIN/chatctl ]] || die "the package installed no $BIN/chat-fcgi, chat-push, chatctl"
 
 # ---------------------------------------------------------------- 3. user
 
-step "3. user chat, www-data in group chat"
-if ! id chat >/dev/null 2>&1; then
-	useradd --system --user-group --home-dir /nonexistent --no-create-home \
-		--shell /usr/sbin/nologin chat
-fi
+step "3. www-data in group chat (user chat: the package's)"
+id chat >/dev/null 2>&1 || die "the package made no user chat"
 if ! id -nG www-data | tr ' ' '\n' | grep -qx chat; then
 	usermod -aG chat www-data
 	WWW_DATA_ADDED=1
@@ -339,22 +363,27 @@ export PGPORT=$PG_PORT                  # the guide's commands, on this cluster
 runuser -u postgres -- createuser chat
 runuser -u postgres -- createdb -O chat chat
 
-# ---------------------------------------------------------- 5. migrations
+# check WHAT COMMAND...: a check of our own, counted in the last line.
+CHECKS_PASSED=0 CHECKS_FAILED=0
+check() {
+	local what=$1
+	shift
+	if "$@"; then
+		CHECKS_PASSED=$((CHECKS_PASSED + 1))
+		say "check passed: $what"
+	else
+		CHECKS_FAILED=$((CHECKS_FAILED + 1))
+		say "check FAILED: $what"
+	fi
+}
 
-step "5. migrations"
-(cd "$ROOT" && runuser -u chat -- sql/migrate "dbname=chat")
+# ------------------------------------------------------- 5. configuration
 
-# ------------------------------------------------- 6. configuration, secret
-
-step "6. configuration and secret in $ETC"
-install -d -m 0755 "$DIR/etc"
-install -d -m 0750 -o root -g chat "$ETC"
-(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$ETC/jwt_secret")
-chown chat:chat "$ETC/jwt_secret"
-install -m 0640 -o root -g chat "$ROOT/etc/chat.conf.example" "$ETC/chat.conf"
+step "5. configuration in $ETC"
+install -m 0640 -o root -g chat "$SHARE/chat.conf.example" "$ETC/chat.conf"
 sed -i -e "s|^conninfo = .*|conninfo = $CONNINFO|" "$ETC/chat.conf"
-# Paths of this deployment: /etc/chat/ is $ETC/.
-sed -i "s|/etc/chat/|$ETC/|g" "$ETC/chat.conf"
+# Paths of this deployment: /run/chat/ is $RUN/.
+sed -i "s|/run/chat/|$RUN/|g" "$ETC/chat.conf"
 # The suite's clients all come from loopback: the limits per address of
 # tests/e2e/address-limits, and loopback a trusted proxy, so that
 # test_rate_limits.py can appear from addresses of its own.
@@ -362,7 +391,16 @@ while IFS='=' read -r key value; do
 	sed -i "s|^$key = .*|$key = $value|" "$ETC/chat.conf"
 done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$ROOT/tests/e2e/address-limits")
 sed -i "s|^trusted_proxies =.*|trusted_proxies = 127.0.0.1 ::1|" "$ETC/chat.conf"
-(as_chat "$BIN/chat-fcgi" -n -c "$ETC/chat.conf")
+secret_private() {
+	[[ $(stat -c '%U %a' "$ETC/jwt_secret") == "chat 600" && $(wc -c <"$ETC/jwt_secret") -eq 64 ]]
+}
+check "the package made a secret of 32 bytes that only chat reads" secret_private
+
+# ---------------------------------------------------- 6. migrations, check
+
+step "6. migrations and check"
+runuser -u chat -- chatctl migrate
+runuser -u chat -- chatctl check
 
 # --------------------------------------------------------------- 7. units
 
@@ -380,21 +418,12 @@ done
 [[ -S $RUN/fcgi.sock ]] || die "chat-fcgi made no socket (log/chat-fcgi.log)"
 wait_tcp "$P1" || die "push daemon 1 does not listen on $P1 (log/push-1.log)"
 wait_tcp "$P2" || die "push daemon 2 does not listen on $P2 (log/push-2.log)"
+# Their metrics ports: their own plus [metrics] push_port_offset.
+OFFSET=$(sed -n 's/^push_port_offset = \([0-9]*\).*/\1/p' "$ETC/chat.conf")
+M1=$((P1 + OFFSET)) M2=$((P2 + OFFSET))
+wait_tcp "$M1" || die "push daemon 1 serves no metrics on $M1 (log/push-1.log)"
+wait_tcp "$M2" || die "push daemon 2 serves no metrics on $M2 (log/push-2.log)"
 say "socket: $(stat -c '%A %U:%G' "$RUN/fcgi.sock") $RUN/fcgi.sock"
-
-# check WHAT COMMAND...: a check of our own, counted in the last line.
-CHECKS_PASSED=0 CHECKS_FAILED=0
-check() {
-	local what=$1
-	shift
-	if "$@"; then
-		CHECKS_PASSED=$((CHECKS_PASSED + 1))
-		say "check passed: $what"
-	else
-		CHECKS_FAILED=$((CHECKS_FAILED + 1))
-		say "check FAILED: $what"
-	fi
-}
 
 # loopback_only PORT...: every listening socket on these ports is bound to
 # a loopback address.
@@ -409,11 +438,12 @@ loopback_only() {
 	return "$ok"
 }
 
-check "the push daemons listen on loopback only" loopback_only "$P1" "$P2"
+check "the push daemons and their metrics listen on loopback only" \
+	loopback_only "$P1" "$P2" "$M1" "$M2"
 
 # ---------------------------------------------------------- 8. web server
 
-# render CONF: etc/<server>/chat.conf with this deployment's paths and
+# render CONF: the package's <server>/chat.conf with this deployment's paths and
 # ports; dies when a line the substitutions need is gone from the file.
 render_nginx() {
 	sed -e "s|/run/chat/|$RUN/|g" -e "s|/var/log/nginx/|$LOG/|g" \
@@ -421,7 +451,7 @@ render_nginx() {
 		-e '/^    listen \[::\]:80;/d' \
 		-e "s|^    server 127.0.0.1:8001;|    server 127.0.0.1:$P1;|" \
 		-e "s|^    # server 127.0.0.1:8002;.*|    server 127.0.0.1:$P2;|" \
-		"$ROOT/etc/nginx/chat.conf"
+		"$SHARE/nginx/chat.conf"
 }
 
 # Apache: the commented balancer replaces the single WebSocket ProxyPass.
@@ -435,7 +465,7 @@ render_apache() {
 		-e 's|^    #\(</Proxy>\)|    \1|' \
 		-e 's|^    #\(ProxyPass "/api/v1/chat/ws/" "balancer://\)|    \1|' \
 		-e "s|127\.0\.0\.1:8001|127.0.0.1:$P1|g" -e "s|127\.0\.0\.1:8002|127.0.0.1:$P2|g" \
-		"$ROOT/etc/apache/chat.conf"
+		"$SHARE/apache/chat.conf"
 }
 
 render_lighttpd() {
@@ -445,7 +475,7 @@ render_lighttpd() {
 		-e "s|^\( *\)( \"host\" => \"127.0.0.1\", \"port\" => 8001 ),|\1( \"host\" => \"127.0.0.1\", \"port\" => $P1 ),|" \
 		-e "s|^\( *\)# ( \"host\" => \"127.0.0.1\", \"port\" => 8002 ),|\1( \"host\" => \"127.0.0.1\", \"port\" => $P2 ),|" \
 		-e 's|^\$HTTP\["host"\] =~ "^chat\\\.example\\\.org|$HTTP["host"] =~ "^127\\.0\\.0\\.1|' \
-		"$ROOT/etc/lighttpd/chat.conf"
+		"$SHARE/lighttpd/chat.conf"
 }
 
 # check_render FILE: every substitution took.
@@ -509,7 +539,7 @@ start_apache() {
 	render_apache >"$WEB/chat.conf"
 	check_render "$WEB/chat.conf"
 	local m mods=""
-	for m in mpm_event authz_core proxy proxy_http proxy_fcgi proxy_balancer \
+	for m in mpm_event authz_core authz_host proxy proxy_http proxy_fcgi proxy_balancer \
 		slotmem_shm lbmethod_bybusyness headers rewrite reqtimeout; do
 		mods+="LoadModule ${m}_module /usr/lib/apache2/modules/mod_$m.so"$'\n'
 	done
@@ -555,7 +585,7 @@ start_lighttpd() {
 	check_render "$WEB/chat.conf"
 	# Its error answers, installed as the header of chat.conf says.
 	install -d "$WEB/chat-errors"
-	install -m 644 "$ROOT"/etc/lighttpd/errors/*.html "$WEB/chat-errors/"
+	install -m 644 "$SHARE"/lighttpd/errors/*.html "$WEB/chat-errors/"
 	cat >"$WEB/lighttpd.conf" <<-EOF
 		# Stands for Debian's /etc/lighttpd/lighttpd.conf (same user),
 		# without its port 80.

@@ -10,15 +10,17 @@ import re
 import select
 import secrets
 import subprocess
+import urllib.parse
 
 import pytest
+import websockets
 
-from chat_api import (b64url, body, connect_db, env, forge, get_me,
+from chat_api import (api, b64url, body, connect_db, env, forge, get_me,
                       jwt_secret, login_form, new_user, refresh,
                       unique_email, unique_username)
-from ws_client import (ROOT, WAIT, blocking, handshake_status,
-                       service_log_lines, session, wait_for_log, wait_status,
-                       ws_test)
+from ws_client import (ROOT, WAIT, Conn, blocking, handshake_status,
+                       push_nodes, service_log_lines, session, url_for,
+                       wait_for_log, wait_status, ws_test)
 
 
 def chatctl_path():
@@ -204,22 +206,23 @@ async def test_delete_needs_yes():
 
 @ws_test
 async def test_online_lists_connections():
+    node1, node2 = push_nodes()[:2]
     user = new_user()
     conn = await session(user, daemon=1)
     try:
         out = await blocking(ok, "online")
         lines = [l for l in out.splitlines() if user.account_id in l]
         assert len(lines) == 1, out
-        assert re.match(rf"node-1 +\d+  {user.account_id}  "
+        assert re.match(rf"{node1} +\d+  {user.account_id}  "
                         rf"{re.escape(user.username)} +\d{{4}}-", lines[0])
         assert re.search(r"^\d+ connections on \d+ daemons$", out, re.M)
-        out = await blocking(ok, "online", "--node", "node-2")
+        out = await blocking(ok, "online", "--node", node2)
         assert user.account_id not in out
-        out = await blocking(ok, "online", "-n", "node-1")
+        out = await blocking(ok, "online", "-n", node1)
         assert user.account_id in out
         shown = await blocking(ok, "user", "show", user.username)
         assert "connections:  1\n" in shown
-        assert re.search(r"^  node-1 connection \d+ since ", shown, re.M)
+        assert re.search(rf"^  {node1} connection \d+ since ", shown, re.M)
     finally:
         await conn.close()
 
@@ -244,7 +247,7 @@ async def test_kick_closes_every_connection_with_1008():
             break
         await asyncio.sleep(0.1)
     assert sum(1 for l in service_log_lines() if kicked.search(l)) == 2
-    for node in ("node-1", "node-2"):
+    for node in push_nodes()[:2]:
         await blocking(wait_for_log, rf"connection closed: account "
                        rf"{user.account_id}, node {node}, .*code 1008 "
                        r"\(by server\)$")
@@ -277,8 +280,8 @@ async def test_stats():
                      r"\(since 00:00 UTC\)$", out, re.M), out
     assert re.search(r"^connections: +[1-9]\d* on \d+ daemons$", out,
                      re.M), out
-    assert re.search(r"^  node-2 +[1-9]\d* \(heartbeat \d+ s ago\)$", out,
-                     re.M), out
+    assert re.search(rf"^  {push_nodes()[1]} +[1-9]\d* \(heartbeat \d+ s "
+                     r"ago\)$", out, re.M), out
     assert re.search(r"^event lag: +(none|\d+) undelivered to connected "
                      r"accounts", out, re.M), out
     assert re.search(r"^notify queue: +\d+\.\d% used$", out, re.M), out
@@ -291,8 +294,8 @@ def test_check_passes():
     for what in ("configuration", "config file", "secret file", "database",
                  "migrations", "functions"):
         assert re.search(rf"^{what} +ok ", out, re.M), (what, out)
-    assert re.search(r"^push daemons +2 alive: node-1, node-2$", out,
-                     re.M), out
+    assert re.search(rf"^push daemons +2 alive: "
+                     rf"{', '.join(sorted(push_nodes()[:2]))}$", out, re.M), out
 
 
 def test_check_finds_faults(tmp_path):
@@ -414,3 +417,56 @@ async def test_secret_rotate_logs_nobody_out():
     out = await blocking(ok, "check")
     assert re.search(r"^previous one +ok .*\.previous \(mode 0600", out,
                      re.M), out
+
+
+# ------------------------------------------------------ after a restore
+
+async def connection_cursor(user, since=None):
+    """The first frames of a connection of user (with since, if given)
+    after online_friends: connection_established's cursor, and the next
+    frame if since was given (resync_required or an event), else None."""
+    url = url_for(user.access)
+    if since is not None:
+        url += "&since=" + urllib.parse.quote(since, safe="")
+    ws = await websockets.connect(url, open_timeout=WAIT, close_timeout=2,
+                                  ping_interval=None)
+    conn = Conn(ws, user.username)
+    established = await conn.expect("connection_established")
+    await conn.expect("online_friends")
+    after = await conn.next() if since is not None else None
+    await conn.close()
+    return established["cursor"], after
+
+
+def sync_status(user, since):
+    return api("GET", "/sync", token=user.access,
+               params={"since": since}).status_code
+
+
+@pytest.mark.disruptive
+@ws_test
+async def test_stream_reset_refuses_every_cursor_made_before():
+    """chatctl stream reset, after restoring a backup (docs/DEPLOY.md):
+    the event stream starts again, and a cursor made before is refused
+    (/sync 410, resync_required on the handshake) while one made after is
+    good. Without --yes it refuses. It disturbs every client's cursor."""
+    user = new_user()
+    before, _ = await connection_cursor(user)
+    assert await blocking(sync_status, user, before) == 200
+    assert "--yes" in await blocking(fails, "stream", "reset")
+    out = await blocking(ok, "stream", "reset", "--yes")
+    assert re.fullmatch(r"event stream reset: \d+ events removed; cursors "
+                        r"made before are refused\n", out), out
+    assert await blocking(sync_status, user, before) == 410
+    # The daemons take the new stream at their next read (at most
+    # push.poll_seconds); their cursors are good from then on.
+    deadline = asyncio.get_running_loop().time() + 3 * WAIT
+    while True:
+        after, _ = await connection_cursor(user)
+        if await blocking(sync_status, user, after) == 200:
+            break
+        assert asyncio.get_running_loop().time() < deadline, after
+        await asyncio.sleep(0.2)
+    _, frame = await connection_cursor(user, since=before)
+    assert frame["type"] == "resync_required", frame
+    assert await blocking(sync_status, user, frame["cursor"]) == 200

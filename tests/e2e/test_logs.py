@@ -14,16 +14,18 @@ import websockets
 
 from chat_api import (api, body, create_account, forge, login_form,
                       new_user, set_active)
-from ws_client import (WAIT, WS_PATH, blocking, grep_logs, push_ports,
-                       service_log_lines, session, url_for, wait_for_log,
-                       ws_test)
+from ws_client import (WAIT, WS_PATH, blocking, grep_logs, push_nodes,
+                       push_ports, service_log_lines, session, url_for,
+                       wait_for_log, ws_test)
 
 # A line of ours: the priority, the program and its pid, the level.
 LINE = re.compile(r"^<([3467])>(chat-fcgi|chat-push)\[\d+\]: "
                   r"(error|warn|info|debug): \S")
 LEVELS = {"3": "error", "4": "warn", "6": "info", "7": "debug"}
-# What ./stack itself appends to the logs when it starts a program.
-STACK_LINE = re.compile(r"^\S+ \./stack: starting ")
+# What ./stack itself appends to the logs when it starts a program, and
+# what `-n` prints on stdout (a unit's ExecStartPre, in the journal of a
+# deployment): the operator's answer, not a log line.
+STACK_LINE = re.compile(r"^(\S+ \./stack: starting |configuration OK$)")
 
 
 def some_address():
@@ -77,7 +79,7 @@ async def test_connection_opened_and_closed():
     opened = await blocking(
         wait_for_log, rf"connection opened: account {user.account_id}, ")
     m = re.search(r"<6>chat-push\[\d+\]: info: connection opened: "
-                  rf"account {user.account_id}, node node-1, "
+                  rf"account {user.account_id}, node {push_nodes()[0]}, "
                   rf"session (\d+), address {re.escape(address)}$", opened)
     assert m, opened
     await ws.close(code=1000)
@@ -85,7 +87,8 @@ async def test_connection_opened_and_closed():
         wait_for_log, rf"connection closed: account {user.account_id}, ")
     assert re.search(
         r"<6>chat-push\[\d+\]: info: connection closed: "
-        rf"account {user.account_id}, node node-1, session {m.group(1)}, "
+        rf"account {user.account_id}, node {push_nodes()[0]}, "
+        rf"session {m.group(1)}, "
         rf"address {re.escape(address)}, \d+\.\d{{3}} s, "
         r"code 1000 \(by client\)$", closed), closed
 
@@ -100,8 +103,9 @@ async def test_connection_closed_by_server_line():
     assert code == 1003
     closed = await blocking(
         wait_for_log, rf"connection closed: account {user.account_id}, ")
-    assert re.search(r"node node-2, session \d+, address 127\.0\.0\.1, "
-                     r"\d+\.\d{3} s, code 1003 \(by server\)$", closed), closed
+    assert re.search(rf"node {push_nodes()[1]}, session \d+, address "
+                     r"127\.0\.0\.1, \d+\.\d{3} s, code 1003 \(by server\)$",
+                     closed), closed
 
 
 def test_refused_handshake_lines(db):

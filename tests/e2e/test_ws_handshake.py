@@ -13,8 +13,8 @@ from websockets.exceptions import InvalidStatusCode
 from chat_api import (create_account, expired, forge, login_form,
                       new_friends, new_user, random_uuid, set_active)
 from ws_client import (WAIT, WS_PATH, blocking, daemon_url, grep_logs,
-                       handshake_status, open_ws, session, url_for,
-                       wait_for_log, wait_status, ws_test, ws_url)
+                       handshake_status, open_ws, push_nodes, session,
+                       url_for, wait_for_log, wait_status, ws_test, ws_url)
 
 ACCESS_LIFETIME = 30 * 60
 
@@ -222,7 +222,7 @@ async def test_token_never_reaches_a_log():
     assert login_form(a.username, wrong).status_code == 401
     assert login_form(a.email, wrong).status_code == 401
     for pattern in (rf"connection closed: account {a.account_id}, "
-                    r"node node-2, ",
+                    rf"node {push_nodes()[1]}, ",
                     r"handshake refused: 401 ",
                     rf'login refused: name "{a.email}", account '
                     rf"{a.account_id}, "):

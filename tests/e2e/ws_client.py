@@ -63,6 +63,14 @@ def push_ports():
     return ports
 
 
+def push_nodes():
+    """The daemons' node ids, in the order of push_ports() (node-1 ... in
+    the test stack; the deployment's units make them host-port)."""
+    nodes = env("CHAT_PUSH_NODES").split()
+    assert len(nodes) >= 2, f"CHAT_PUSH_NODES={nodes!r}: two daemons expected"
+    return nodes
+
+
 def pidfiles():
     files = env("CHAT_PUSH_PIDFILES").split()
     assert len(files) >= 2, f"CHAT_PUSH_PIDFILES={files!r}"
