@@ -92,7 +92,9 @@ Commands:
             new corpus entries go to a scratch directory, a crash's
             input to tests/fuzz/regressions/HARNESS/; exit 1 on a crash.
             Harnesses: $(fuzz_names | paste -sd ' ')
-  build     build the normal tree (build/), or build-asan/ with --sanitize
+  build     build the normal tree (build/), or build-asan/ with --sanitize;
+            and web/dist (npm: the web client, the reference page, the API
+            documents as JSON, after Redocly's linter on docs/*.yaml)
   migrate   start PostgreSQL if needed and run sql/migrate (the migrations
             of sql/migrations/, then the definitions of sql/functions/)
   help      this text

@@ -98,6 +98,7 @@ case $SERVER in nginx | apache | lighttpd) ;; *)
 esac
 
 BIN=$DIR/root/usr/local/bin             # /usr/local/bin
+SHARE=$DIR/root/usr/local/share/chat    # /usr/local/share/chat
 ETC=$DIR/etc/chat                       # /etc/chat
 RUN=$DIR/run/chat                       # /run/chat (RuntimeDirectory=chat)
 PIDS=$DIR/run                           # pid files (systemd keeps these)
@@ -278,7 +279,10 @@ chmod 755 "$DIR" "$PIDS" "$LOG" "$WEB"
 # ------------------------------------------------------------ 1. packages
 
 step "1. packages"
-pkgs=(postgresql-15 python3-pytest python3-requests python3-websockets python3-psycopg2)
+pkgs=(postgresql-15 python3-pytest python3-requests python3-websockets python3-psycopg2
+	python3-yaml python3-jsonschema)
+# The guide's Node.js and npm for web/, unless the machine has them.
+command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 case $SERVER in
 nginx) pkgs+=(nginx-light) ;;
 apache) pkgs+=(apache2) ;;
@@ -311,6 +315,13 @@ else
 		die "build failed (log/build.log)"
 fi
 [[ -x $BIN/chat-fcgi && -x $BIN/chat-push ]] || die "make install left no $BIN/chat-fcgi and chat-push"
+# The static files, as the guide builds them (npm ci only when ./stack has
+# not installed web/'s packages already: the same pinned versions).
+(cd "$ROOT/web" && { [[ -d node_modules ]] || npm ci --no-audit --no-fund; } &&
+	npm run lint && npm run build) >"$LOG/web.log" 2>&1 ||
+	die "building web/ failed (log/web.log)"
+install -d "$SHARE/web" && cp -R "$ROOT/web/dist/." "$SHARE/web/"
+[[ -f $SHARE/web/openapi.json ]] || die "web/dist has no openapi.json"
 chmod -R a+rX "$DIR/root"
 
 # ---------------------------------------------------------------- 3. user
@@ -417,6 +428,7 @@ check "the push daemons listen on loopback only" loopback_only "$P1" "$P2"
 # ports; dies when a line the substitutions need is gone from the file.
 render_nginx() {
 	sed -e "s|/run/chat/|$RUN/|g" -e "s|/var/log/nginx/|$LOG/|g" \
+		-e "s|/usr/local/share/chat/|$SHARE/|g" \
 		-e "s|^    listen 80;|    listen 127.0.0.1:$WEB_PORT;|" \
 		-e '/^    listen \[::\]:80;/d' \
 		-e "s|^    server 127.0.0.1:8001;|    server 127.0.0.1:$P1;|" \
@@ -427,6 +439,7 @@ render_nginx() {
 # Apache: the commented balancer replaces the single WebSocket ProxyPass.
 render_apache() {
 	sed -e "s|/run/chat/|$RUN/|g" -e "s|\${APACHE_LOG_DIR}/|$LOG/|g" \
+		-e "s|/usr/local/share/chat/|$SHARE/|g" \
 		-e "s|^<VirtualHost \*:80>|<VirtualHost 127.0.0.1:$WEB_PORT>|" \
 		-e 's|^    ProxyPass "/api/v1/chat/ws/" "http://|    #&|' \
 		-e 's|^    #\(<Proxy "balancer://chatpush">\)|    \1|' \
@@ -441,6 +454,7 @@ render_apache() {
 render_lighttpd() {
 	# shellcheck disable=SC2016 # $HTTP is lighttpd's, not the shell's
 	sed -e "s|/run/chat/|$RUN/|g" -e "s|/var/log/lighttpd/|$LOG/lighttpd/|g" \
+		-e "s|/usr/local/share/chat/|$SHARE/|g" \
 		-e "s|/etc/lighttpd/chat-errors/|$WEB/chat-errors/|g" \
 		-e "s|^\( *\)( \"host\" => \"127.0.0.1\", \"port\" => 8001 ),|\1( \"host\" => \"127.0.0.1\", \"port\" => $P1 ),|" \
 		-e "s|^\( *\)# ( \"host\" => \"127.0.0.1\", \"port\" => 8002 ),|\1( \"host\" => \"127.0.0.1\", \"port\" => $P2 ),|" \
@@ -509,7 +523,7 @@ start_apache() {
 	render_apache >"$WEB/chat.conf"
 	check_render "$WEB/chat.conf"
 	local m mods=""
-	for m in mpm_event authz_core proxy proxy_http proxy_fcgi proxy_balancer \
+	for m in mpm_event authz_core proxy proxy_http proxy_fcgi proxy_balancer alias dir mime \
 		slotmem_shm lbmethod_bybusyness headers rewrite reqtimeout; do
 		mods+="LoadModule ${m}_module /usr/lib/apache2/modules/mod_$m.so"$'\n'
 	done
@@ -537,6 +551,8 @@ start_apache() {
 		MinSpareThreads 600
 		MaxSpareThreads 12000
 		MaxConnectionsPerChild 0
+		# Debian's mods-enabled/mime.conf (a2enmod mime).
+		TypesConfig /etc/mime.types
 		LogFormat "%v:%p %h %l %u %t \"%r\" %>s %O" vhost_combined
 		CustomLog $LOG/apache-other_vhosts_access.log vhost_combined
 		Include $WEB/chat.conf
