@@ -1,8 +1,9 @@
 // Builds what the web server serves as static files into dist/ (see
 // README.md): the API documents as JSON, the reference page and the web
-// client. Run by ./stack (lib/stack/web.sh) with `npm run build`.
+// client. Run by ./stack (lib/stack/webapp.sh) with `npm run build`.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, rmSync } from "node:fs";
+import { Parser } from "@asyncapi/parser";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -17,3 +18,20 @@ mkdirSync(dist, { recursive: true });
 // docs/openapi.yaml as JSON, served at /api/v1/openapi.json.
 execFileSync(redocly, ["bundle", join(docs, "openapi.yaml"), "--ext", "json",
 	"--output", join(dist, "openapi.json")], { stdio: ["ignore", "ignore", "inherit"] });
+
+// docs/asyncapi.yaml with the schemas it takes from docs/openapi.yaml,
+// as one JSON document for the WebSocket reference page.
+mkdirSync(join(dist, "docs"), { recursive: true });
+execFileSync(redocly, ["bundle", join(docs, "asyncapi.yaml"), "--ext", "json",
+	"--output", join(dist, "docs", "asyncapi.json")], { stdio: ["ignore", "ignore", "inherit"] });
+// AsyncAPI's own parser, stricter than Redocly's linter on AsyncAPI, and
+// the one the reference page renders with: its errors and warnings fail
+// the build.
+const { diagnostics } = await new Parser().parse(
+	readFileSync(join(dist, "docs", "asyncapi.json"), "utf8"));
+const problems = diagnostics.filter((d) => d.severity <= 1);
+for (const d of problems)
+	console.error(`docs/asyncapi.yaml: ${d.path.join(".")}: ${d.message}`);
+if (problems.length > 0)
+	process.exit(1);
+
