@@ -3,7 +3,7 @@
 // client. Run by ./stack (lib/stack/webapp.sh) with `npm run build`.
 import { execFileSync } from "node:child_process";
 import { Parser } from "@asyncapi/parser";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -34,4 +34,16 @@ for (const d of problems)
 	console.error(`docs/asyncapi.yaml: ${d.path.join(".")}: ${d.message}`);
 if (problems.length > 0)
 	process.exit(1);
+
+// The reference pages at /docs/: our HTML, Swagger UI for REST, AsyncAPI's
+// renderer for the WebSocket, both from npm (package-lock.json).
+const modules = join(here, "node_modules");
+for (const file of ["index.html", "rest.js", "websocket.html", "websocket.js", "docs.css"])
+	copyFileSync(join(here, "src", "docs", file), join(dist, "docs", file));
+for (const file of ["swagger-ui.css", "swagger-ui-bundle.js"])
+	copyFileSync(join(modules, "swagger-ui-dist", file), join(dist, "docs", file));
+copyFileSync(join(modules, "@asyncapi", "react-component", "browser", "standalone", "index.js"),
+	join(dist, "docs", "asyncapi-standalone.js"));
+copyFileSync(join(modules, "@asyncapi", "react-component", "styles", "default.min.css"),
+	join(dist, "docs", "asyncapi.css"));
 
