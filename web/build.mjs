@@ -3,6 +3,7 @@
 // client. Run by ./stack (lib/stack/webapp.sh) with `npm run build`.
 import { execFileSync } from "node:child_process";
 import { Parser } from "@asyncapi/parser";
+import * as esbuild from "esbuild";
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -47,3 +48,18 @@ copyFileSync(join(modules, "@asyncapi", "react-component", "browser", "standalon
 copyFileSync(join(modules, "@asyncapi", "react-component", "styles", "default.min.css"),
 	join(dist, "docs", "asyncapi.css"));
 
+// The web client at /: src/app bundled by esbuild into assets/.
+mkdirSync(join(dist, "assets"), { recursive: true });
+copyFileSync(join(here, "src", "app", "index.html"), join(dist, "index.html"));
+copyFileSync(join(here, "src", "app", "app.css"), join(dist, "assets", "app.css"));
+await esbuild.build({
+	entryPoints: [join(here, "src", "app", "main.jsx")],
+	outfile: join(dist, "assets", "app.js"),
+	bundle: true,
+	format: "esm",
+	minify: true,
+	target: ["es2022"],
+	jsx: "automatic",
+	jsxImportSource: "preact",
+	logLevel: "warning",
+});

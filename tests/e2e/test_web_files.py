@@ -15,6 +15,9 @@ def media(r):
 
 
 @pytest.mark.parametrize("path,kind", [
+    ("/", "text/html"),
+    ("/assets/app.js", "text/javascript"),
+    ("/assets/app.css", "text/css"),
     ("/docs/", "text/html"),
     ("/docs/index.html", "text/html"),
     ("/docs/websocket.html", "text/html"),
@@ -23,7 +26,7 @@ def media(r):
     ("/docs/swagger-ui.css", "text/css"),
     ("/docs/asyncapi-standalone.js", "text/javascript"),
 ])
-def test_the_reference_pages_are_served(path, kind):
+def test_the_client_and_the_reference_are_served(path, kind):
     r = http("GET", path)
     assert r.status_code == 200, path
     assert media(r) == kind, (path, r.headers)
