@@ -20,6 +20,8 @@ DEFAULT_PORT=8000
 TEST_PORT_FIRST=18000
 TEST_DAEMONS=2
 E2E_TIMEOUT=540                  # seconds one run of tests/e2e may take
+BROWSER_TIMEOUT=300              # seconds one run of tests/browser may take
+BROWSER_PACKAGES=(chromium)      # the browser tests' headless Chromium
 CHAOS_DEFAULT_SECONDS=600        # ./stack chaos without SECONDS
 HEALTH_TIMEOUT=30
 PUSH_HOST=127.0.0.1              # the push daemons listen on loopback only
@@ -62,7 +64,8 @@ Commands:
             (once), each fuzz harness of tests/fuzz for $FUZZ_TEST_SECONDS s after
             its corpus and regressions, then tests/e2e against a fresh
             throwaway stack with $TEST_DAEMONS push daemons behind each web
-            server in turn:
+            server in turn, then tests/browser (headless Chromium) on
+            that stack:
             ${WEB_SERVERS[*]} (only the one of --server, if
             given); then, in the full run, tests/deploy/follow-guide.sh
             (docs/DEPLOY.md followed with nginx); a line per part, last
