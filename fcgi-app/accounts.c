@@ -2,25 +2,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "accounts.h"
 #include "app.h"
 #include "fields.h"
 #include "json_input.h"
 #include "password.h"
+#include "rules.h"
 
-/* Registration rules of CONTRACT §3, in characters. */
-#define ACCOUNT_USERNAME_MIN	3
-#define ACCOUNT_USERNAME_MAX	32
-#define ACCOUNT_EMAIL_MAX	254
-#define ACCOUNT_PASSWORD_MIN	8
-#define ACCOUNT_PASSWORD_MAX	128
-#define ACCOUNT_FULL_NAME_MAX	100
-#define ACCOUNT_AVATAR_MAX	2048
+/* The longest name an account search takes, in characters. */
 #define ACCOUNT_SEARCH_MAX	100
-#define ACCOUNT_USERNAME_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
-				"abcdefghijklmnopqrstuvwxyz0123456789_.-"
 
 /* The JSON objects are built by SQL functions of sql/functions/accounts.sql. */
 /* The third column: the 429 body when the address has registered too
@@ -45,62 +36,27 @@ static struct db_stmt accounts_search_stmt = DB_STMT("accounts_search", 4,
     "        OR full_name ILIKE api_like_pattern($2))"
     "   ORDER BY lower(username), username OFFSET $3 LIMIT $4) a");
 
-/* One '@', a non-empty local part, a dotted domain with no empty label. */
-static int
-accounts_email_valid(const char *email)
-{
-	const char *at = strchr(email, '@');
-	const char *domain;
-
-	if (at == NULL || at == email || strchr(at + 1, '@') != NULL)
-		return 0;
-	for (const char *p = email; *p != '\0'; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f)
-			return 0;
-	domain = at + 1;
-	if (strchr(domain, '.') == NULL || domain[0] == '.' ||
-	    domain[strlen(domain) - 1] == '.' || strstr(domain, "..") != NULL)
-		return 0;
-	return 1;
-}
-
-static int
-accounts_avatar_valid(const char *url)
-{
-	if (strncasecmp(url, "http://", 7) == 0)
-		url += 7;
-	else if (strncasecmp(url, "https://", 8) == 0)
-		url += 8;
-	else
-		return 0;
-	return *url != '\0';
-}
-
 /* Validates the registration body; fields[] receives the five values. */
 static void
 accounts_validate(struct reply *rp, struct json_object *obj,
     const char *fields[5])
 {
-	if (fields_json_string(rp, obj, "username", ACCOUNT_USERNAME_MIN,
-	    ACCOUNT_USERNAME_MAX, FIELDS_REQUIRED, &fields[0]) == 0 &&
-	    fields[0][strspn(fields[0], ACCOUNT_USERNAME_CHARS)] != '\0')
+	if (fields_json_string(rp, obj, "username", RULES_USERNAME_MIN,
+	    RULES_USERNAME_MAX, FIELDS_REQUIRED, &fields[0]) == 0 &&
+	    !rules_username_chars(fields[0]))
 		reply_invalid(rp, "body", "username",
 		    "string does not match regex \"^[A-Za-z0-9_.-]+$\"",
 		    "value_error.str.regex");
-	if (fields_json_string(rp, obj, "email", 1, ACCOUNT_EMAIL_MAX,
+	if (fields_json_string(rp, obj, "email", 1, RULES_EMAIL_MAX,
 	    FIELDS_REQUIRED, &fields[1]) == 0 &&
-	    !accounts_email_valid(fields[1]))
+	    !rules_email(fields[1]))
 		reply_invalid(rp, "body", "email",
 		    "value is not a valid email address", "value_error.email");
-	fields_json_string(rp, obj, "password", ACCOUNT_PASSWORD_MIN,
-	    ACCOUNT_PASSWORD_MAX, FIELDS_REQUIRED, &fields[2]);
-	fields_json_string(rp, obj, "full_name", 0, ACCOUNT_FULL_NAME_MAX,
+	fields_json_string(rp, obj, "password", RULES_PASSWORD_MIN,
+	    RULES_PASSWORD_MAX, FIELDS_REQUIRED, &fields[2]);
+	fields_json_string(rp, obj, "full_name", 0, RULES_FULL_NAME_MAX,
 	    FIELDS_OPTIONAL, &fields[3]);
-	if (fields_json_string(rp, obj, "avatar", 0, ACCOUNT_AVATAR_MAX,
-	    FIELDS_OPTIONAL, &fields[4]) == 0 && fields[4] != NULL &&
-	    !accounts_avatar_valid(fields[4]))
-		reply_invalid(rp, "body", "avatar",
-		    "invalid or missing URL scheme", "value_error.url.scheme");
+	fields_json_avatar(rp, obj, "avatar", RULES_URL_MAX, &fields[4]);
 }
 
 /* 400 for a name taken: the email when email, else the username. */

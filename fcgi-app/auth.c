@@ -5,11 +5,48 @@
 #include "app.h"
 #include "auth.h"
 #include "detail.h"
-#include "token.h"
+#include "log.h"
 #include "token_cache.h"
 
 static struct db_stmt auth_active_stmt = DB_STMT("auth_active", 1,
     "SELECT is_active FROM account WHERE account_id = $1");
+
+int
+auth_secrets_reload(struct app *app)
+{
+	char err[CONFIG_ERRLEN];
+
+	switch (config_reload_secrets(&app->cfg, err, sizeof(err))) {
+	case 1:
+		token_cache_clear();
+		log_info("secret files changed: the new secrets are in use%s",
+		    app->cfg.jwt_previous_len > 0 ? " (and the previous one)" :
+		    "");
+		return 1;
+	case -1:
+		log_warnx("%s; the secrets read before stay in use", err);
+		break;
+	}
+	return 0;
+}
+
+int
+auth_token_verify(struct app *app, const char *token, enum token_type type,
+    char sub[UUID_TEXT_SIZE], long *exp)
+{
+	const struct config *cfg = &app->cfg;
+	long now = (long)time(NULL);
+
+	if (token_verify_either(cfg->jwt_secret, cfg->jwt_secret_len,
+	    cfg->jwt_previous, cfg->jwt_previous_len, token, type, now, sub,
+	    exp) == 0)
+		return 0;
+	if (!auth_secrets_reload(app))
+		return -1;
+	return token_verify_either(cfg->jwt_secret, cfg->jwt_secret_len,
+	    cfg->jwt_previous, cfg->jwt_previous_len, token, type, now, sub,
+	    exp);
+}
 
 int
 auth_account_active(struct request *rq, struct reply *rp,
@@ -48,7 +85,6 @@ auth_header_token(const char *h)
 int
 auth_token(struct request *rq, struct reply *rp)
 {
-	const struct config *cfg = &rq->app->cfg;
 	const char *h = auth_header_token(rq->authorization);
 	long now = (long)time(NULL), exp;
 
@@ -58,8 +94,8 @@ auth_token(struct request *rq, struct reply *rp)
 	}
 	if (token_cache_find(h, now, rq->account_id) == 0)
 		return 0;
-	if (token_verify(cfg->jwt_secret, cfg->jwt_secret_len, h, TOKEN_ACCESS,
-	    now, rq->account_id, &exp) == -1) {
+	if (auth_token_verify(rq->app, h, TOKEN_ACCESS, rq->account_id,
+	    &exp) == -1) {
 		reply_error(rp, 401, DETAIL_BAD_CREDENTIALS);
 		return -1;
 	}

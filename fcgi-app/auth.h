@@ -2,8 +2,26 @@
 #ifndef CHAT_AUTH_H
 #define CHAT_AUTH_H
 
+#include "app.h"
 #include "reply.h"
 #include "request.h"
+#include "token.h"
+
+/*
+ * Reads the secret files again if they changed (chatctl secret rotate),
+ * forgetting the tokens verified with the secrets before. Returns 1 when
+ * the secrets changed, else 0. main.c calls it once a second at most.
+ */
+int	auth_secrets_reload(struct app *app);
+
+/*
+ * token_verify_either() with the process's secrets. When the token fails
+ * and the secret files changed meanwhile, they are read again and the
+ * token tried again: a token signed with a new secret by a process that
+ * took it first is never refused by one that has not yet.
+ */
+int	auth_token_verify(struct app *app, const char *token,
+	    enum token_type type, char sub[UUID_TEXT_SIZE], long *exp);
 
 /*
  * Authenticates rq by its Authorization header. Returns 0 with

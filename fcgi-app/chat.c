@@ -1,4 +1,3 @@
-#include <limits.h>
 #include <stdio.h>
 
 #include "app.h"
@@ -8,9 +7,6 @@
 #include "page.h"
 #include "proc.h"
 
-#define CHAT_KEYWORD_MAX	200
-#define CHAT_PAGE_DEFAULT	50
-#define CHAT_PAGE_MAX		100
 /* GET /sync (CONTRACT §10): events a page, and the longest cursor. */
 #define CHAT_SYNC_DEFAULT	100
 #define CHAT_SYNC_MAX		1000
@@ -57,20 +53,6 @@ chat_send(struct request *rq, struct reply *rp)
 	json_object_put(obj);
 }
 
-/* The skip and limit of a page, as text for the statement. */
-static void
-chat_page(struct reply *rp, const struct request *rq, char skip[24],
-    char limit[24])
-{
-	long s, l;
-
-	fields_query_int(rp, rq, "skip", 0, 0, LONG_MAX, &s);
-	fields_query_int(rp, rq, "limit", CHAT_PAGE_DEFAULT, 1, CHAT_PAGE_MAX,
-	    &l);
-	snprintf(skip, 24, "%ld", s);
-	snprintf(limit, 24, "%ld", l);
-}
-
 void
 chat_history(struct request *rq, struct reply *rp)
 {
@@ -78,7 +60,7 @@ chat_history(struct request *rq, struct reply *rp)
 	const char *params[] = { rq->account_id, id, skip, limit };
 
 	fields_uuid(rp, "path", "friend_id", rq->params[0], id);
-	chat_page(rp, rq, skip, limit);
+	fields_page(rp, rq, FIELDS_PAGE_DEFAULT, skip, limit);
 	if (!reply_has_invalid(rp))
 		page_call(rq, rp, &chat_history_stmt, params, skip, limit);
 }
@@ -91,8 +73,8 @@ chat_search(struct request *rq, struct reply *rp)
 
 	fields_uuid(rp, "path", "friend_id", rq->params[0], id);
 	fields_form_string(rp, &rq->query, "query", "keyword", 1,
-	    CHAT_KEYWORD_MAX, &keyword);
-	chat_page(rp, rq, skip, limit);
+	    FIELDS_KEYWORD_MAX, &keyword);
+	fields_page(rp, rq, FIELDS_PAGE_DEFAULT, skip, limit);
 	if (!reply_has_invalid(rp)) {
 		const char *params[] = { rq->account_id, id, keyword, skip,
 		    limit };

@@ -33,6 +33,7 @@ db_connect(struct db *db)
 {
 	db_close(db);
 	db->conn = PQconnectdb(db->conninfo);
+	PQsetNoticeProcessor(db->conn, log_db_notice, NULL);
 	if (PQstatus(db->conn) != CONNECTION_OK) {
 		/* The message names the server, never a password. */
 		log_warnx("database: %s", PQerrorMessage(db->conn));
@@ -103,7 +104,7 @@ db_prepare(struct db *db, struct db_stmt *stmt)
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		st = db_failure(db, res);
 		if (st == DB_FAILED)
-			log_warnx("database: prepare %s: %s", stmt->name,
+			log_errorx("database: prepare %s: %s", stmt->name,
 			    PQresultErrorMessage(res));
 	} else
 		stmt->prepared_gen = db->gen;

@@ -95,6 +95,32 @@ fields_json_uuid(struct reply *rp, struct json_object *obj, const char *name,
 }
 
 int
+fields_json_avatar(struct reply *rp, struct json_object *obj,
+    const char *name, size_t max, const char **value)
+{
+	struct rules_error e;
+
+	if (fields_json_string(rp, obj, name, 0, max, FIELDS_OPTIONAL,
+	    value) == -1)
+		return -1;
+	if (*value != NULL && rules_url(*value, &e) == -1)
+		return fields_refused(rp, "body", name, &e);
+	return 0;
+}
+
+int
+fields_json_uuid_list(struct reply *rp, struct json_object *obj,
+    const char *name, size_t max, int unique, char *literal, size_t *count)
+{
+	struct rules_error e;
+
+	if (rules_json_uuid_list(obj, name, max, unique, literal, count,
+	    &e) == -1)
+		return fields_refused(rp, "body", name, &e);
+	return 0;
+}
+
+int
 fields_json_content(struct reply *rp, struct json_object *obj,
     const char *name, const char **value)
 {
@@ -160,6 +186,20 @@ fields_query_int(struct reply *rp, const struct request *rq,
 	}
 	*value = n;
 	return 0;
+}
+
+int
+fields_page(struct reply *rp, const struct request *rq, long def,
+    char skip[24], char limit[24])
+{
+	long s, l;
+	int rc = 0;
+
+	rc |= fields_query_int(rp, rq, "skip", 0, 0, LONG_MAX, &s);
+	rc |= fields_query_int(rp, rq, "limit", def, 1, FIELDS_PAGE_MAX, &l);
+	snprintf(skip, 24, "%ld", s);
+	snprintf(limit, 24, "%ld", l);
+	return rc;
 }
 
 int

@@ -17,6 +17,12 @@
 #include "rules.h"
 #include "uuid.h"
 
+/* Pages (CONTRACT §1): limit 1..FIELDS_PAGE_MAX, 50 by default for
+ * messages; a search keyword, in characters. */
+#define FIELDS_PAGE_DEFAULT	50
+#define FIELDS_PAGE_MAX		100
+#define FIELDS_KEYWORD_MAX	200
+
 enum fields_presence {
 	FIELDS_OPTIONAL,
 	FIELDS_REQUIRED,
@@ -38,6 +44,21 @@ int	fields_json_string(struct reply *rp, struct json_object *obj,
 int	fields_json_uuid(struct reply *rp, struct json_object *obj,
 	    const char *name, char out[UUID_TEXT_SIZE]);
 
+/*
+ * An avatar, a URL of at most max characters (rules_url); *value is NULL
+ * when absent or null.
+ */
+int	fields_json_avatar(struct reply *rp, struct json_object *obj,
+	    const char *name, size_t max, const char **value);
+
+/*
+ * A list of at most max UUIDs (rules_json_uuid_list); literal receives
+ * it as a uuid[] literal, RULES_UUID_LIST_SIZE(max) bytes.
+ */
+int	fields_json_uuid_list(struct reply *rp, struct json_object *obj,
+	    const char *name, size_t max, int unique, char *literal,
+	    size_t *count);
+
 /* Message content (CONTRACT §5, rules_json_content); *value is as sent. */
 int	fields_json_content(struct reply *rp, struct json_object *obj,
 	    const char *name, const char **value);
@@ -50,6 +71,13 @@ int	fields_form_string(struct reply *rp, const struct form *form,
 /* An integer query parameter within min..max, def when absent. */
 int	fields_query_int(struct reply *rp, const struct request *rq,
 	    const char *name, long def, long min, long max, long *value);
+
+/*
+ * The skip (>= 0, 0 by default) and limit (1..FIELDS_PAGE_MAX, def by
+ * default) of a page, as decimal text for a statement.
+ */
+int	fields_page(struct reply *rp, const struct request *rq, long def,
+	    char skip[24], char limit[24]);
 
 /* A UUID found at loc [where, name]; out receives it in lowercase. */
 int	fields_uuid(struct reply *rp, const char *where, const char *name,

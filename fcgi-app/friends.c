@@ -71,10 +71,3 @@ friends_remove(struct request *rq, struct reply *rp)
 {
 	proc_call_on_id(rq, rp, &friends_remove_stmt, "friend_id", NULL);
 }
-
-void
-friends_groups(struct request *rq, struct reply *rp)
-{
-	(void)rq;
-	reply_json(rp, 200, "[]");
-}

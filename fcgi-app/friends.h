@@ -12,7 +12,5 @@ void	friends_list(struct request *rq, struct reply *rp);
 void	friends_pending(struct request *rq, struct reply *rp);
 void	friends_status(struct request *rq, struct reply *rp);
 void	friends_remove(struct request *rq, struct reply *rp);
-/* GET /group-chat/my-groups: the service has no group chats yet. */
-void	friends_groups(struct request *rq, struct reply *rp);
 
 #endif

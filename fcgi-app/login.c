@@ -102,6 +102,23 @@ login_password_ok(const struct request *rq, const PGresult *res,
 	return password_verify(password, PQgetvalue(res, 0, LOGIN_HASH));
 }
 
+/*
+ * The log line of a refused login: the name tried (quoted: the client
+ * chose it), the account when one has that name, the client's address
+ * and why. Never the password.
+ */
+static void
+login_log_refused(const struct request *rq, const PGresult *res,
+    const char *username, const char *why)
+{
+	char name[LOG_QUOTE_SIZE];
+
+	log_info("login refused: name %s, account %s, address %s, %s",
+	    log_quote(username, name, sizeof(name)),
+	    PQgetisnull(res, 0, LOGIN_ID) ? "-" : PQgetvalue(res, 0, LOGIN_ID),
+	    rq->client_addr, why);
+}
+
 /* Counts a failed login against its account and the client's address. */
 static void
 login_failed(struct request *rq, const PGresult *res)
@@ -131,14 +148,17 @@ login_check(struct request *rq, struct reply *rp, const char *username,
 		reply_db_error(rp, st);
 	else if (PQntuples(res) != 1 || PQnfields(res) != 5)
 		reply_internal_error(rp);
-	else if (!PQgetisnull(res, 0, LOGIN_REFUSAL))
+	else if (!PQgetisnull(res, 0, LOGIN_REFUSAL)) {
+		login_log_refused(rq, res, username, "429 locked out");
 		reply_json(rp, 429, PQgetvalue(res, 0, LOGIN_REFUSAL));
-	else if (!login_password_ok(rq, res, password)) {
+	} else if (!login_password_ok(rq, res, password)) {
+		login_log_refused(rq, res, username, "401 wrong password");
 		login_failed(rq, res);
 		reply_error(rp, 401, "Incorrect username or password");
-	} else if (strcmp(PQgetvalue(res, 0, LOGIN_ACTIVE), "t") != 0)
+	} else if (strcmp(PQgetvalue(res, 0, LOGIN_ACTIVE), "t") != 0) {
+		login_log_refused(rq, res, username, "403 inactive");
 		reply_error(rp, 403, DETAIL_INACTIVE);
-	else
+	} else
 		login_reply_tokens(rq, rp, PQgetvalue(res, 0, LOGIN_ID));
 	PQclear(res);
 }
@@ -160,7 +180,6 @@ login_access_token(struct request *rq, struct reply *rp)
 void
 login_refresh_token(struct request *rq, struct reply *rp)
 {
-	const struct config *cfg = &rq->app->cfg;
 	struct json_object *obj = NULL;
 	const char *token = NULL;
 	char account_id[UUID_TEXT_SIZE];
@@ -169,8 +188,8 @@ login_refresh_token(struct request *rq, struct reply *rp)
 	    fields_json_string(rp, obj, "refresh_token", 1, 65536,
 	    FIELDS_REQUIRED, &token) == -1)
 		goto done;
-	if (token_verify(cfg->jwt_secret, cfg->jwt_secret_len, token,
-	    TOKEN_REFRESH, (long)time(NULL), account_id, NULL) == -1) {
+	if (auth_token_verify(rq->app, token, TOKEN_REFRESH, account_id,
+	    NULL) == -1) {
 		reply_error(rp, 401, LOGIN_BAD_REFRESH);
 		goto done;
 	}

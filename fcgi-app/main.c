@@ -7,7 +7,12 @@
  * - on its own, `chat-fcgi -s /run/chat/fcgi.sock -w 4`: it opens the Unix
  *   socket (mode 0660: the web server must be in the socket's group) and
  *   supervises 4 worker processes (prefork.c), for Apache and nginx.
+ *
+ * Signals: SIGTERM, SIGINT or SIGUSR1 stop it after the request in hand.
+ * SIGHUP is ignored: chat-fcgi writes its log to stderr only, so it has no
+ * file to reopen, and nothing it reads may change while it runs.
  */
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,11 +20,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
 
 #include "app.h"
+#include "auth.h"
 #include "log.h"
 #include "password.h"
 #include "prefork.h"
@@ -27,16 +34,34 @@
 #include "request.h"
 #include "router.h"
 
-#define MAIN_DEFAULT_CONFIG	"/etc/chat/chat.conf"
 
 static volatile sig_atomic_t main_stopping;
 
+static const struct option main_long_options[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* --help: to stdout, exit 0; a mistake: to stderr, exit 2. */
 static void
-main_usage(void)
+main_usage(FILE *out, int status)
 {
-	fprintf(stderr, "usage: chat-fcgi [-n] [-c config] [-s socket "
-	    "[-w workers]]\n");
-	exit(2);
+	fprintf(out,
+	    "usage: chat-fcgi [-n] [-c config] [-s socket [-w workers]]\n"
+	    "       chat-fcgi --help | --version\n"
+	    "  -c config   the configuration file (default: $CHAT_CONFIG, "
+	    "else %s)\n"
+	    "  -n          check the configuration and exit\n"
+	    "  -s socket   open this Unix socket and supervise the workers "
+	    "(Apache, nginx);\n"
+	    "              without it, descriptor 0 is the FastCGI socket "
+	    "(lighttpd, spawn-fcgi)\n"
+	    "  -w workers  worker processes with -s (default 2)\n"
+	    "Signals: SIGTERM stops it after the request in hand; SIGHUP is "
+	    "ignored.\n",
+	    CONFIG_DEFAULT_PATH);
+	exit(status);
 }
 
 /* A signal only sets flags; accept() then fails with EINTR and we leave. */
@@ -60,6 +85,21 @@ main_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+}
+
+/* The secret files, looked at once a second at most, before a request
+ * (auth.c reads them again at once for a token that fails). */
+static void
+main_secrets(struct app *app)
+{
+	static time_t checked;
+	time_t now = time(NULL);
+
+	if (now != checked) {
+		checked = now;
+		auth_secrets_reload(app);
+	}
 }
 
 static void
@@ -121,15 +161,20 @@ main(int argc, char *argv[])
 {
 	struct app app;
 	FCGX_Request fcgx;
-	const char *path = getenv("CHAT_CONFIG");
+	const char *path = config_default_path();
 	const char *socket_path = NULL;
 	char err[CONFIG_ERRLEN];
 	int ch, check_only = 0, workers = 2, listen_fd = 0;
 
-	if (path == NULL)
-		path = MAIN_DEFAULT_CONFIG;
-	while ((ch = getopt(argc, argv, "c:ns:w:")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:hns:w:", main_long_options,
+	    NULL)) != -1) {
 		switch (ch) {
+		case 'h':
+			main_usage(stdout, 0);
+			break;
+		case 'V':
+			printf("chat-fcgi %s\n", PACKAGE_VERSION);
+			return 0;
 		case 'c':
 			path = optarg;
 			break;
@@ -143,11 +188,11 @@ main(int argc, char *argv[])
 			check_only = 1;
 			break;
 		default:
-			main_usage();
+			main_usage(stderr, 2);
 		}
 	}
 	if (optind != argc)
-		main_usage();
+		main_usage(stderr, 2);
 
 	memset(&app, 0, sizeof(app));
 	log_init("chat-fcgi", LOG_LEVEL_INFO);
@@ -161,6 +206,7 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	log_set_level(app.cfg.log_level);
+	log_info("chat-fcgi %s starting", PACKAGE_VERSION);
 
 	if (FCGX_Init() != 0)
 		fatalx("cannot initialise libfcgi");
@@ -189,6 +235,7 @@ main(int argc, char *argv[])
 	FCGX_InitRequest(&fcgx, listen_fd, 0);
 
 	while (!main_stopping && FCGX_Accept_r(&fcgx) >= 0) {
+		main_secrets(&app);
 		main_serve(&app, &fcgx);
 		main_finish(&fcgx);
 	}

@@ -64,6 +64,7 @@ prefork_run(int workers)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	signal(SIGHUP, SIG_IGN);	/* as the workers (main.c) */
 
 	while (!prefork_stopping) {
 		pid_t pid;

@@ -224,7 +224,9 @@ reply_send(struct reply *rp, const struct request *rq)
 	reply_finish_invalid(rp);
 	if (rp->body == NULL && rp->status != 204)
 		reply_internal_error(rp);
-	if (rp->status >= 500)
+	if (rp->status == 500)
+		log_errorx("%s: answered %d", rq->method, rp->status);
+	else if (rp->status > 500)
 		log_warnx("%s: answered %d", rq->method, rp->status);
 
 	snprintf(line, sizeof(line), "%d %s", rp->status,

@@ -209,126 +209,6 @@ request_read_body(struct request *rq)
 	return 0;
 }
 
-/* An address, IPv4 ones (and IPv4-mapped IPv6 ones) as AF_INET. */
-struct request_ip {
-	int		 family;
-	unsigned char	 a[16];
-};
-
-/* Parses s[0..len), blanks around it ignored. Returns 0 or -1. */
-static int
-request_ip_parse(const char *s, size_t len, struct request_ip *ip)
-{
-	char buf[INET6_ADDRSTRLEN];
-	static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
-
-	while (len > 0 && (*s == ' ' || *s == '\t')) {
-		s++;
-		len--;
-	}
-	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-		len--;
-	if (len == 0 || len >= sizeof(buf))
-		return -1;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	memset(ip, 0, sizeof(*ip));
-	if (inet_pton(AF_INET, buf, ip->a) == 1) {
-		ip->family = AF_INET;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, buf, ip->a) != 1)
-		return -1;
-	ip->family = AF_INET6;
-	if (memcmp(ip->a, mapped, sizeof(mapped)) == 0) {
-		memmove(ip->a, ip->a + 12, 4);
-		memset(ip->a + 4, 0, 12);
-		ip->family = AF_INET;
-	}
-	return 0;
-}
-
-/* Whether ip is in spec[0..len): an address, or a network "addr/bits". */
-static int
-request_ip_matches(const struct request_ip *ip, const char *spec, size_t len)
-{
-	const char *slash = memchr(spec, '/', len);
-	struct request_ip net;
-	long bits;
-	int max;
-
-	if (request_ip_parse(spec, slash != NULL ? (size_t)(slash - spec) :
-	    len, &net) == -1 || net.family != ip->family)
-		return 0;
-	max = ip->family == AF_INET ? 32 : 128;
-	bits = max;
-	if (slash != NULL) {
-		char *end;
-		char tmp[8];
-		size_t n = len - (size_t)(slash + 1 - spec);
-
-		if (n == 0 || n >= sizeof(tmp))
-			return 0;
-		memcpy(tmp, slash + 1, n);
-		tmp[n] = '\0';
-		bits = strtol(tmp, &end, 10);
-		if (*end != '\0' || bits < 0 || bits > max)
-			return 0;
-	}
-	for (long i = 0; i < bits; i++) {
-		unsigned char m = (unsigned char)(0x80 >> (i % 8));
-
-		if ((ip->a[i / 8] & m) != (net.a[i / 8] & m))
-			return 0;
-	}
-	return 1;
-}
-
-/* Whether ip is on the list of trusted proxies (spaces or commas). */
-static int
-request_ip_trusted(const struct request *rq, const struct request_ip *ip)
-{
-	const char *p = rq->app->cfg.trusted_proxies;
-
-	while (p != NULL && *p != '\0') {
-		size_t len;
-
-		p += strspn(p, " \t,");
-		len = strcspn(p, " \t,");
-		if (len > 0 && request_ip_matches(ip, p, len))
-			return 1;
-		p += len;
-	}
-	return 0;
-}
-
-/* rq->client_addr, by the rule of struct request. */
-static void
-request_client_addr(struct request *rq)
-{
-	const char *remote = request_param(rq, "REMOTE_ADDR");
-	const char *xff = request_param(rq, "HTTP_X_FORWARDED_FOR");
-	struct request_ip ip, hop;
-
-	snprintf(rq->client_addr, sizeof(rq->client_addr), "-");
-	if (remote == NULL || request_ip_parse(remote, strlen(remote),
-	    &ip) == -1)
-		return;
-	/* From the right: each entry was added by the hop before it. */
-	for (size_t end = xff != NULL ? strlen(xff) : 0;
-	    request_ip_trusted(rq, &ip) && end > 0;) {
-		size_t start = end;
-
-		while (start > 0 && xff[start - 1] != ',')
-			start--;
-		if (request_ip_parse(xff + start, end - start, &hop) == -1)
-			break;
-		ip = hop;
-		end = start > 0 ? start - 1 : 0;
-	}
-	inet_ntop(ip.family, ip.a, rq->client_addr, sizeof(rq->client_addr));
-}
-
 int
 request_read(struct request *rq, struct app *app, FCGX_Request *fcgx)
 {
@@ -348,7 +228,8 @@ request_read(struct request *rq, struct app *app, FCGX_Request *fcgx)
 	    "HTTP_ACCESS_CONTROL_REQUEST_METHOD");
 	rq->cors_headers = request_param(rq,
 	    "HTTP_ACCESS_CONTROL_REQUEST_HEADERS");
-	request_client_addr(rq);
+	clientaddr_get(app->cfg.trusted_proxies, request_param(rq, "REMOTE_ADDR"),
+	    request_param(rq, "HTTP_X_FORWARDED_FOR"), rq->client_addr);
 	if (request_read_target(rq) == -1 || request_read_body(rq) == -1) {
 		log_warnx("request: out of memory");
 		return -1;

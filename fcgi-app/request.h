@@ -8,9 +8,9 @@
 
 #include <stddef.h>
 
-#include <arpa/inet.h>
 #include <fcgiapp.h>
 
+#include "clientaddr.h"
 #include "form.h"
 #include "uuid.h"
 
@@ -59,11 +59,12 @@ struct request {
 
 	int		 cors_allowed;	/* Origin is on the allowed list */
 	/*
-	 * The client's address, for the limits per address (CONTRACT §12):
-	 * REMOTE_ADDR, or when that is a trusted proxy (http.trusted_proxies)
-	 * the last X-Forwarded-For entry that is not one ("-": none known).
+	 * The client's address, for the limits per address (CONTRACT §12)
+	 * and log lines: REMOTE_ADDR, or when that is a trusted proxy
+	 * (http.trusted_proxies) the last X-Forwarded-For entry that is not
+	 * one ("-": none known). shared/clientaddr.c.
 	 */
-	char		 client_addr[INET6_ADDRSTRLEN];
+	char		 client_addr[CLIENTADDR_SIZE];
 	char		 account_id[UUID_TEXT_SIZE];	/* once authenticated */
 };
 

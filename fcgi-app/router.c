@@ -8,6 +8,7 @@
 #include "cors.h"
 #include "detail.h"
 #include "friends.h"
+#include "groups.h"
 #include "health.h"
 #include "login.h"
 #include "router.h"
@@ -53,7 +54,6 @@ static const struct route routes[] = {
 	{ "GET",	"/friends/pending",	friends_pending, ROUTE_AUTH },
 	{ "GET",	"/friends/status/*",	friends_status,	ROUTE_AUTH },
 	{ "DELETE",	"/friends/*",		friends_remove,	ROUTE_AUTH },
-	{ "GET",	"/group-chat/my-groups", friends_groups, ROUTE_AUTH },
 
 	{ "POST",	"/chat/messages",	chat_send,	ROUTE_TOKEN },
 	{ "GET",	"/chat/messages/unread-count", chat_unread_count, ROUTE_AUTH },
@@ -64,12 +64,40 @@ static const struct route routes[] = {
 	{ "GET",	"/chat/friends/online",	chat_online_friends, ROUTE_AUTH },
 
 	{ "GET",	"/sync",		chat_sync,	ROUTE_TOKEN },
+
+	{ "POST",	"/group-chat",		groups_create,	ROUTE_AUTH },
+	{ "GET",	"/group-chat/my-groups", groups_mine,	ROUTE_AUTH },
+	{ "GET",	"/group-chat/all",	groups_all,	ROUTE_AUTH },
+	{ "GET",	"/group-chat/unread-count", groups_unread_count,
+	    ROUTE_AUTH },
+	{ "POST",	"/group-chat/membership/batch", groups_membership_batch,
+	    ROUTE_AUTH },
+	{ "GET",	"/group-chat/*",	groups_get,	ROUTE_AUTH },
+	{ "PUT",	"/group-chat/*",	groups_update,	ROUTE_AUTH },
+	{ "DELETE",	"/group-chat/*",	groups_delete,	ROUTE_AUTH },
+	{ "GET",	"/group-chat/*/members", groups_members, ROUTE_AUTH },
+	{ "POST",	"/group-chat/*/members", groups_add_member, ROUTE_AUTH },
+	{ "DELETE",	"/group-chat/*/members/*", groups_remove_member,
+	    ROUTE_AUTH },
+	{ "POST",	"/group-chat/*/ban/*",	groups_ban,	ROUTE_AUTH },
+	{ "POST",	"/group-chat/*/leave",	groups_leave,	ROUTE_AUTH },
+	{ "POST",	"/group-chat/*/join",	groups_join,	ROUTE_AUTH },
+	{ "GET",	"/group-chat/*/membership", groups_membership, ROUTE_AUTH },
+	{ "GET",	"/group-chat/*/messages", groups_messages, ROUTE_AUTH },
+	{ "POST",	"/group-chat/*/messages", groups_send,	ROUTE_AUTH },
+	{ "GET",	"/group-chat/*/messages/search", groups_search,
+	    ROUTE_AUTH },
+	{ "DELETE",	"/group-chat/*/messages/*", groups_delete_message,
+	    ROUTE_AUTH },
+	{ "PUT",	"/group-chat/*/read",	groups_read,	ROUTE_AUTH },
+	{ "GET",	"/group-chat/*/online",	groups_online,	ROUTE_AUTH },
 };
 
 #define ROUTER_NROUTES	(sizeof(routes) / sizeof(routes[0]))
 
-/* The WebSocket path (push-daemon/ws.h), below /api/v1. */
-#define ROUTER_WS_PATH	"/chat/ws/chat"
+/* The WebSocket paths (push-daemon/ws.h), below /api/v1. */
+#define ROUTER_WS_PATH		"/chat/ws/chat"
+#define ROUTER_WS_GROUP_PATH	"/group-chat/ws/group/*"
 
 /* Whether the request path matches pattern, capturing "*" segments. */
 static int
@@ -178,7 +206,8 @@ router_dispatch(struct request *rq, struct reply *rp)
 	 * WebSocket library cannot decode (see the web server configurations
 	 * under etc/). Its token cannot be read: the 401 of a bad token.
 	 */
-	if (rq->in_api && router_match(ROUTER_WS_PATH, rq)) {
+	if (rq->in_api && (router_match(ROUTER_WS_PATH, rq) ||
+	    router_match(ROUTER_WS_GROUP_PATH, rq))) {
 		reply_error(rp, 401, DETAIL_BAD_CREDENTIALS);
 		return;
 	}

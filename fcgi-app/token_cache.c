@@ -69,3 +69,13 @@ token_cache_put(const char *token, long exp, const char *sub)
 	memcpy(slot->token, token, len);
 	memcpy(slot->sub, sub, strlen(sub) + 1);
 }
+
+void
+token_cache_clear(void)
+{
+	/* Only the slots in use are written: the others' pages stay
+	 * untouched. */
+	for (size_t i = 0; i < TOKEN_CACHE_SLOTS; i++)
+		if (token_cache_slots[i].len != 0)
+			token_cache_slots[i].len = 0;
+}

@@ -5,6 +5,7 @@
 #include <json-c/json.h>
 
 #include "events.h"
+#include "groups.h"
 #include "hub.h"
 #include "idlist.h"
 #include "log.h"
@@ -16,6 +17,8 @@ static struct pg_stmt events_read_stmt = PG_STMT("ev_read", 1,
     "SELECT * FROM push_stream_events($1)");
 static struct pg_stmt events_messages_stmt = PG_STMT("ev_messages", 2,
     "SELECT * FROM push_message_frames($1, $2)");
+static struct pg_stmt events_groups_stmt = PG_STMT("ev_groups", 2,
+    "SELECT * FROM push_group_frames($1, $2)");
 
 /*
  * A notification that names no account held here does not make a read at
@@ -35,12 +38,21 @@ static struct pg_stmt events_messages_stmt = PG_STMT("ev_messages", 2,
 enum { EV_HORIZON, EV_ID, EV_KIND, EV_ACTOR, EV_TARGET, EV_MESSAGE, EV_HELD,
 	EV_CURSOR, EV_FRAME, EV_MOMENT };
 enum { MSG_ID, MSG_SENDER, MSG_RECEIVER, MSG_CREATED_AT, MSG_FRAME };
+/* Columns of push_group_frames(). */
+enum { GR_EVENT, GR_GROUP, GR_ACCOUNT, GR_STATUS, GR_MEMBERS, GR_NAME,
+	GR_ACTIVE, GR_FRAME };
 
-/* One batch of events, kept while the frames of its messages are fetched. */
+/*
+ * One batch of events, kept while the frames of its messages and of its
+ * group events are fetched (two queries at most, answered in order).
+ */
 struct events_batch {
 	struct hub	*hub;
 	PGresult	*events;
 	PGresult	*messages;
+	PGresult	*groups;
+	int		 pending;	/* queries not answered yet */
+	int		 failed;	/* one of them failed */
 };
 
 /* What the reader is doing: one read at a time. */
@@ -48,7 +60,8 @@ enum events_state {
 	EVENTS_IDLE,		/* no read under way */
 	EVENTS_FINDING,		/* asking the first horizon */
 	EVENTS_READING,		/* push_stream_events() asked */
-	EVENTS_FETCHING,	/* push_message_frames() asked for the
+	EVENTS_FETCHING,	/* push_message_frames() and/or
+				   push_group_frames() asked for the
 				   batch read */
 	EVENTS_PARKED,		/* the batch waits for the answer of sends
 				   it could echo (events_sends_answered) */
@@ -179,6 +192,131 @@ events_new_message(struct events_batch *b, const char *id)
 	outmsg_unref(msg);
 }
 
+/* Whether kind is the kind of a group event (CONTRACT §11). */
+static int
+events_is_group(const char *kind)
+{
+	return strncmp(kind, "group_", 6) == 0;
+}
+
+/* Whether kind changes a group's members or the group itself. */
+static int
+events_changes_group(const char *kind)
+{
+	return strcmp(kind, "group_updated") == 0 ||
+	    strncmp(kind, "group_member_", 13) == 0;
+}
+
+/* The first row of push_group_frames() for event id, or -1. */
+static int
+events_group_row(const PGresult *groups, const char *id)
+{
+	if (groups == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(groups); i++)
+		if (strcmp(PQgetvalue(groups, i, GR_EVENT), id) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * frame to the sessions of the main URL of account_id; not, for a group
+ * message, to one that sent it (it had message_sent), which forgets it.
+ */
+static void
+events_group_send(struct hub *hub, const char *account_id,
+    struct outmsg *msg, const char *message_id)
+{
+	for (struct session *s = hub_sessions(hub, account_id); s != NULL;
+	    s = s->next_of_account) {
+		if (s->group_id[0] != '\0')
+			continue;
+		if (message_id != NULL && session_sent(s, message_id)) {
+			session_forget_send(s, message_id);
+			continue;
+		}
+		session_push(s, msg);
+	}
+}
+
+/*
+ * A group event (rows of push_group_frames from row on): the group's copy
+ * takes the change, then its frame goes to the group's active members
+ * here, and to the member concerned by a membership event, on their main
+ * connections; a message and its deletion to the group's per-group
+ * connections too; group_updated, as each member sees the group, to each.
+ * A member no longer active has its per-group connections closed.
+ */
+static void
+events_group_event(struct events_batch *b, int i)
+{
+	struct hub *hub = b->hub;
+	const PGresult *r = b->events, *g = b->groups;
+	const char *kind = PQgetvalue(r, i, EV_KIND);
+	const char *target = PQgetvalue(r, i, EV_TARGET);
+	const char *message = NULL, *gid;
+	int row = events_group_row(g, PQgetvalue(r, i, EV_ID)), active;
+	const groups_id *members;
+	struct outmsg *msg = NULL;
+	size_t n;
+
+	if (row == -1)
+		return;		/* not fetched: nobody here hears it */
+	gid = PQgetvalue(g, row, GR_GROUP);
+	active = strcmp(PQgetvalue(g, row, GR_ACTIVE), "t") == 0;
+	if (events_changes_group(kind))
+		groups_apply(gid, strtoull(PQgetvalue(r, i, EV_ID), NULL, 10),
+		    PQgetisnull(g, row, GR_MEMBERS) ? NULL :
+		    PQgetvalue(g, row, GR_MEMBERS), PQgetvalue(g, row, GR_NAME),
+		    active);
+	if (strcmp(kind, "group_message") == 0)
+		message = PQgetvalue(r, i, EV_MESSAGE);
+	if (!PQgetisnull(g, row, GR_FRAME) && (msg = outmsg_new(
+	    PQgetvalue(g, row, GR_FRAME),
+	    (size_t)PQgetlength(g, row, GR_FRAME))) != NULL) {
+		msg->stream = 1;
+		if (message != NULL ||
+		    strcmp(kind, "group_message_deleted") == 0)
+			memcpy(msg->group_id, gid, UUID_TEXT_SIZE);
+		members = groups_members(gid, &n);
+		for (size_t k = 0; k < n; k++)
+			events_group_send(hub, members[k], msg, message);
+		if (strncmp(kind, "group_member_", 13) == 0 &&
+		    !groups_has_member(gid, target))
+			events_group_send(hub, target, msg, NULL);
+		for (struct session *s = groups_sockets(gid);
+		    msg->group_id[0] != '\0' && s != NULL; s = s->next_in_group)
+			if (message == NULL || !session_sent(s, message))
+				session_push(s, msg);
+		outmsg_unref(msg);
+	}
+	/* group_updated: a frame for each member, as it sees the group. */
+	for (row++; row < PQntuples(g) && !PQgetisnull(g, row, GR_ACCOUNT) &&
+	    strcmp(PQgetvalue(g, row, GR_EVENT), PQgetvalue(r, i, EV_ID)) == 0;
+	    row++) {
+		if (!hub_account_online(hub, PQgetvalue(g, row, GR_ACCOUNT)) ||
+		    (msg = outmsg_new(PQgetvalue(g, row, GR_FRAME),
+		    (size_t)PQgetlength(g, row, GR_FRAME))) == NULL)
+			continue;
+		msg->stream = 1;
+		events_group_send(hub, PQgetvalue(g, row, GR_ACCOUNT), msg, NULL);
+		outmsg_unref(msg);
+	}
+	row = events_group_row(g, PQgetvalue(r, i, EV_ID));
+	if (strncmp(kind, "group_member_", 13) == 0 &&
+	    !PQgetisnull(g, row, GR_STATUS) &&
+	    strcmp(PQgetvalue(g, row, GR_STATUS), "active") != 0)
+		groups_status_changed(gid, target, PQgetvalue(g, row, GR_STATUS),
+		    active);
+	else if (strcmp(kind, "group_updated") == 0 && !active)
+		groups_status_changed(gid, NULL, "active", 0);
+	if (message != NULL)
+		for (struct session *s = hub_sessions(hub,
+		    PQgetvalue(r, i, EV_ACTOR)); s != NULL;
+		    s = s->next_of_account)
+			session_forget_send(s, message);
+}
+
 void
 events_notify_if_recorded(void *hub, PGresult *res)
 {
@@ -197,7 +335,9 @@ events_dispatch_one(struct events_batch *b, int i)
 	const char *actor = PQgetvalue(r, i, EV_ACTOR);
 	const char *message = PQgetvalue(r, i, EV_MESSAGE);
 
-	if (strcmp(kind, "message_created") == 0) {
+	if (events_is_group(kind))
+		events_group_event(b, i);
+	else if (strcmp(kind, "message_created") == 0) {
 		events_new_message(b, message);
 		/* Its sender's sessions need not remember it any longer. */
 		for (struct session *s = hub_sessions(hub, actor); s != NULL;
@@ -206,9 +346,7 @@ events_dispatch_one(struct events_batch *b, int i)
 	}
 	else if (strcmp(kind, "account_disabled") == 0) {
 		idmap_put(&hub->refused, actor, hub);
-		for (struct session *s = hub_sessions(hub, actor); s != NULL;
-		    s = s->next_of_account)
-			session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+		hub_close_account(hub, actor, LWS_CLOSE_STATUS_POLICY_VIOLATION);
 	} else if (strcmp(kind, "account_enabled") == 0)
 		idmap_remove(&hub->refused, actor);
 	else if (!PQgetisnull(r, i, EV_FRAME))
@@ -241,6 +379,7 @@ events_batch_free(struct events_batch *b)
 		return;
 	PQclear(b->events);
 	PQclear(b->messages);
+	PQclear(b->groups);
 	free(b);
 }
 
@@ -277,7 +416,8 @@ events_from_unanswered_sends(const struct events_batch *b)
 
 	for (int i = 0; i < PQntuples(r); i++) {
 		if (PQgetisnull(r, i, EV_KIND) ||
-		    strcmp(PQgetvalue(r, i, EV_KIND), "message_created") != 0)
+		    (strcmp(PQgetvalue(r, i, EV_KIND), "message_created") != 0 &&
+		    strcmp(PQgetvalue(r, i, EV_KIND), "group_message") != 0))
 			continue;
 		for (struct session *s = hub_sessions(b->hub,
 		    PQgetvalue(r, i, EV_ACTOR)); s != NULL; s = s->next_of_account)
@@ -325,22 +465,50 @@ events_dispatch(struct events_batch *b)
 	}
 }
 
+/*
+ * One of the batch's fetches answered (into *into); once both are, the
+ * batch goes out, or, one having failed, the horizon stays and the next
+ * read does it again.
+ */
+static void
+events_fetch_done(struct events_batch *b)
+{
+	struct hub *hub = b->hub;
+
+	if (--b->pending > 0)
+		return;
+	if (b->failed) {
+		events_batch_free(b);
+		events_read_over(hub, 0);
+	} else
+		events_dispatch(b);
+}
+
+static void
+events_fetched_into(struct events_batch *b, PGresult **into, PGresult *res)
+{
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		PQclear(res);
+		b->failed = 1;
+	} else
+		*into = res;
+	events_fetch_done(b);
+}
+
 static void
 events_fetched(void *arg, PGresult *res)
 {
 	struct events_batch *b = arg;
-	struct hub *hub = b->hub;
 
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-		/* Lost: the horizon stays, the next read redoes the batch. */
-		PQclear(res);
-		PQclear(b->events);
-		free(b);
-		events_read_over(hub, 0);
-		return;
-	}
-	b->messages = res;
-	events_dispatch(b);
+	events_fetched_into(b, &b->messages, res);
+}
+
+static void
+events_groups_fetched(void *arg, PGresult *res)
+{
+	struct events_batch *b = arg;
+
+	events_fetched_into(b, &b->groups, res);
 }
 
 /*
@@ -381,12 +549,44 @@ events_wanted_messages(struct hub *hub, const PGresult *r, struct idlist *ids,
 	return 0;
 }
 
+/*
+ * Adds to ids the group events of the batch that this daemon must know
+ * (every change of a group or of its members: its copy of the group
+ * follows them), or whose group has a member with a session here, and
+ * their cursors to cursors. The group of a message, a deletion or a read
+ * is its target; a batch that changes some group's members fetches all
+ * its group events, since the copy learns of a new member only then.
+ */
+static int
+events_wanted_groups(struct hub *hub, const PGresult *r, struct idlist *ids,
+    struct idlist *cursors)
+{
+	int changes = 0;
+
+	for (int i = 0; i < PQntuples(r) && !changes; i++)
+		changes = !PQgetisnull(r, i, EV_KIND) &&
+		    events_changes_group(PQgetvalue(r, i, EV_KIND));
+	for (int i = 0; i < PQntuples(r); i++) {
+		if (PQgetisnull(r, i, EV_KIND) ||
+		    !events_is_group(PQgetvalue(r, i, EV_KIND)))
+			continue;
+		if (!changes && !groups_has_local_member(hub,
+		    PQgetvalue(r, i, EV_TARGET)))
+			continue;
+		if (idlist_add(ids, PQgetvalue(r, i, EV_ID)) == -1 ||
+		    idlist_add(cursors, PQgetvalue(r, i, EV_CURSOR)) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 static void
 events_read(void *arg, PGresult *res)
 {
 	struct hub *hub = arg;
 	struct events_batch *b;
 	struct idlist ids = IDLIST_EMPTY, cursors = IDLIST_EMPTY;
+	struct idlist gids = IDLIST_EMPTY, gcursors = IDLIST_EMPTY;
 
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
 	    (b = calloc(1, sizeof(*b))) == NULL) {
@@ -396,25 +596,45 @@ events_read(void *arg, PGresult *res)
 	}
 	b->hub = hub;
 	b->events = res;
-	if (events_wanted_messages(hub, res, &ids, &cursors) == -1) {
+	if (events_wanted_messages(hub, res, &ids, &cursors) == -1 ||
+	    events_wanted_groups(hub, res, &gids, &gcursors) == -1) {
 		/* Out of memory: the horizon stays, the next read redoes it. */
 		events_batch_free(b);
 		events_read_over(hub, 0);
-	} else if (idlist_text(&ids) == NULL)
+	} else if (idlist_text(&ids) == NULL && idlist_text(&gids) == NULL)
 		events_dispatch(b);
 	else {
 		const char *params[] = { idlist_text(&ids),
 		    idlist_text(&cursors) };
+		const char *gparams[] = { idlist_text(&gids),
+		    idlist_text(&gcursors) };
 
 		ev.state = EVENTS_FETCHING;
-		if (pg_query(hub->pg_events, &events_messages_stmt, params,
-		    events_fetched, b) == -1) {
-			events_batch_free(b);
-			events_read_over(hub, 0);
+		/* One count held until both are asked: a connection lost on
+		 * the way answers its queries at once. */
+		b->pending = 1;
+		if (params[0] != NULL) {
+			b->pending++;
+			if (pg_query(hub->pg_events, &events_messages_stmt,
+			    params, events_fetched, b) == -1) {
+				b->failed = 1;
+				b->pending--;
+			}
 		}
+		if (gparams[0] != NULL) {
+			b->pending++;
+			if (pg_query(hub->pg_events, &events_groups_stmt,
+			    gparams, events_groups_fetched, b) == -1) {
+				b->failed = 1;
+				b->pending--;
+			}
+		}
+		events_fetch_done(b);
 	}
 	idlist_free(&ids);
 	idlist_free(&cursors);
+	idlist_free(&gids);
+	idlist_free(&gcursors);
 }
 
 static void
@@ -432,6 +652,8 @@ events_horizon_found(void *arg, PGresult *res)
 	}
 	PQclear(res);
 	ev.state = EVENTS_IDLE;
+	/* After the horizon, before the first read, on this connection. */
+	groups_load(hub);
 	events_wake(hub);
 }
 
@@ -470,6 +692,7 @@ events_connected(struct hub *hub)
 	ev.state = EVENTS_IDLE;	/* lost with the connection: read again */
 	/* Known horizon: keep it, so what happened while away is read. */
 	if (ev.horizon != 0) {
+		groups_load(hub);	/* unless loaded already */
 		events_wake(hub);
 		return;
 	}

@@ -33,20 +33,44 @@ static struct pg_stmt frames_read_stmt = PG_STMT("ws_read", 2,
     "SELECT * FROM api_mark_read($1, $2)");
 static struct pg_stmt frames_typing_stmt = PG_STMT("ws_typing", 3,
     "SELECT push_typing($1, $2, $3)");
+/* Group requests (CONTRACT §11): one query each, not batched. */
+static struct pg_stmt frames_group_send_stmt = PG_STMT("ws_group_send", 4,
+    "SELECT * FROM api_group_send($1, $2, $3, $4)");
+static struct pg_stmt frames_group_read_stmt = PG_STMT("ws_group_read", 3,
+    "SELECT * FROM api_group_read($1, $2, $3)");
+static struct pg_stmt frames_group_typing_stmt = PG_STMT("ws_group_typing", 3,
+    "SELECT * FROM push_group_typing($1, $2, $3)");
 
-/* The requests a client may send, as CONTRACT §6 names them. */
-static const char *const frames_types[] = {
-	"send_message", "mark_read", "typing",
+struct frames_req;
+
+/* The limit a request counts against (CONTRACT §12). */
+enum frames_bucket {
+	FRAMES_SEND,		/* direct and group sends together */
+	FRAMES_READ,
+	FRAMES_TYPING,
+};
+
+/* A request a client may send: 0 when a query took it over, -1 when it
+ * was answered already. */
+struct frames_type {
+	const char		*name;
+	int			(*handle)(struct frames_req *,
+				    struct json_object *);
+	enum frames_bucket	 bucket;
 };
 
 /* What a query's answer needs to reach the request's sender. */
 struct frames_req {
 	struct hub		*hub;
 	struct session_ref	 ref;
+	/* The group of the per-group URL the request came on ("": the
+	 * main URL). */
+	char			 group_id[UUID_TEXT_SIZE];
 	/* The type as sent (NULL: none), pointing into the frame until
-	 * frames_header() accepts it; then one of frames_types, as the
-	 * answer may come after the frame is gone. */
+	 * frames_header() accepts it; then the name in the table of
+	 * types, as the answer may come after the frame is gone. */
 	const char		*type;
+	const struct frames_type *kind;
 	char			 temp_id[RULES_TEMP_ID_SIZE];
 	int			 has_temp_id;
 	/* Counted in its session's requests waiting for the database. */
@@ -502,29 +526,211 @@ frames_mark_read(struct frames_req *req, struct json_object *obj)
 	return frames_run(req, &frames_read_stmt, params, frames_read);
 }
 
-/* Returns 0 when a query took over req, -1 when answered already. */
+/* is_typing: true when absent, as a bare typing event means it. */
 static int
-frames_typing(struct frames_req *req, struct json_object *obj)
+frames_is_typing(struct frames_req *req, struct json_object *obj,
+    const char **value)
 {
-	char receiver[UUID_TEXT_SIZE];
 	struct json_object *flag;
-	const char *params[3];
 
-	if (frames_uuid(req, obj, "receiver_id", receiver) == -1)
-		return -1;
-	/* is_typing defaults to true, as a bare typing event means it. */
 	if (json_object_object_get_ex(obj, "is_typing", &flag) &&
 	    flag != NULL && !json_object_is_type(flag, json_type_boolean)) {
 		frames_error(req, 422, "is_typing: value could not be "
 		    "parsed to a boolean");
 		return -1;
 	}
+	*value = flag == NULL || json_object_get_boolean(flag) ? "true" :
+	    "false";
+	return 0;
+}
+
+/* Returns 0 when a query took over req, -1 when answered already. */
+static int
+frames_typing(struct frames_req *req, struct json_object *obj)
+{
+	char receiver[UUID_TEXT_SIZE];
+	const char *params[3];
+
+	if (frames_uuid(req, obj, "receiver_id", receiver) == -1 ||
+	    frames_is_typing(req, obj, &params[2]) == -1)
+		return -1;
 	params[0] = req->ref.account_id;
 	params[1] = receiver;
-	params[2] = flag == NULL || json_object_get_boolean(flag) ? "true" :
-	    "false";
 	return frames_run(req, &frames_typing_stmt, params, frames_typed);
 }
+
+/*
+ * The group a request names: its group_id member on the main URL, the
+ * group of the per-group URL it came on. On failure answers 422 and
+ * returns -1.
+ */
+static int
+frames_group_of(struct frames_req *req, struct json_object *obj,
+    char gid[UUID_TEXT_SIZE])
+{
+	if (req->group_id[0] != '\0') {
+		memcpy(gid, req->group_id, UUID_TEXT_SIZE);
+		return 0;
+	}
+	return frames_uuid(req, obj, "group_id", gid);
+}
+
+/*
+ * A group send answered: message_sent {message_id, group_id, status,
+ * created_at, temp_id?} (CONTRACT §11), or the refusal. The sending
+ * connection remembers the id: the message's event is not echoed to it.
+ */
+static void
+frames_group_sent(void *arg, PGresult *res)
+{
+	struct frames_req *req = arg;
+	struct json_object *msg = NULL, *reply, *field;
+	struct session *s;
+	const char *body;
+	int status, events;
+
+	frames_in_flight(req, -1);
+	if (frames_result(req, res, &status, &body, &events) == -1)
+		goto done;
+	if (events > 0)
+		events_notify(req->hub, NULL);
+	if (status != 201) {
+		frames_req_refused(req, status, body);
+		goto done;
+	}
+	if ((s = hub_find(req->hub, &req->ref)) == NULL ||
+	    (msg = json_tokener_parse(body)) == NULL ||
+	    (reply = json_object_new_object()) == NULL)
+		goto done;
+	json_object_object_add(reply, "type",
+	    json_object_new_string("message_sent"));
+	if (json_object_object_get_ex(msg, "message_id", &field)) {
+		session_remember_send(s, json_object_get_string(field));
+		json_object_object_add(reply, "message_id",
+		    json_object_get(field));
+	}
+	if (json_object_object_get_ex(msg, "group_id", &field))
+		json_object_object_add(reply, "group_id",
+		    json_object_get(field));
+	json_object_object_add(reply, "status", json_object_new_string("sent"));
+	if (json_object_object_get_ex(msg, "created_at", &field))
+		json_object_object_add(reply, "created_at",
+		    json_object_get(field));
+	if (req->has_temp_id)
+		json_object_object_add(reply, "temp_id",
+		    json_object_new_string(req->temp_id));
+	session_send_text(s, json_object_to_json_string_ext(reply,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(reply);
+done:
+	json_object_put(msg);
+	PQclear(res);
+	/* Event reads held back for this send's answer go out now. */
+	events_sends_answered(req->hub);
+	frames_req_free(req);
+}
+
+/* send_group_message {group_id, content, temp_id?}, and send_message
+ * {content} on the per-group URL. */
+static int
+frames_send_group_message(struct frames_req *req, struct json_object *obj)
+{
+	char gid[UUID_TEXT_SIZE], key[RULES_TEMP_ID_SIZE + 2];
+	const char *content, *params[4];
+	struct rules_error e;
+
+	if (frames_group_of(req, obj, gid) == -1)
+		return -1;
+	if (rules_json_content(obj, "content", &content, &e) == -1)
+		return frames_invalid(req, "content", &e);
+	/* An exact repeat of a temp_id is answered, not stored again
+	 * (CONTRACT §10; the key's space: "t:"). */
+	snprintf(key, sizeof(key), "t:%s", req->temp_id);
+	params[0] = req->ref.account_id;
+	params[1] = gid;
+	params[2] = content;
+	params[3] = req->has_temp_id ? key : NULL;
+	/* In flight until answered: an event read meanwhile that brings
+	 * the message waits, so that this connection is not sent it. */
+	frames_in_flight(req, 1);
+	if (frames_run(req, &frames_group_send_stmt, params,
+	    frames_group_sent) == -1) {
+		frames_in_flight(req, -1);
+		return -1;
+	}
+	return 0;
+}
+
+/* A group read or typing answered: nothing when done, else the refusal. */
+static void
+frames_group_done(void *arg, PGresult *res)
+{
+	struct frames_req *req = arg;
+	const char *body;
+	int status, events;
+
+	if (frames_result(req, res, &status, &body, &events) == 0) {
+		if (events > 0)
+			events_notify(req->hub, NULL);
+		if (status != 200)
+			frames_req_refused(req, status, body);
+	}
+	PQclear(res);
+	frames_req_free(req);
+}
+
+/* mark_group_read {group_id, message_id}. */
+static int
+frames_mark_group_read(struct frames_req *req, struct json_object *obj)
+{
+	char gid[UUID_TEXT_SIZE], id[UUID_TEXT_SIZE];
+	const char *params[3];
+
+	if (frames_group_of(req, obj, gid) == -1 ||
+	    frames_uuid(req, obj, "message_id", id) == -1)
+		return -1;
+	params[0] = req->ref.account_id;
+	params[1] = gid;
+	params[2] = id;
+	return frames_run(req, &frames_group_read_stmt, params,
+	    frames_group_done);
+}
+
+/* group_typing {group_id, is_typing}, and typing {is_typing} on the
+ * per-group URL. */
+static int
+frames_group_typing(struct frames_req *req, struct json_object *obj)
+{
+	char gid[UUID_TEXT_SIZE];
+	const char *params[3];
+
+	if (frames_group_of(req, obj, gid) == -1 ||
+	    frames_is_typing(req, obj, &params[2]) == -1)
+		return -1;
+	params[0] = req->ref.account_id;
+	params[1] = gid;
+	return frames_run(req, &frames_group_typing_stmt, params,
+	    frames_group_done);
+}
+
+/* The requests of the main URL (CONTRACT §6, §11). */
+static const struct frames_type frames_types[] = {
+	{ "send_message", frames_send_message, FRAMES_SEND },
+	{ "mark_read", frames_mark_read, FRAMES_READ },
+	{ "typing", frames_typing, FRAMES_TYPING },
+	{ "send_group_message", frames_send_group_message, FRAMES_SEND },
+	{ "mark_group_read", frames_mark_group_read, FRAMES_READ },
+	{ "group_typing", frames_group_typing, FRAMES_TYPING },
+};
+#define FRAMES_NTYPES	(sizeof(frames_types) / sizeof(frames_types[0]))
+
+/* The requests of the per-group URL, as the original's client sends them. */
+static const struct frames_type frames_group_types[] = {
+	{ "send_message", frames_send_group_message, FRAMES_SEND },
+	{ "typing", frames_group_typing, FRAMES_TYPING },
+};
+#define FRAMES_NGROUP_TYPES \
+	(sizeof(frames_group_types) / sizeof(frames_group_types[0]))
 
 /*
  * Reads the type and temp_id of the request into req; answers and returns
@@ -533,8 +739,9 @@ frames_typing(struct frames_req *req, struct json_object *obj)
 static int
 frames_header(struct frames_req *req, struct json_object *obj)
 {
+	const struct frames_type *table;
 	const char *type, *temp_id;
-	size_t len;
+	size_t len, n;
 	struct rules_error e;
 
 	/* request_type: the type as sent, when it is a string at all. */
@@ -550,10 +757,13 @@ frames_header(struct frames_req *req, struct json_object *obj)
 		rules_refuse(&e, RULES_MISSING, 0);
 		return frames_invalid(req, "type", &e);
 	}
-	for (size_t i = 0; i < sizeof(frames_types) / sizeof(frames_types[0]);
-	    i++)
-		if (strcmp(req->type, frames_types[i]) == 0) {
-			req->type = frames_types[i];
+	/* The per-group URL takes the original's two requests only. */
+	table = req->group_id[0] != '\0' ? frames_group_types : frames_types;
+	n = req->group_id[0] != '\0' ? FRAMES_NGROUP_TYPES : FRAMES_NTYPES;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(req->type, table[i].name) == 0) {
+			req->kind = &table[i];
+			req->type = table[i].name;
 			return 0;
 		}
 	frames_error(req, 422, "Unknown message type");
@@ -607,18 +817,22 @@ frames_admit(struct frames_req *req, struct session *s)
 		return -1;
 	}
 	if ((a = frames_account(s->account_id)) != NULL) {
-		if (req->type == frames_types[0]) {
+		switch (req->kind->bucket) {
+		case FRAMES_SEND:
 			b = &a->send;
 			rate = cfg->limits_send_per_second;
 			burst = cfg->limits_send_burst;
-		} else if (req->type == frames_types[1]) {
+			break;
+		case FRAMES_READ:
 			b = &a->read;
 			rate = cfg->limits_read_per_second;
 			burst = cfg->limits_read_burst;
-		} else {
+			break;
+		default:
 			b = &a->typing;
 			rate = cfg->limits_typing_per_second;
 			burst = cfg->limits_typing_burst;
+			break;
 		}
 		wait = ratelimit_take(b, rate, burst, ratelimit_now());
 		if (wait > 0) {
@@ -705,6 +919,7 @@ frames_handle(struct session *s, const char *text, size_t len)
 		return;
 	req->hub = s->hub;
 	session_ref(s, &req->ref);
+	memcpy(req->group_id, s->group_id, UUID_TEXT_SIZE);
 	if (json_input_parse(text, len, &obj) != JSON_INPUT_OK) {
 		frames_error(req, 422, "Invalid JSON: one JSON object expected");
 		rc = -1;
@@ -712,12 +927,8 @@ frames_handle(struct session *s, const char *text, size_t len)
 		rc = -1;
 	else if (frames_admit(req, s) == -1)
 		rc = -1;
-	else if (strcmp(req->type, "send_message") == 0)
-		rc = frames_send_message(req, obj);
-	else if (strcmp(req->type, "mark_read") == 0)
-		rc = frames_mark_read(req, obj);
 	else
-		rc = frames_typing(req, obj);
+		rc = req->kind->handle(req, obj);
 	if (rc == -1)
 		frames_req_free(req);
 	json_object_put(obj);

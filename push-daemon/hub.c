@@ -79,3 +79,17 @@ hub_close_all(struct hub *hub, int code)
 {
 	hub_each(hub, hub_close_one, &code);
 }
+
+size_t
+hub_close_account(struct hub *hub, const char *account_id, int code)
+{
+	size_t n = 0;
+
+	for (struct session *s = hub_sessions(hub, account_id); s != NULL;
+	    s = s->next_of_account) {
+		if (s->state != SESSION_CLOSING)
+			n++;
+		session_close(s, code);
+	}
+	return n;
+}

@@ -53,6 +53,9 @@ void	hub_send(struct hub *hub, const char *account_id, struct outmsg *msg,
 
 /* Closes every session with code (SIGTERM: 1001). */
 void	hub_close_all(struct hub *hub, int code);
+/* Closes every session of account_id with code; returns how many were
+ * open (not closing already). */
+size_t	hub_close_account(struct hub *hub, const char *account_id, int code);
 
 /* Calls fn for every session. */
 void	hub_each(struct hub *hub, void (*fn)(struct session *, void *),

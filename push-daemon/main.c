@@ -8,8 +8,10 @@
  * may serve one database.
  *
  * Signals: SIGTERM or SIGINT drains (closes every connection with 1001 and
- * leaves the online set), SIGHUP reloads the configuration.
+ * leaves the online set), SIGHUP reloads the configuration. The log goes
+ * to stderr only: there is no log file to reopen.
  */
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,15 +25,16 @@
 #include "delivery.h"
 #include "events.h"
 #include "frames.h"
+#include "groups.h"
 #include "hub.h"
 #include "log.h"
 #include "pg.h"
 #include "presence.h"
 #include "timer.h"
+#include "uuid.h"
 #include "welcome.h"
 #include "ws.h"
 
-#define MAIN_DEFAULT_CONFIG	"/etc/chat/chat.conf"
 #define MAIN_TICK_US		(1000 * LWS_US_PER_MS)
 /* How long a drain may take before the daemon exits anyway. */
 #define MAIN_DRAIN_TICKS	5
@@ -60,17 +63,44 @@ static struct {
  * and the PL/pgSQL functions they call look rows up by key.
  */
 static const char *const main_events_setup[] = {
-	"LISTEN chat_events", "LISTEN chat_typing",
+	"LISTEN chat_events", "LISTEN chat_typing", "LISTEN chat_group_typing",
+	"LISTEN chat_control",
 	"SET plan_cache_mode = force_generic_plan", NULL
 };
 static const char *const main_no_setup[] = { NULL };
 
+static const struct option main_long_options[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* --help: to stdout, exit 0; a mistake: to stderr, exit 2. */
 static void
-main_usage(void)
+main_usage(FILE *out, int status)
 {
-	fprintf(stderr, "usage: chat-push [-n] [-c config] [-i node-id] "
-	    "[-p port]\n");
-	exit(2);
+	fprintf(out,
+	    "usage: chat-push [-n] [-c config] [-i node-id] [-p port]\n"
+	    "       chat-push --help | --version\n"
+	    "  -c config   the configuration file (default: $CHAT_CONFIG, "
+	    "else %s)\n"
+	    "  -i node-id  this daemon's node id (default: push.node_id)\n"
+	    "  -n          check the configuration and exit\n"
+	    "  -p port     the port to listen on (default: push.listen_port)\n"
+	    "Signals: SIGTERM drains and exits, SIGHUP reloads the "
+	    "configuration.\n",
+	    CONFIG_DEFAULT_PATH);
+	exit(status);
+}
+
+/* libwebsockets' own lines, with the priority of ours. */
+static void
+main_lws_log(int level, const char *line)
+{
+	if (level & LLL_ERR)
+		log_errorx("lws: %s", line);
+	else
+		log_warnx("lws: %s", line);
 }
 
 static int
@@ -99,11 +129,35 @@ main_on_events_connect(void *arg)
 	events_connected(arg);
 }
 
+/*
+ * chat_control: an operator's order (chatctl, sql/functions/accounts.sql).
+ * "kick ACCOUNT": close every connection of the account with 1008.
+ */
+static void
+main_control(struct hub *hub, const char *payload)
+{
+	char account_id[UUID_TEXT_SIZE];
+	size_t n;
+
+	if (strncmp(payload, "kick ", 5) != 0 ||
+	    uuid_normalize(payload + 5, account_id) == -1) {
+		log_warnx("chat_control: not an order: %.80s", payload);
+		return;
+	}
+	n = hub_close_account(hub, account_id,
+	    LWS_CLOSE_STATUS_POLICY_VIOLATION);
+	log_info("kick: account %s, %zu connections closed", account_id, n);
+}
+
 static void
 main_on_notify(void *arg, const char *channel, const char *payload)
 {
 	if (strcmp(channel, "chat_typing") == 0)
 		events_typing(arg, payload);
+	else if (strcmp(channel, "chat_group_typing") == 0)
+		groups_typing(arg, payload);
+	else if (strcmp(channel, "chat_control") == 0)
+		main_control(arg, payload);
 	else
 		events_heard(arg, payload);
 }
@@ -251,7 +305,28 @@ main_adopt_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* Once a second: heartbeat and reaping, the event poll, the drain limit. */
+/* The secret files, read again when they changed (chatctl secret rotate). */
+static void
+main_secrets(void)
+{
+	char err[CONFIG_ERRLEN];
+
+	switch (config_reload_secrets(&m.cfg, err, sizeof(err))) {
+	case 1:
+		log_info("secret files changed: the new secrets are in use%s",
+		    m.cfg.jwt_previous_len > 0 ? " (and the previous one)" :
+		    "");
+		break;
+	case -1:
+		log_warnx("%s; the secrets read before stay in use", err);
+		break;
+	}
+}
+
+/*
+ * Once a second: heartbeat and reaping, the event poll, the drain limit,
+ * the secret files.
+ */
 static void
 main_tick(lws_sorted_usec_list_t *sul)
 {
@@ -270,6 +345,8 @@ main_tick(lws_sorted_usec_list_t *sul)
 		if (m.ticks % (unsigned int)m.cfg.push_poll_seconds == 0)
 			events_wake(&m.hub);
 		frames_tick(&m.hub);
+		groups_tick(&m.hub);
+		main_secrets();
 	}
 	timer_schedule(m.hub.ctx, &m.tick, main_tick, MAIN_TICK_US);
 }
@@ -352,11 +429,16 @@ main(int argc, char *argv[])
 	};
 	struct pg_owner marks_owner = { NULL, NULL, &m.hub };
 
-	m.config_path = getenv("CHAT_CONFIG");
-	if (m.config_path == NULL)
-		m.config_path = MAIN_DEFAULT_CONFIG;
-	while ((ch = getopt(argc, argv, "c:i:np:")) != -1) {
+	m.config_path = config_default_path();
+	while ((ch = getopt_long(argc, argv, "c:hi:np:", main_long_options,
+	    NULL)) != -1) {
 		switch (ch) {
+		case 'h':
+			main_usage(stdout, 0);
+			break;
+		case 'V':
+			printf("chat-push %s\n", PACKAGE_VERSION);
+			return 0;
 		case 'c':
 			m.config_path = optarg;
 			break;
@@ -370,11 +452,11 @@ main(int argc, char *argv[])
 			port = main_port(optarg);
 			break;
 		default:
-			main_usage();
+			main_usage(stderr, 2);
 		}
 	}
 	if (optind != argc)
-		main_usage();
+		main_usage(stderr, 2);
 
 	log_init("chat-push", LOG_LEVEL_INFO);
 	if (config_load(&m.cfg, m.config_path, err, sizeof(err)) == -1) {
@@ -387,14 +469,16 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	log_set_level(m.cfg.log_level);
-	lws_set_log_level(LLL_ERR, NULL);
+	log_info("chat-push %s starting", PACKAGE_VERSION);
+	lws_set_log_level(LLL_ERR, main_lws_log);
 	if (node == NULL)
 		node = m.cfg.push_node_id;
 	if (port == 0)
 		port = m.cfg.push_listen_port;
 
 	if (hub_init(&m.hub, &m.cfg, node) == -1 ||
-	    events_init(&m.hub, welcome_events_read) == -1)
+	    events_init(&m.hub, welcome_events_read) == -1 ||
+	    groups_init() == -1)
 		fatalx("out of memory");
 	m.hub.ctx = main_context(port);
 	timer_init(m.loop, m.hub.ctx);
@@ -436,6 +520,7 @@ main(int argc, char *argv[])
 		ev_loop_destroy(m.loop);
 	hub_free(&m.hub);
 	events_free();
+	groups_free();
 	frames_free();
 	delivery_free();
 	welcome_free();

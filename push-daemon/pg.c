@@ -284,6 +284,7 @@ pg_connect_start(struct pg *pg)
 		    "out of memory");
 		return;
 	}
+	PQsetNoticeProcessor(pg->conn, log_db_notice, NULL);
 	pg_schedule(pg, pg_connect_poll, PG_CONNECT_POLL_US);
 }
 
@@ -350,7 +351,7 @@ pg_collect(struct pg *pg)
 			if (PQresultStatus(res) == PGRES_COMMAND_OK)
 				job->stmt->prepared_gen = pg->gen;
 			else {
-				log_warnx("database: prepare %s: %s",
+				log_errorx("database: prepare %s: %s",
 				    job->stmt->name, PQresultErrorMessage(res));
 				pg_job_done(pg, res);
 				res = NULL;

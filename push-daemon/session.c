@@ -18,6 +18,7 @@ outmsg_new(const char *text, size_t len)
 	msg->refs = 1;
 	msg->len = len;
 	msg->stream = 0;
+	msg->group_id[0] = '\0';
 	msg->message_id[0] = '\0';
 	msg->receiver_id[0] = '\0';
 	msg->created_at[0] = '\0';
@@ -79,7 +80,7 @@ session_append(struct session *s, struct session_list *list,
 {
 	struct session_item *it;
 
-	if (!session_is_open(s) || msg == NULL)
+	if (!session_is_open(s) || msg == NULL || s->close_after != 0)
 		return;
 	if (capped && s->queued_bytes + msg->len >
 	    (size_t)s->index->cfg->push_max_queue_bytes) {
@@ -142,7 +143,8 @@ session_push(struct session *s, struct outmsg *msg)
 	struct session_list *list = s->state != SESSION_WELCOMED ? &s->held :
 	    s->backlog.head != NULL ? &s->backlog : &s->queue;
 
-	if (session_replay_covers(s, msg))
+	if (session_replay_covers(s, msg) || (s->group_id[0] != '\0' &&
+	    strcmp(msg->group_id, s->group_id) != 0))
 		return;
 	session_append(s, list, msg, 1);
 }
@@ -222,6 +224,21 @@ session_pause_reading(struct session *s, double seconds)
 	    session_resume_reading, (lws_usec_t)(seconds * LWS_US_PER_SEC));
 }
 
+void
+session_close_after(struct session *s, int code)
+{
+	if (!session_is_open(s) || s->close_after != 0)
+		return;
+	if (s->queue.head == NULL) {
+		session_close(s, code);
+		return;
+	}
+	/* What is not in the queue yet will not be sent. */
+	session_list_clear(&s->held);
+	session_list_clear(&s->backlog);
+	s->close_after = code;
+}
+
 /* WELCOMED: the held events follow the initial frames, wherever those are. */
 static void
 session_release_held(struct session *s)
@@ -275,6 +292,12 @@ session_writeable(struct session *s)
 	session_refill(s);
 	if (s->queue.head != NULL)
 		lws_callback_on_writable(s->wsi);
+	else if (s->close_after != 0) {
+		int code = s->close_after;
+
+		s->close_after = 0;
+		session_close(s, code);
+	}
 	return 0;
 }
 
@@ -294,6 +317,8 @@ session_opened(struct session *s)
 	char date[32];
 
 	s->opened_at[0] = '\0';
+	if (clock_gettime(CLOCK_MONOTONIC, &s->opened_mono) == -1)
+		memset(&s->opened_mono, 0, sizeof(s->opened_mono));
 	if (clock_gettime(CLOCK_REALTIME, &now) == -1 ||
 	    gmtime_r(&now.tv_sec, &tm) == NULL ||
 	    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
@@ -339,6 +364,8 @@ session_destroy(struct session *s)
 	free(s->rx);
 	s->rx = NULL;
 	s->rx_len = 0;
+	free(s->online_frame);
+	s->online_frame = NULL;
 }
 
 size_t
@@ -562,7 +589,7 @@ session_set_state(struct session *s, enum session_state state)
 	if ((size_t)from >= sizeof(session_moves) / sizeof(session_moves[0]) ||
 	    (size_t)state >= sizeof(session_moves) / sizeof(session_moves[0]) ||
 	    (session_moves[from] & SESSION_TO(state)) == 0) {
-		log_warnx("session %llu: %s -> %s refused",
+		log_errorx("session %llu: %s -> %s refused",
 		    (unsigned long long)s->id, session_state_name(from),
 		    session_state_name(state));
 		return -1;

@@ -16,6 +16,7 @@
 
 #include <libwebsockets.h>
 
+#include "clientaddr.h"
 #include "config.h"
 #include "idmap.h"
 #include "uuid.h"
@@ -31,6 +32,12 @@ struct outmsg {
 	size_t		 len;
 	/* An event of the stream (it carries a cursor). */
 	int		 stream;
+	/*
+	 * The group whose per-group connections (CONTRACT §11) take it: ""
+	 * for a frame of the main connection only (a connection of the
+	 * per-group URL is sent nothing else).
+	 */
+	char		 group_id[UUID_TEXT_SIZE];
 	/* new_message only: which message, to whom, created when. */
 	char		 message_id[UUID_TEXT_SIZE];
 	char		 receiver_id[UUID_TEXT_SIZE];
@@ -155,8 +162,15 @@ struct session {
 	/* It reached REGISTERED once: a presence row may exist, whose end
 	 * is written when it closes (presence.c). */
 	int			 registered;
+	/* The code of the close frame we send (0: none yet), and of the
+	 * one the peer sent (ws.c; 1005 for one without a code). */
 	int			 close_code;
+	int			 peer_close_code;
 	time_t			 heard_at;	/* its last frame or pong (ws.c) */
+	/* For its log lines (ws.c): the client's address, and when it
+	 * opened on the monotonic clock. */
+	char			 addr[CLIENTADDR_SIZE];
+	struct timespec		 opened_mono;
 
 	char			*rx;		/* a fragmented frame so far */
 	size_t			 rx_len;
@@ -194,6 +208,18 @@ struct session {
 	 */
 	lws_sorted_usec_list_t	 resume;
 	int			 reading_paused;
+
+	/*
+	 * A connection of the per-group URL (CONTRACT §11): its group, and
+	 * the next of that group's such connections here (groups.c); "" for
+	 * the main connection. online_frame: the last online_members frame
+	 * it was sent.
+	 */
+	char			 group_id[UUID_TEXT_SIZE];
+	struct session		*next_in_group;
+	char			*online_frame;
+	/* Closes with this code once its queue is written (0: not so). */
+	int			 close_after;
 };
 
 /* OPENING: takes wsi, its index and its id, and notes when it opened. */
@@ -211,7 +237,8 @@ const char *session_state_name(enum session_state state);
  * Queues an event frame (taking a reference): held until the session is
  * WELCOMED, so that the initial frames come first. An event of the stream
  * to a session with `since` before WELCOMING is dropped: its replay,
- * which reads up to the event horizon of that moment, has it.
+ * which reads up to the event horizon of that moment, has it. A
+ * connection of the per-group URL takes only the frames of its group.
  */
 void	session_push(struct session *s, struct outmsg *msg);
 /* Queues a frame at once: replies, connection_established, online_friends. */
@@ -225,6 +252,12 @@ void	session_send_text(struct session *s, const char *text);
 void	session_close(struct session *s, int code);
 /* Reads no more of s's frames for seconds (a refusal with 429). */
 void	session_pause_reading(struct session *s, double seconds);
+/*
+ * CLOSING with code once the frames queued now are written (the last
+ * word to a client: CONTRACT §11's status_changed); nothing more is
+ * queued meanwhile.
+ */
+void	session_close_after(struct session *s, int code);
 /* The writeable callback: 0, or -1 to close. */
 int	session_writeable(struct session *s);
 

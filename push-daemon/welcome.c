@@ -5,6 +5,7 @@
 #include <json-c/json.h>
 
 #include "events.h"
+#include "groups.h"
 #include "hub.h"
 #include "idlist.h"
 #include "log.h"
@@ -207,7 +208,11 @@ welcome_fetch_messages(struct welcome_batch *b)
 		if (s == NULL || s->state != SESSION_REGISTERED)
 			continue;
 		session_set_state(s, SESSION_WELCOMING);
-		if (session_has_since(s))
+		/* A connection of the per-group URL gets no undelivered
+		 * messages: only its group's frames, from now on. */
+		if (s->group_id[0] != '\0')
+			session_set_state(s, SESSION_WELCOMED);
+		else if (session_has_since(s))
 			replays[nreplays++] = b->refs[k].ref;
 		else if (idlist_add(&accounts, s->account_id) == -1) {
 			idlist_free(&accounts);
@@ -376,9 +381,15 @@ welcome_registered(void *arg, PGresult *res)
 				session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
 				continue;
 			}
-			/* A WELCOMED session registered again stays so. */
-			if (s->state == SESSION_REGISTERING &&
-			    session_set_state(s, SESSION_REGISTERED) == 0)
+			/* A WELCOMED session registered again stays so. A
+			 * connection of the per-group URL gets online_members
+			 * instead of online_friends. */
+			if (s->state != SESSION_REGISTERING ||
+			    session_set_state(s, SESSION_REGISTERED) == -1)
+				continue;
+			if (s->group_id[0] != '\0')
+				groups_registered(b->hub, s);
+			else
 				session_send_text(s, PQgetvalue(res, i, 1));
 		}
 	}

@@ -5,9 +5,13 @@
 #include <string.h>
 #include <time.h>
 
+#include <json-c/json.h>
+
+#include "clientaddr.h"
 #include "detail.h"
 #include "events.h"
 #include "frames.h"
+#include "groups.h"
 #include "hub.h"
 #include "log.h"
 #include "presence.h"
@@ -20,13 +24,35 @@
 #define WS_VERSION	"13"
 
 /*
+ * The log line of a refused handshake: why (never the token), the
+ * account when the token named one, and the client's address. A refusal
+ * for want of capacity is the service's trouble: a warning.
+ */
+#define WS_REFUSED_LINE	"handshake refused: %u %s, account %s, address %s"
+
+static void
+ws_log_refused(const struct session *s, unsigned int status,
+    const char *why)
+{
+	const char *account = s->account_id[0] != '\0' ? s->account_id : "-";
+
+	if (status == HTTP_STATUS_SERVICE_UNAVAILABLE)
+		log_warnx(WS_REFUSED_LINE, status, why, account, s->addr);
+	else
+		log_info(WS_REFUSED_LINE, status, why, account, s->addr);
+}
+
+/*
  * The handshake: the path, then the token of the query string, then the
  * account's standing, all without a query: refused accounts are kept in
- * memory (presence.c). A refusal is a real HTTP status, as CONTRACT §6 asks.
+ * memory (presence.c). A refusal is a real HTTP status, as CONTRACT §6
+ * asks; why is its body, and the reason in its log line.
  */
 static int
-ws_refuse(struct lws *wsi, unsigned int status, const char *why)
+ws_refuse(struct lws *wsi, const struct session *s, unsigned int status,
+    const char *why)
 {
+	ws_log_refused(s, status, why);
 	lws_return_http_status(wsi, status, why);
 	return -1;
 }
@@ -36,11 +62,12 @@ ws_refuse(struct lws *wsi, unsigned int status, const char *why)
  * Sec-WebSocket-Version, or none, for 13.
  */
 static int
-ws_refuse_version(struct lws *wsi)
+ws_refuse_version(struct lws *wsi, const struct session *s)
 {
 	unsigned char buf[LWS_PRE + 256], *start = buf + LWS_PRE, *p = start;
 	unsigned char *end = buf + sizeof(buf);
 
+	ws_log_refused(s, 426, "Upgrade Required");
 	if (lws_add_http_header_status(wsi, 426, &p, end) == 0 &&
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_VERSION,
 	    (const unsigned char *)WS_VERSION, (int)strlen(WS_VERSION), &p,
@@ -53,29 +80,53 @@ ws_refuse_version(struct lws *wsi)
 
 /* 0 when the client speaks version 13, else its refusal. */
 static int
-ws_version_check(struct lws *wsi)
+ws_version_check(struct lws *wsi, const struct session *s)
 {
 	char version[sizeof(WS_VERSION) + 1];
 
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_VERSION) == 0)
-		return ws_refuse(wsi, HTTP_STATUS_BAD_REQUEST, "Bad Request");
+		return ws_refuse(wsi, s, HTTP_STATUS_BAD_REQUEST,
+		    "Bad Request");
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_VERSION) >= (int)sizeof(version) ||
 	    lws_hdr_copy(wsi, version, sizeof(version), WSI_TOKEN_VERSION) <= 0 ||
 	    strcmp(version, WS_VERSION) != 0)
-		return ws_refuse_version(wsi);
+		return ws_refuse_version(wsi, s);
 	return 0;
 }
 
-static int
-ws_path_ok(struct lws *wsi)
+/* s->addr: the peer, or whom a trusted proxy forwarded (clientaddr.h). */
+static void
+ws_client_addr(const struct config *cfg, struct lws *wsi, struct session *s)
 {
-	char path[64];
-	int n = lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI);
+	char peer[CLIENTADDR_SIZE], xff[1024];
+	const char *remote, *forwarded = NULL;
+	int len = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR);
 
+	remote = lws_get_peer_simple(wsi, peer, sizeof(peer));
+	if (len > 0 && len < (int)sizeof(xff) && lws_hdr_copy(wsi, xff,
+	    sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR) > 0)
+		forwarded = xff;
+	clientaddr_get(cfg->trusted_proxies, remote, forwarded, s->addr);
+}
+
+/*
+ * Whether the path is the main URL, or the per-group URL of a group (its
+ * id, lowercase, into group; group[0] is NUL for the main URL).
+ */
+static int
+ws_path_ok(struct lws *wsi, char group[UUID_TEXT_SIZE])
+{
+	char path[128];
+	int n = lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI);
+	size_t prefix = strlen(WS_GROUP_PATH);
+
+	group[0] = '\0';
 	if (n <= 0)
 		return 0;
 	if (path[n - 1] == '/')
 		path[n - 1] = '\0';
+	if (strncmp(path, WS_GROUP_PATH, prefix) == 0)
+		return uuid_normalize(path + prefix, group) == 0;
 	return strcmp(path, WS_PATH) == 0;
 }
 
@@ -106,35 +157,101 @@ static int
 ws_filter(struct hub *hub, struct lws *wsi, struct session *s)
 {
 	const struct config *cfg = hub->cfg;
-	char arg[TOKEN_MAX_LEN + 8];
+	char arg[TOKEN_MAX_LEN + 8], group[UUID_TEXT_SIZE];
 	const char *token;
 
-	if (ws_version_check(wsi) == -1)
+	ws_client_addr(cfg, wsi, s);
+	if (ws_version_check(wsi, s) == -1)
 		return -1;
-	if (!ws_path_ok(wsi))
-		return ws_refuse(wsi, HTTP_STATUS_NOT_FOUND, "Not Found");
+	if (!ws_path_ok(wsi, group))
+		return ws_refuse(wsi, s, HTTP_STATUS_NOT_FOUND, "Not Found");
 	/* The answer points into arg, past "token=". */
 	token = lws_get_urlarg_by_name(wsi, "token=", arg, sizeof(arg));
-	if (token == NULL || token_verify(cfg->jwt_secret, cfg->jwt_secret_len, token,
-	    TOKEN_ACCESS, (long)time(NULL), s->account_id, NULL) == -1)
-		return ws_refuse(wsi, HTTP_STATUS_UNAUTHORIZED,
+	if (token == NULL || token_verify_either(cfg->jwt_secret,
+	    cfg->jwt_secret_len, cfg->jwt_previous, cfg->jwt_previous_len,
+	    token, TOKEN_ACCESS, (long)time(NULL), s->account_id, NULL) == -1) {
+		s->account_id[0] = '\0';
+		return ws_refuse(wsi, s, HTTP_STATUS_UNAUTHORIZED,
 		    DETAIL_BAD_CREDENTIALS);
-	if (ws_since(wsi, s) == -1)
-		return ws_refuse(wsi, 422, "Invalid cursor");
-	/* The cursor of connection_established needs the event horizon. */
-	if (hub->draining || !hub->refused_loaded || events_moment() == NULL)
-		return ws_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
+	}
+	/* A per-group connection carries its group's frames only, from
+	 * now on: it has no since. */
+	if (group[0] == '\0' && ws_since(wsi, s) == -1)
+		return ws_refuse(wsi, s, 422, "Invalid cursor");
+	/* The cursor of connection_established needs the event horizon; a
+	 * per-group handshake, the copy of the groups. */
+	if (hub->draining || !hub->refused_loaded || events_moment() == NULL ||
+	    (group[0] != '\0' && !groups_loaded()))
+		return ws_refuse(wsi, s, HTTP_STATUS_SERVICE_UNAVAILABLE,
 		    "Service unavailable");
 	if (idmap_get(&hub->refused, s->account_id) != NULL)
-		return ws_refuse(wsi, HTTP_STATUS_FORBIDDEN, DETAIL_INACTIVE);
+		return ws_refuse(wsi, s, HTTP_STATUS_FORBIDDEN, DETAIL_INACTIVE);
+	/*
+	 * A stranger, a former member, a group deleted: all alike. The
+	 * daemon's copy of the groups learns of a new member by reading the
+	 * event: a read follows at once, so that a client that was added a
+	 * moment ago is let in when it tries again.
+	 */
+	if (group[0] != '\0' &&
+	    groups_admits(group, s->account_id, NULL, 0) == -1) {
+		events_wake(hub);
+		return ws_refuse(wsi, s, HTTP_STATUS_FORBIDDEN,
+		    "Not a member of this group");
+	}
 	if (hub->sessions.count >= (size_t)cfg->push_max_connections)
-		return ws_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
+		return ws_refuse(wsi, s, HTTP_STATUS_SERVICE_UNAVAILABLE,
 		    "Too many connections");
 	if (!session_index_has_room(&hub->sessions, s->account_id))
-		return ws_refuse(wsi, 429, "Too many connections for this "
+		return ws_refuse(wsi, s, 429, "Too many connections for this "
 		    "account");
 	s->hub = hub;
+	memcpy(s->group_id, group, UUID_TEXT_SIZE);
 	return 0;
+}
+
+/*
+ * The first frame of a per-group connection (CONTRACT §11): the
+ * original's connection_established, and the cursor of the moment. A
+ * member gone since the handshake closes at once.
+ */
+static int
+ws_group_established(struct session *s)
+{
+	char name[512];
+	struct json_object *obj;
+
+	if (groups_admits(s->group_id, s->account_id, name, sizeof(name)) == -1)
+		return -1;
+	if ((obj = json_object_new_object()) == NULL)
+		return -1;
+	json_object_object_add(obj, "type",
+	    json_object_new_string("connection_established"));
+	json_object_object_add(obj, "user_id",
+	    json_object_new_string(s->account_id));
+	json_object_object_add(obj, "group_id",
+	    json_object_new_string(s->group_id));
+	json_object_object_add(obj, "group_name", json_object_new_string(name));
+	json_object_object_add(obj, "my_status",
+	    json_object_new_string("active"));
+	json_object_object_add(obj, "message",
+	    json_object_new_string("Connected to group chat"));
+	json_object_object_add(obj, "cursor",
+	    json_object_new_string(events_moment()));
+	session_send_text(s, json_object_to_json_string_ext(obj,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(obj);
+	return 0;
+}
+
+/* Closes with code, the one the connection's closed line reports. */
+static int
+ws_close(struct lws *wsi, struct session *s, enum lws_close_status code,
+    const char *reason)
+{
+	s->close_code = (int)code;
+	lws_close_reason(wsi, code, (unsigned char *)reason,
+	    strlen(reason));
+	return -1;
 }
 
 static int
@@ -146,9 +263,22 @@ ws_established(struct hub *hub, struct lws *wsi, struct session *s)
 	s->heard_at = time(NULL);
 	session_open(s, wsi, &hub->sessions, ++hub->next_session_id);
 	if (session_set_state(s, SESSION_REGISTERING) == -1) {
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-		    (unsigned char *)"too many connections", 20);
-		return -1;
+		log_info("handshake refused: 1008 too many connections, "
+		    "account %s, address %s", s->account_id, s->addr);
+		return ws_close(wsi, s, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+		    "too many connections");
+	}
+	log_info("connection opened: account %s, node %s, session %llu, "
+	    "address %s", s->account_id, hub->node_id,
+	    (unsigned long long)s->id, s->addr);
+	if (s->group_id[0] != '\0') {
+		groups_attach(s);
+		if (ws_group_established(s) == -1) {
+			return ws_close(wsi, s,
+			    (enum lws_close_status)GROUPS_CLOSE_GONE, "");
+		}
+		welcome_session(hub, s);
+		return 0;
 	}
 	/*
 	 * Its cursor: with since, since itself (a client that goes away
@@ -171,21 +301,15 @@ ws_receive(struct lws *wsi, struct session *s, const char *in, size_t len)
 	size_t max = (size_t)s->hub->cfg->push_max_frame_bytes;
 	char *grown;
 
-	if (lws_frame_is_binary(wsi)) {
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE,
-		    (unsigned char *)"text frames only", 16);
-		return -1;
-	}
-	if (s->rx_len + len > max) {
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-		    (unsigned char *)"frame too large", 15);
-		return -1;
-	}
-	if ((grown = realloc(s->rx, s->rx_len + len + 1)) == NULL) {
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
-		    NULL, 0);
-		return -1;
-	}
+	if (lws_frame_is_binary(wsi))
+		return ws_close(wsi, s, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE,
+		    "text frames only");
+	if (s->rx_len + len > max)
+		return ws_close(wsi, s, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+		    "frame too large");
+	if ((grown = realloc(s->rx, s->rx_len + len + 1)) == NULL)
+		return ws_close(wsi, s, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
+		    "");
 	s->rx = grown;
 	memcpy(s->rx + s->rx_len, in, len);
 	s->rx_len += len;
@@ -213,17 +337,25 @@ ws_close_code_ok(unsigned int code)
 	    (code >= 3000 && code <= 4999);
 }
 
-/* The peer's close frame: its payload is empty, or a code and UTF-8. */
+/*
+ * The peer's close frame: its payload is empty (1005, RFC 6455 §7.1.5),
+ * or a code and UTF-8.
+ */
 static int
-ws_peer_close(struct lws *wsi, const unsigned char *in, size_t len)
+ws_peer_close(struct lws *wsi, struct session *s, const unsigned char *in,
+    size_t len)
 {
-	if (len == 0 || (len >= 2 &&
-	    ws_close_code_ok((unsigned int)in[0] << 8 | in[1]) &&
-	    utf8_valid((const char *)in + 2, len - 2)))
+	if (len == 0) {
+		s->peer_close_code = LWS_CLOSE_STATUS_NO_STATUS;
 		return 0;
-	lws_close_reason(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR,
-	    (unsigned char *)"bad close frame", 15);
-	return -1;
+	}
+	if (len >= 2 && ws_close_code_ok((unsigned int)in[0] << 8 | in[1]) &&
+	    utf8_valid((const char *)in + 2, len - 2)) {
+		s->peer_close_code = in[0] << 8 | in[1];
+		return 0;
+	}
+	return ws_close(wsi, s, LWS_CLOSE_STATUS_PROTOCOL_ERR,
+	    "bad close frame");
 }
 
 /*
@@ -233,6 +365,7 @@ ws_peer_close(struct lws *wsi, const unsigned char *in, size_t len)
  * the peer is gone, or it did not answer pings. The first is 1002 (RFC
  * 6455 §7.4.1); to a peer that is gone nothing is sent; a peer silent
  * past the ping time limit has not broken the protocol, and gets no code.
+ * Nor does a connection whose close had begun (ours or the peer's).
  */
 static void
 ws_dropped(struct hub *hub, struct lws *wsi, struct session *s)
@@ -240,20 +373,51 @@ ws_dropped(struct hub *hub, struct lws *wsi, struct session *s)
 	time_t silent = time(NULL) - s->heard_at;
 	char c;
 
-	if (lws_get_close_length(wsi) != 0 ||
+	if (s->close_code != 0 || s->peer_close_code != 0 ||
+	    lws_get_close_length(wsi) != 0 ||
 	    silent >= (time_t)hub->cfg->push_ping_seconds * WS_HANGUP_PINGS - 1)
 		return;
 	if (recv(lws_get_socket_fd(wsi), &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0 ||
 	    (errno != EAGAIN && errno != EWOULDBLOCK))
 		return;
-	lws_close_reason(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR,
-	    (unsigned char *)"protocol error", 14);
+	ws_close(wsi, s, LWS_CLOSE_STATUS_PROTOCOL_ERR, "protocol error");
+}
+
+/*
+ * The line of a connection that opened: how long it lasted, and the code
+ * of the first close frame, ours or the peer's; 1006 (RFC 6455 §7.1.5)
+ * when none went either way (the peer vanished, or was silent too long).
+ */
+static void
+ws_log_closed(const struct hub *hub, const struct session *s)
+{
+	struct timespec now;
+	double lasted = 0;
+	int code = 1006;
+	const char *by = "none sent";
+
+	if (clock_gettime(CLOCK_MONOTONIC, &now) == 0)
+		lasted = (double)(now.tv_sec - s->opened_mono.tv_sec) +
+		    (double)(now.tv_nsec - s->opened_mono.tv_nsec) / 1e9;
+	if (s->close_code != 0) {
+		code = s->close_code;
+		by = "by server";
+	} else if (s->peer_close_code != 0) {
+		code = s->peer_close_code;
+		by = "by client";
+	}
+	log_info("connection closed: account %s, node %s, session %llu, "
+	    "address %s, %.3f s, code %d (%s)", s->account_id, hub->node_id,
+	    (unsigned long long)s->id, s->addr, lasted, code, by);
 }
 
 /* Any state: refused at the handshake (OPENING), closing, or gone. */
 static void
 ws_closed(struct hub *hub, struct session *s)
 {
+	groups_detach(s);
+	if (s->state != SESSION_OPENING)
+		ws_log_closed(hub, s);
 	presence_close(hub, s);
 	session_set_state(s, SESSION_CLOSED);
 }
@@ -277,7 +441,7 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		s->heard_at = time(NULL);
 		return 0;
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-		return ws_peer_close(wsi, in, len);
+		return ws_peer_close(wsi, s, in, len);
 	case LWS_CALLBACK_WS_SERVER_DROP_PROTOCOL:
 		ws_dropped(hub, wsi, s);
 		return 0;

@@ -42,6 +42,8 @@ static const struct config_key config_keys[] = {
 	KEY("auth", "refresh_token_days", CONFIG_INT, "7", 1, 365,
 	    refresh_token_days),
 	KEY("database", "conninfo", CONFIG_STRING, NULL, 0, 0, db_conninfo),
+	KEY("groups", "max_members", CONFIG_INT, "256", 2, 1000,
+	    groups_max_members),
 	KEY("http", "cors_origins", CONFIG_STRING,
 	    "http://localhost:5173 http://127.0.0.1:5173", 0, 0, cors_origins),
 	KEY("http", "max_body_bytes", CONFIG_INT, "65536", 1024, 1048576,
@@ -190,57 +192,161 @@ config_line(void *arg, const char *section, const char *name,
 	return 0;
 }
 
+/* What tells that a secret file changed: chatctl secret rotate replaces
+ * the files, each by a rename. */
+static void
+config_stamp(struct config_stamp *stamp, const struct stat *st)
+{
+	memset(stamp, 0, sizeof(*stamp));
+	if (st == NULL)
+		return;
+	stamp->present = 1;
+	stamp->dev = st->st_dev;
+	stamp->ino = st->st_ino;
+	stamp->size = st->st_size;
+	stamp->mtime = st->st_mtim;
+}
+
+static int
+config_stamp_same(const struct config_stamp *a, const struct config_stamp *b)
+{
+	return a->present == b->present && a->dev == b->dev &&
+	    a->ino == b->ino && a->size == b->size &&
+	    a->mtime.tv_sec == b->mtime.tv_sec &&
+	    a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
 /*
- * The secret must be private to the service's user: refuse a file that
- * others may read, as ssh does with private keys.
+ * Reads a secret file into buf (CONFIG_SECRET_MAX bytes), *len its length
+ * less trailing blanks, *stamp what it is. The secret must be private to
+ * the service's user: a file that others may read is refused, as ssh does
+ * with private keys. what names the file in messages. Returns 0, -1, or
+ * 1 when an optional file is absent.
  */
 static int
-config_read_secret(struct config *cfg, char *err, size_t errlen)
+config_read_secret_file(const char *path, const char *what, int optional,
+    unsigned char *buf, size_t *len, struct config_stamp *stamp, char *err,
+    size_t errlen)
 {
 	struct stat st;
 	ssize_t n;
 	int fd;
 
-	fd = open(cfg->jwt_secret_file, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd == -1) {
-		snprintf(err, errlen, "auth.jwt_secret_file: cannot open: %s",
+		if (optional && errno == ENOENT) {
+			config_stamp(stamp, NULL);
+			return 1;
+		}
+		snprintf(err, errlen, "%s: cannot open: %s", what,
 		    strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "auth.jwt_secret_file: not a regular file");
+		snprintf(err, errlen, "%s: not a regular file", what);
 		goto fail;
 	}
 	if ((st.st_mode & 077) != 0) {
-		snprintf(err, errlen, "auth.jwt_secret_file: readable by group "
-		    "or others (use mode 0600)");
+		snprintf(err, errlen, "%s: readable by group or others (use "
+		    "mode 0600)", what);
 		goto fail;
 	}
-	n = read(fd, cfg->jwt_secret, sizeof(cfg->jwt_secret));
+	n = read(fd, buf, CONFIG_SECRET_MAX);
 	if (n < 0) {
-		snprintf(err, errlen, "auth.jwt_secret_file: cannot read: %s",
+		snprintf(err, errlen, "%s: cannot read: %s", what,
 		    strerror(errno));
 		goto fail;
 	}
-	if ((size_t)n == sizeof(cfg->jwt_secret)) {
-		snprintf(err, errlen, "auth.jwt_secret_file: longer than %d "
-		    "bytes", CONFIG_SECRET_MAX - 1);
+	if ((size_t)n == CONFIG_SECRET_MAX) {
+		snprintf(err, errlen, "%s: longer than %d bytes", what,
+		    CONFIG_SECRET_MAX - 1);
 		goto fail;
 	}
-	while (n > 0 && (cfg->jwt_secret[n - 1] == '\n' ||
-	    cfg->jwt_secret[n - 1] == '\r' || cfg->jwt_secret[n - 1] == ' '))
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
+	    buf[n - 1] == ' '))
 		n--;
 	if (n < CONFIG_SECRET_MIN) {
-		snprintf(err, errlen, "auth.jwt_secret_file: secret shorter "
-		    "than %d bytes", CONFIG_SECRET_MIN);
+		snprintf(err, errlen, "%s: secret shorter than %d bytes", what,
+		    CONFIG_SECRET_MIN);
 		goto fail;
 	}
-	cfg->jwt_secret_len = (size_t)n;
+	*len = (size_t)n;
+	config_stamp(stamp, &st);
 	close(fd);
 	return 0;
 fail:
+	explicit_bzero(buf, CONFIG_SECRET_MAX);
 	close(fd);
 	return -1;
+}
+
+int
+config_previous_path(const struct config *cfg, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%s%s", cfg->jwt_secret_file,
+	    CONFIG_PREVIOUS_SUFFIX);
+
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/* The secret, and the previous one when its file exists. */
+static int
+config_read_secrets(struct config *cfg, char *err, size_t errlen)
+{
+	char path[PATH_MAX], what[PATH_MAX + 64];
+
+	if (config_read_secret_file(cfg->jwt_secret_file,
+	    "auth.jwt_secret_file", 0, cfg->jwt_secret, &cfg->jwt_secret_len,
+	    &cfg->secret_stamp[0], err, errlen) == -1)
+		return -1;
+	if (config_previous_path(cfg, path, sizeof(path)) == -1) {
+		snprintf(err, errlen, "auth.jwt_secret_file: path too long");
+		return -1;
+	}
+	snprintf(what, sizeof(what), "auth.jwt_secret_file: %s", path);
+	cfg->jwt_previous_len = 0;
+	return config_read_secret_file(path, what, 1, cfg->jwt_previous,
+	    &cfg->jwt_previous_len, &cfg->secret_stamp[1], err, errlen) ==
+	    -1 ? -1 : 0;
+}
+
+int
+config_reload_secrets(struct config *cfg, char *err, size_t errlen)
+{
+	struct config_stamp now[2];
+	struct config fresh;
+	char path[PATH_MAX];
+	struct stat st;
+	int rc;
+
+	if (cfg->jwt_secret_file == NULL)
+		return 0;
+	config_stamp(&now[0], stat(cfg->jwt_secret_file, &st) == 0 ? &st :
+	    NULL);
+	if (config_previous_path(cfg, path, sizeof(path)) == -1)
+		return 0;
+	config_stamp(&now[1], stat(path, &st) == 0 ? &st : NULL);
+	if (config_stamp_same(&now[0], &cfg->secret_stamp[0]) &&
+	    config_stamp_same(&now[1], &cfg->secret_stamp[1]))
+		return 0;
+	/* Not again until the files change again, whatever comes of it. */
+	cfg->secret_stamp[0] = now[0];
+	cfg->secret_stamp[1] = now[1];
+	memset(&fresh, 0, sizeof(fresh));
+	fresh.jwt_secret_file = cfg->jwt_secret_file;
+	if (config_read_secrets(&fresh, err, errlen) == -1)
+		rc = -1;
+	else {
+		memcpy(cfg->jwt_secret, fresh.jwt_secret, sizeof(cfg->jwt_secret));
+		cfg->jwt_secret_len = fresh.jwt_secret_len;
+		memcpy(cfg->jwt_previous, fresh.jwt_previous,
+		    sizeof(cfg->jwt_previous));
+		cfg->jwt_previous_len = fresh.jwt_previous_len;
+		rc = 1;
+	}
+	explicit_bzero(fresh.jwt_secret, sizeof(fresh.jwt_secret));
+	explicit_bzero(fresh.jwt_previous, sizeof(fresh.jwt_previous));
+	return rc;
 }
 
 /*
@@ -322,7 +428,15 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	return config_read_secret(cfg, err, errlen);
+	return config_read_secrets(cfg, err, errlen);
+}
+
+const char *
+config_default_path(void)
+{
+	const char *path = getenv("CHAT_CONFIG");
+
+	return path != NULL && path[0] != '\0' ? path : CONFIG_DEFAULT_PATH;
 }
 
 void
@@ -339,4 +453,6 @@ config_free(struct config *cfg)
 	}
 	explicit_bzero(cfg->jwt_secret, sizeof(cfg->jwt_secret));
 	cfg->jwt_secret_len = 0;
+	explicit_bzero(cfg->jwt_previous, sizeof(cfg->jwt_previous));
+	cfg->jwt_previous_len = 0;
 }

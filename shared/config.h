@@ -8,13 +8,32 @@
 #define CHAT_CONFIG_H
 
 #include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "log.h"
 
 #define CONFIG_ERRLEN	256
+/* The file the programs read without -c, unless $CHAT_CONFIG names one. */
+#define CONFIG_DEFAULT_PATH	"/etc/chat/chat.conf"
 /* The JWT secret file is read whole; a longer file is refused. */
 #define CONFIG_SECRET_MAX	4096
 #define CONFIG_SECRET_MIN	32
+/*
+ * The secret before the current one (chatctl secret rotate), in the file
+ * of the current one with this suffix: tokens signed with it are still
+ * accepted (never signed), so that a rotation logs nobody out.
+ */
+#define CONFIG_PREVIOUS_SUFFIX	".previous"
+
+/* What a secret file was when read (config_reload_secrets()). */
+struct config_stamp {
+	int		 present;
+	dev_t		 dev;
+	ino_t		 ino;
+	off_t		 size;
+	struct timespec	 mtime;
+};
 
 struct config {
 	char		*db_conninfo;
@@ -26,6 +45,8 @@ struct config {
 	char		*trusted_proxies;
 	enum log_level	 log_level;
 	int		 presence_timeout_seconds;
+	/* Members of a new group at most, its leader included (§11). */
+	int		 groups_max_members;
 
 	/* The push daemon. */
 	char		*push_listen_address;
@@ -55,9 +76,14 @@ struct config {
 	int		 limits_registrations_per_address;
 	int		 limits_registration_window_seconds;
 
-	/* Read from jwt_secret_file; never logged. */
+	/* Read from jwt_secret_file, and from the file of the previous
+	 * secret when there is one (jwt_previous_len 0 when not); never
+	 * logged. */
 	unsigned char	 jwt_secret[CONFIG_SECRET_MAX];
 	size_t		 jwt_secret_len;
+	unsigned char	 jwt_previous[CONFIG_SECRET_MAX];
+	size_t		 jwt_previous_len;
+	struct config_stamp secret_stamp[2];	/* current, previous */
 };
 
 /*
@@ -68,5 +94,21 @@ struct config {
 int	config_load(struct config *cfg, const char *path, char *err,
 	    size_t errlen);
 void	config_free(struct config *cfg);
+
+/*
+ * Reads the secret files again if they changed since they were read (a
+ * stat of each: cheap enough to call every second). Returns 0 when they
+ * did not, 1 when cfg holds their new secrets, -1 with a message in err
+ * when they are not valid (cfg keeps its secrets; not tried again until
+ * they change again).
+ */
+int	config_reload_secrets(struct config *cfg, char *err, size_t errlen);
+
+/* The path of the previous secret's file into buf: 0, or -1 when it
+ * does not fit. */
+int	config_previous_path(const struct config *cfg, char *buf, size_t size);
+
+/* The file to read without -c: $CHAT_CONFIG, else CONFIG_DEFAULT_PATH. */
+const char *config_default_path(void);
 
 #endif

@@ -1,6 +1,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "json_input.h"
 #include "rules.h"
@@ -29,6 +30,14 @@ static const struct {
 	    "type_error.str" },
 	[RULES_BAD_KEY] = { "1 to ", " printable ASCII characters expected",
 	    "value_error.idempotency_key" },
+	[RULES_BAD_URL] = { "invalid or missing URL scheme", NULL,
+	    "value_error.url.scheme" },
+	[RULES_NOT_LIST] = { "value is not a valid list", NULL,
+	    "type_error.list" },
+	[RULES_TOO_MANY] = { "ensure this value has at most ", " items",
+	    "value_error.list.max_items" },
+	[RULES_REPEATED] = { "the list has duplicated items", NULL,
+	    "value_error.list.unique_items" },
 };
 
 int
@@ -95,6 +104,30 @@ rules_json_string(struct json_object *obj, const char *name, int optional,
 }
 
 int
+rules_username_chars(const char *s)
+{
+	return s[strspn(s, RULES_USERNAME_CHARS)] == '\0';
+}
+
+int
+rules_email(const char *s)
+{
+	const char *at = strchr(s, '@');
+	const char *domain;
+
+	if (at == NULL || at == s || strchr(at + 1, '@') != NULL)
+		return 0;
+	for (const char *p = s; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return 0;
+	domain = at + 1;
+	if (strchr(domain, '.') == NULL || domain[0] == '.' ||
+	    domain[strlen(domain) - 1] == '.' || strstr(domain, "..") != NULL)
+		return 0;
+	return 1;
+}
+
+int
 rules_uuid(const char *text, char out[UUID_TEXT_SIZE], struct rules_error *e)
 {
 	if (uuid_normalize(text, out) == 0)
@@ -147,5 +180,57 @@ rules_json_temp_id(struct json_object *obj, const char **value, size_t *len,
 		*value = NULL;
 		return rules_refuse(e, RULES_BAD_TEMP_ID, RULES_TEMP_ID_MAX);
 	}
+	return 0;
+}
+
+int
+rules_url(const char *s, struct rules_error *e)
+{
+	if (strncasecmp(s, "http://", 7) == 0)
+		s += 7;
+	else if (strncasecmp(s, "https://", 8) == 0)
+		s += 8;
+	else
+		return rules_refuse(e, RULES_BAD_URL, 0);
+	if (*s == '\0')
+		return rules_refuse(e, RULES_BAD_URL, 0);
+	return 0;
+}
+
+int
+rules_json_uuid_list(struct json_object *obj, const char *name, size_t max,
+    int unique, char *literal, size_t *count, struct rules_error *e)
+{
+	struct json_object *list, *item;
+	char id[UUID_TEXT_SIZE];
+	const size_t step = UUID_TEXT_SIZE;	/* an id and its separator */
+	size_t n;
+
+	*count = 0;
+	memcpy(literal, "{}", 3);
+	if (!json_object_object_get_ex(obj, name, &list) || list == NULL)
+		return rules_refuse(e, RULES_MISSING, 0);
+	if (!json_object_is_type(list, json_type_array))
+		return rules_refuse(e, RULES_NOT_LIST, 0);
+	n = json_object_array_length(list);
+	if (n > max)
+		return rules_refuse(e, RULES_TOO_MANY, max);
+	for (size_t i = 0; i < n; i++) {
+		item = json_object_array_get_idx(list, i);
+		/* A string holding a NUL is no more a UUID than its prefix. */
+		if (item == NULL || !json_object_is_type(item, json_type_string) ||
+		    strlen(json_object_get_string(item)) !=
+		    (size_t)json_object_get_string_len(item) ||
+		    rules_uuid(json_object_get_string(item), id, e) == -1)
+			return rules_refuse(e, RULES_NOT_UUID, 0);
+		for (size_t k = 0; unique && k < i; k++)
+			if (memcmp(literal + 1 + k * step, id, step - 1) == 0)
+				return rules_refuse(e, RULES_REPEATED, 0);
+		literal[i * step] = i == 0 ? '{' : ',';
+		memcpy(literal + 1 + i * step, id, step - 1);
+	}
+	if (n > 0)
+		memcpy(literal + n * step, "}", 2);
+	*count = n;
 	return 0;
 }

@@ -19,8 +19,20 @@
 /* A temp_id, in characters; its bytes with the NUL (4 a character). */
 #define RULES_TEMP_ID_MAX	64
 #define RULES_TEMP_ID_SIZE	(RULES_TEMP_ID_MAX * 4 + 1)
+/* An avatar URL, in characters. */
+#define RULES_URL_MAX		2048
 /* An Idempotency-Key header (CONTRACT §10): printable ASCII characters. */
 #define RULES_KEY_MAX		64
+
+/* The account rules of CONTRACT §3 (registration, chatctl), in characters. */
+#define RULES_USERNAME_MIN	3
+#define RULES_USERNAME_MAX	32
+#define RULES_USERNAME_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
+				"abcdefghijklmnopqrstuvwxyz0123456789_.-"
+#define RULES_EMAIL_MAX		254
+#define RULES_PASSWORD_MIN	8
+#define RULES_PASSWORD_MAX	128
+#define RULES_FULL_NAME_MAX	100
 
 /* Why a value is refused: the msg and type of its 422 entry. */
 struct rules_error {
@@ -38,6 +50,10 @@ enum rules_refusal {
 	RULES_NOT_UUID,
 	RULES_BAD_TEMP_ID,	/* not a string of at most the bound */
 	RULES_BAD_KEY,		/* not 1 to the bound printable ASCII */
+	RULES_BAD_URL,		/* not an http or https URL */
+	RULES_NOT_LIST,
+	RULES_TOO_MANY,		/* more items than the bound */
+	RULES_REPEATED,		/* an item twice where each must be unique */
 };
 
 /*
@@ -63,6 +79,13 @@ int	rules_json_string(struct json_object *obj, const char *name,
 /* An Idempotency-Key: 1 to RULES_KEY_MAX printable ASCII characters. */
 int	rules_idempotency_key(const char *s, size_t len, struct rules_error *e);
 
+/* Whether every character of a username is one of RULES_USERNAME_CHARS. */
+int	rules_username_chars(const char *s);
+
+/* Whether s is an email address: one '@', a non-empty local part, a
+ * dotted domain with no empty label, no blank or control character. */
+int	rules_email(const char *s);
+
 /* A hyphenated UUID in either case; out receives it in lowercase. */
 int	rules_uuid(const char *text, char out[UUID_TEXT_SIZE],
 	    struct rules_error *e);
@@ -78,6 +101,22 @@ int	rules_json_uuid(struct json_object *obj, const char *name,
  */
 int	rules_json_content(struct json_object *obj, const char *name,
 	    const char **value, struct rules_error *e);
+
+/* An avatar: an http or https URL with something after the scheme. */
+int	rules_url(const char *s, struct rules_error *e);
+
+/* The room rules_json_uuid_list() needs for a list of n UUIDs. */
+#define RULES_UUID_LIST_SIZE(n)	((n) * UUID_TEXT_SIZE + 3)
+
+/*
+ * Member name of obj, a list of at most max UUIDs (each unique when
+ * unique): literal (RULES_UUID_LIST_SIZE(max) bytes) receives them as
+ * the text of a PostgreSQL uuid[], "{a,b}" ("{}" when empty), and *count
+ * their number. An item that is not a UUID is refused as the member is.
+ */
+int	rules_json_uuid_list(struct json_object *obj, const char *name,
+	    size_t max, int unique, char *literal, size_t *count,
+	    struct rules_error *e);
 
 /*
  * The temp_id member of obj: absent or null (*value NULL), or a string of

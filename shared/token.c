@@ -113,3 +113,16 @@ done:
 	jwt_free(jwt);
 	return rc;
 }
+
+int
+token_verify_either(const unsigned char *key, size_t keylen,
+    const unsigned char *previous, size_t previous_len, const char *token,
+    enum token_type type, long now, char sub[UUID_TEXT_SIZE], long *exp)
+{
+	if (token_verify(key, keylen, token, type, now, sub, exp) == 0)
+		return 0;
+	if (previous_len == 0)
+		return -1;
+	return token_verify(previous, previous_len, token, type, now, sub,
+	    exp);
+}

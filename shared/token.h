@@ -35,4 +35,14 @@ int	 token_verify(const unsigned char *key, size_t keylen,
 	    const char *token, enum token_type type, long now,
 	    char sub[UUID_TEXT_SIZE], long *exp);
 
+/*
+ * token_verify() with key, and failing that with previous unless
+ * previous_len is 0: the secret before the current one (chatctl secret
+ * rotate), so that the tokens it signed stay good until they expire.
+ */
+int	 token_verify_either(const unsigned char *key, size_t keylen,
+	    const unsigned char *previous, size_t previous_len,
+	    const char *token, enum token_type type, long now,
+	    char sub[UUID_TEXT_SIZE], long *exp);
+
 #endif

@@ -77,3 +77,14 @@ CREATE OR REPLACE TRIGGER account_updated_at BEFORE UPDATE ON account
 
 CREATE OR REPLACE TRIGGER account_state AFTER UPDATE OF is_active OR DELETE ON account
     FOR EACH ROW EXECUTE FUNCTION account_state_event();
+
+-- Closes every WebSocket connection of an account, on every push daemon
+-- (chatctl kick): the daemons LISTEN on chat_control and close each of
+-- its connections with 1008. A notification rather than an event row: a
+-- kick is of the moment. A daemon that is not listening at that moment
+-- (its database connection down) does not hear it; chatctl kick then
+-- finds that connection's presence row still there, and says so.
+CREATE OR REPLACE FUNCTION account_kick(account uuid) RETURNS void
+LANGUAGE sql AS $$
+    SELECT pg_notify('chat_control', 'kick ' || account::text)
+$$;

@@ -14,13 +14,18 @@ END
 $$;
 
 -- The stream of an account (CONTRACT §10): the events of these kinds
--- whose target it is, and the message_created events of its own sends.
--- Presence and account events are pushed live but are no part of it.
+-- whose target it is, the message_created events of its own sends, and
+-- the events of the groups it was an active member of when they happened
+-- (stream_after). Presence and account events are pushed live but are no
+-- part of it.
 CREATE OR REPLACE FUNCTION stream_kind(kind text) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT kind IN ('message_created', 'message_delivered', 'message_read',
                     'message_deleted', 'friend_requested', 'friend_accepted',
-                    'friend_removed')
+                    'friend_removed', 'group_message',
+                    'group_message_deleted', 'group_read', 'group_updated',
+                    'group_member_added', 'group_member_left',
+                    'group_member_removed')
 $$;
 
 -- A cursor: the place of an event in a stream, "h0.h1.id" (decimal, at
@@ -123,6 +128,20 @@ BEGIN
 END
 $$;
 
+-- The frame of an event as account hears it: a group event's may depend
+-- on who hears it (group_updated shows the group as that member sees it:
+-- group_stream_frame), the others' do not.
+CREATE OR REPLACE FUNCTION stream_frame_for(e event, account uuid)
+RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF e.group_id IS NOT NULL THEN
+        RETURN group_stream_frame(e, account);
+    END IF;
+    RETURN stream_frame(e);
+END
+$$;
+
 -- A frame with its cursor, the last member of the object.
 CREATE OR REPLACE FUNCTION stream_frame_with_cursor(frame text, cursor text)
 RETURNS text
@@ -184,6 +203,9 @@ $$;
 -- their cursors: first the rest of the range [h0, h1) that the cursor's
 -- reader read, then [h1, upto) as one more read. upto is never below h1
 -- for a cursor handed out before (the horizon only grows: docs/events.md).
+-- The events of a group come with the spans of the account's membership
+-- (group_member_span); those whose target the account is (its own
+-- membership's) come as its other events do, once.
 CREATE OR REPLACE FUNCTION stream_after(account uuid, h0 xid8, h1 xid8,
     after_id bigint, upto xid8, lim int)
 RETURNS TABLE (cursor text, e event)
@@ -196,7 +218,15 @@ LANGUAGE sql STABLE AS $$
             UNION ALL
             SELECT t FROM event t
              WHERE t.actor_id = account AND t.kind = 'message_created'
-               AND t.xid >= h0 AND t.xid < upto) s
+               AND t.xid >= h0 AND t.xid < upto
+            UNION ALL
+            SELECT t FROM group_member_span g
+              JOIN event t ON t.group_id = g.group_id
+             WHERE g.account_id = account
+               AND t.xid >= h0 AND t.xid < upto
+               AND t.event_id >= g.began
+               AND (g.ended IS NULL OR t.event_id < g.ended)
+               AND t.target_id <> account) s
      WHERE stream_kind((s.t).kind)
        AND ((s.t).xid >= h1 OR (s.t).event_id > after_id)
      ORDER BY (s.t).xid >= h1, (s.t).event_id
@@ -255,7 +285,8 @@ BEGIN
                FILTER (WHERE (a.e).kind = 'message_created'
                          AND (a.e).target_id = me AND a.place <= lim)
       INTO frames, cursors, ids
-      FROM (SELECT s.*, stream_frame_with_cursor(stream_frame(s.e), s.cursor)
+      FROM (SELECT s.*, stream_frame_with_cursor(stream_frame_for(s.e, me),
+                                                 s.cursor)
                    AS frame
               FROM stream_after(me, p.h0, p.h1, p.id, upto, lim + 1)
                    WITH ORDINALITY AS s(cursor, e, place)) a;

@@ -26,6 +26,16 @@ BEGIN
 END
 $$;
 
+-- The 422 of an Idempotency-Key used again for another request (CONTRACT
+-- §10): another receiver, group or content.
+CREATE OR REPLACE FUNCTION api_key_reused() RETURNS json
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT json_build_object('detail', json_build_array(json_build_object(
+        'loc', json_build_array('header', 'Idempotency-Key'),
+        'msg', 'Idempotency-Key already used for another request',
+        'type', 'value_error')))
+$$;
+
 -- A send, its rules in order: a repeat of an idempotent send (key, below)
 -- is answered as the first one was; then not to oneself (400), to an
 -- account that exists (404), to a friend (403); then the message, its
@@ -57,12 +67,7 @@ BEGIN
          LIMIT 1;
         IF FOUND THEN
             IF m.receiver_id <> receiver OR m.content <> body_text THEN
-                status := 422; m := NULL;
-                body := json_build_object('detail', json_build_array(
-                    json_build_object(
-                        'loc', json_build_array('header', 'Idempotency-Key'),
-                        'msg', 'Idempotency-Key already used for another request',
-                        'type', 'value_error')));
+                status := 422; m := NULL; body := api_key_reused();
                 RETURN;
             END IF;
             -- As the first answer showed it.

@@ -111,7 +111,8 @@ RETURNS TABLE (conn bigint, refusal text, cursor text, frame text,
 LANGUAGE sql STABLE AS $$
     SELECT q.conn, r.refusal, coalesce(ev.cursor, stream_cursor(upto, upto, 0)),
            CASE WHEN r.refusal IS NULL
-                THEN stream_frame_with_cursor(stream_frame(ev.e), ev.cursor)
+                THEN stream_frame_with_cursor(stream_frame_for(ev.e, q.account),
+                                              ev.cursor)
                 ELSE json_build_object('type', 'resync_required', 'cursor',
                                        stream_cursor(upto, upto, 0))::text END,
            CASE WHEN (ev.e).kind = 'message_created' THEN (ev.e).message_id END,

@@ -764,3 +764,122 @@ def paced(n, per_second=SENDS_PER_SECOND):
         if delay > 0:
             time.sleep(delay)
         yield i
+
+
+# -------------------------------------------------------- groups (CONTRACT §11)
+
+GROUP_KEYS = {"group_id", "name", "description", "avatar", "created_by",
+              "created_at", "updated_at", "member_count", "max_members",
+              "is_active", "my_role", "my_status", "unread_count",
+              "last_message", "group_name", "group_description", "joined_at",
+              "topic_id", "topic_name", "leader_name", "group_leader",
+              "is_chat_group"}
+GROUP_MEMBER_KEYS = {"group_member_id", "group_id", "account_id", "role",
+                     "status", "joined_at", "username", "full_name", "avatar"}
+GROUP_MESSAGE_KEYS = {"message_id", "group_id", "sender_id", "content",
+                      "status", "is_deleted", "created_at", "updated_at",
+                      "sender", "read_by_count"}
+# groups.max_members of the test stack (the default).
+GROUP_MAX_MEMBERS = 256
+
+
+def group_path(group_id, rest=""):
+    return f"/group-chat/{group_id}{rest}"
+
+
+def create_group(token, name="a group", member_ids=(), **fields):
+    data = {"name": name, "member_ids": list(member_ids)}
+    data.update(fields)
+    return post_json("/group-chat/", data, token=token, ascii_only=False)
+
+
+def new_group(leader, *members, name=None, befriend=True):
+    """leader (a User) starts a group with members (Users), made its
+    friends first unless befriend is false: the 201 Group."""
+    if befriend:
+        for m in members:
+            make_friends(leader, m)
+    group = body(create_group(leader.access, name or "g " + token_word(),
+                              [m.account_id for m in members]), 201)
+    assert set(group) == GROUP_KEYS, group
+    return group
+
+
+def group_get(token, group_id):
+    return api("GET", group_path(group_id), token=token)
+
+
+def group_members(token, group_id):
+    return api("GET", group_path(group_id, "/members"), token=token)
+
+
+def group_add(token, group_id, account_id, role=None):
+    data = {"account_id": account_id}
+    if role is not None:
+        data["role"] = role
+    return post_json(group_path(group_id, "/members"), data, token=token)
+
+
+def group_remove(token, group_id, account_id):
+    return api("DELETE", group_path(group_id, f"/members/{account_id}"),
+               token=token)
+
+
+def group_ban(token, group_id, account_id):
+    return api("POST", group_path(group_id, f"/ban/{account_id}"),
+               token=token)
+
+
+def group_leave(token, group_id):
+    return api("POST", group_path(group_id, "/leave"), token=token)
+
+
+def group_send(token, group_id, content, headers=None):
+    return api("POST", group_path(group_id, "/messages"), token=token,
+               data=json_bytes({"content": content}, False),
+               headers={"Content-Type": "application/json",
+                        **(headers or {})})
+
+
+def gsend(user, group, content="hello group"):
+    """user sends content to group (a Group): the 201 GroupMessage."""
+    message = body(group_send(user.access, group["group_id"], content), 201)
+    assert set(message) == GROUP_MESSAGE_KEYS, message
+    assert message["content"] == content
+    return message
+
+
+def group_history(token, group_id, **params):
+    return api("GET", group_path(group_id, "/messages"), token=token,
+               params=params)
+
+
+def group_read(token, group_id, message_id):
+    return api("PUT", group_path(group_id, "/read"), token=token,
+               data=json_bytes({"message_id": message_id}),
+               headers={"Content-Type": "application/json"})
+
+
+def group_membership(token, group_id):
+    return api("GET", group_path(group_id, "/membership"), token=token)
+
+
+def group_unread(token):
+    return body(api("GET", "/group-chat/unread-count", token=token), 200)
+
+
+def bulk_friends(db, user, n):
+    """n accounts made in the database, each an accepted friend of user
+    (a User): their ids. They have no password to log in with; a group
+    test that needs many members needs only their ids."""
+    made = []
+    with db.cursor() as cur:
+        for _ in range(n):
+            cur.execute("INSERT INTO account (username, email, password_hash)"
+                        " VALUES (%s, %s, '*') RETURNING account_id::text",
+                        (unique_username(), unique_email()))
+            made.append(cur.fetchone()[0])
+        cur.execute("INSERT INTO friendship (sender_id, receiver_id, status)"
+                    " SELECT %s, unnest(%s::uuid[]), 'accepted'",
+                    (user.account_id, made))
+    return made

@@ -1,5 +1,5 @@
 """Friends (CONTRACT §4, docs/API.md "Friends"): requests, answers, lists,
-status, removal, and the group-chat stub."""
+status, removal, and my-groups of an account in no group."""
 
 import json
 import secrets

@@ -10,12 +10,11 @@ import pytest
 import websockets
 from websockets.exceptions import InvalidStatusCode
 
-from chat_api import (create_account, expired, forge, new_friends, new_user,
-                      random_uuid, set_active)
-from ws_client import (WAIT, WS_PATH, daemon_url, grep_logs,
+from chat_api import (create_account, expired, forge, login_form,
+                      new_friends, new_user, random_uuid, set_active)
+from ws_client import (WAIT, WS_PATH, blocking, daemon_url, grep_logs,
                        handshake_status, open_ws, session, url_for,
-                       wait_status,
-                       ws_test, ws_url)
+                       wait_for_log, wait_status, ws_test, ws_url)
 
 ACCESS_LIFETIME = 30 * 60
 
@@ -204,7 +203,10 @@ async def test_open_connection_outlives_its_token():
 
 @ws_test
 async def test_token_never_reaches_a_log():
-    """CONTRACT §6: the token never appears in a log, accepted or not."""
+    """CONTRACT §6: the token never appears in a log, accepted or not; nor
+    a password, in the lines of refused logins. The lines that tell of
+    this account's connections, refused handshake and refused login are
+    there (tests/e2e/test_logs.py reads them closely)."""
     a, b = new_friends()
     conn = await session(a)
     await conn.send({"type": "send_message", "receiver_id": b.account_id,
@@ -216,8 +218,18 @@ async def test_token_never_reaches_a_log():
     refused = expired(a.account_id)
     assert await handshake_status(refused) == 401
     assert await handshake_status(refused, daemon=1) == 401
-    await asyncio.sleep(0.5)        # let the servers write their lines
-    for token in (a.access, refused):
+    wrong = "not-" + a.password + "-" + random_uuid()
+    assert login_form(a.username, wrong).status_code == 401
+    assert login_form(a.email, wrong).status_code == 401
+    for pattern in (rf"connection closed: account {a.account_id}, "
+                    r"node node-2, ",
+                    r"handshake refused: 401 ",
+                    rf'login refused: name "{a.email}", account '
+                    rf"{a.account_id}, "):
+        await blocking(wait_for_log, pattern)
+    for token in (a.access, a.refresh, refused):
         assert grep_logs(token) == []
         # Nor the signature alone (a log could cut the token short).
         assert grep_logs(token.rsplit(".", 1)[1]) == []
+    assert grep_logs(wrong) == []
+    assert grep_logs(a.password) == []

@@ -26,6 +26,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import socket
 import struct
 import subprocess
@@ -614,6 +615,33 @@ def grep_logs(needle):
         except OSError:
             pass
     return found
+
+
+def service_log_lines():
+    """The lines of chat-fcgi's and the push daemons' logs, as text."""
+    root = os.path.join(env("CHAT_STACK_DIR"), "log")
+    lines = []
+    for name in sorted(os.listdir(root)):
+        if name == "chat-fcgi.log" or (name.startswith("push-") and
+                                       name.endswith(".log")):
+            with open(os.path.join(root, name), "rb") as f:
+                lines += f.read().decode("utf-8", "replace").splitlines()
+    return lines
+
+
+def wait_for_log(pattern, seconds=WAIT):
+    """The first line of service_log_lines() that the regular expression
+    pattern matches (re.search), once one is written; fails after seconds."""
+    regex = re.compile(pattern)
+    deadline = time.monotonic() + seconds
+    while True:
+        for line in service_log_lines():
+            if regex.search(line):
+                return line
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no log line matches {pattern!r} "
+                                 f"within {seconds} s")
+        time.sleep(0.1)
 
 
 

@@ -15,6 +15,7 @@
 
 #define A	"0f8fad5b-d9cb-469f-a165-70867728950e"	/* the sender */
 #define M	"9b2f3c1e-5a4d-4e6f-8a7b-1c2d3e4f5a6b"
+#define G	"3f1c0e9a-7b6d-4c5e-9f8a-2b1c0d9e8f7a"	/* a group */
 #define CREATED	"2999-01-01T00:00:00.000000Z"
 
 static struct config fuzz_cfg;
@@ -57,6 +58,10 @@ fuzz_answer_all(void)
 	};
 	const char *const read[] = { "200", "{}", "0" };
 	const char *const typed[] = { "t" };
+	const char *const group_sent[] = {
+		"201", "{\"message_id\": \"" M "\", \"group_id\": \"" G
+		    "\", \"created_at\": \"" CREATED "\"}", "1"
+	};
 
 	while (stub_pending("ws_send") > 0)
 		stub_answer("ws_send", stub_result(3, 1, sent));
@@ -64,15 +69,30 @@ fuzz_answer_all(void)
 		stub_answer("ws_read", stub_result(3, 1, read));
 	while (stub_pending("ws_typing") > 0)
 		stub_answer("ws_typing", stub_result(1, 1, typed));
+	while (stub_pending("ws_group_send") > 0)
+		stub_answer("ws_group_send", stub_result(3, 1, group_sent));
+	while (stub_pending("ws_group_read") > 0)
+		stub_answer("ws_group_read", stub_result(3, 1, read));
+	while (stub_pending("ws_group_typing") > 0)
+		stub_answer("ws_group_typing", stub_result(3, 1, read));
+	/* The wake-ups of group events recorded. */
+	while (stub_pending("pg_wake") > 0)
+		stub_answer("pg_wake", NULL);
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/*
+ * One frame on a session of the main URL, or of the per-group URL of
+ * group G (group true): every frame it writes is one JSON object in
+ * valid UTF-8.
+ */
+static void
+fuzz_one(const char *text, size_t size, int group)
 {
-	char *text = fuzz_text(data, size);
 	struct stub_wsi w = { 0 };
 	struct session *s = stub_session_open(&fuzz_hub, A, &w);
 
+	if (group)
+		memcpy(s->group_id, G, UUID_TEXT_SIZE);
 	session_set_state(s, SESSION_REGISTERING);
 	session_set_state(s, SESSION_REGISTERED);
 	session_set_state(s, SESSION_WELCOMING);
@@ -81,6 +101,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	frames_handle(s, text, size);
 	fuzz_answer_all();
 	FUZZ_CHECK(frames_waiting.head == NULL && !frames_waiting.in_flight);
+	FUZZ_CHECK(s->sends_in_flight == 0);
 	stub_write_all(s);
 	/* Every request gets an answer or its query; a frame that starts
 	 * no query is refused with an error frame. */
@@ -96,6 +117,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	session_set_state(s, SESSION_CLOSED);
 	free(s);
 	stub_wsi_clear(&w);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *text = fuzz_text(data, size);
+
+	fuzz_one(text, size, 0);
+	fuzz_one(text, size, 1);
 	free(text);
 	return 0;
 }

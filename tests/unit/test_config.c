@@ -19,6 +19,7 @@
 static char dir[] = "/tmp/test_config.XXXXXX";
 static char conf_path[PATH_MAX];	/* dir/chat.conf */
 static char secret_path[PATH_MAX];	/* dir/secret */
+static char previous_path[PATH_MAX];	/* dir/secret.previous */
 
 /* Writes len bytes of data to path with the given mode; 0 or -1. */
 static int
@@ -249,6 +250,81 @@ test_secret_file(void)
 	/* 0400 is private too. */
 	CHECK(write_secret(SECRET, 0400) == 0);
 	CHECK(loads(REQUIRED));
+}
+
+#define PREVIOUS	"previous-0123456789abcdef0123456789abcdef"
+
+/* The file of the previous secret, beside the secret's: optional, and
+ * held to the same rules. */
+static void
+test_previous_secret(void)
+{
+	struct config cfg;
+	char err[CONFIG_ERRLEN], path[PATH_MAX];
+
+	CHECK(write_secret(SECRET "\n", 0600) == 0);
+	unlink(previous_path);
+	CHECK(load(&cfg, REQUIRED, err) == 0);
+	CHECK(cfg.jwt_previous_len == 0);
+	CHECK(config_previous_path(&cfg, path, sizeof(path)) == 0 &&
+	    strcmp(path, previous_path) == 0);
+	config_free(&cfg);
+
+	CHECK(write_file(previous_path, PREVIOUS "\n", strlen(PREVIOUS) + 1,
+	    0600) == 0);
+	CHECK(load(&cfg, REQUIRED, err) == 0);
+	CHECK(cfg.jwt_secret_len == strlen(SECRET));
+	CHECK(cfg.jwt_previous_len == strlen(PREVIOUS));
+	CHECK(memcmp(cfg.jwt_previous, PREVIOUS, strlen(PREVIOUS)) == 0);
+	config_free(&cfg);
+	CHECK(cfg.jwt_previous_len == 0 && cfg.jwt_previous[0] == 0);
+
+	CHECK(write_file(previous_path, PREVIOUS, strlen(PREVIOUS), 0640) == 0);
+	CHECK(fails_with(REQUIRED, "secret.previous: readable by group"));
+	CHECK(write_file(previous_path, "short\n", 6, 0600) == 0);
+	CHECK(fails_with(REQUIRED, "secret.previous: secret shorter"));
+	unlink(previous_path);
+}
+
+/* config_reload_secrets(): 0 while the files stay, 1 with the new
+ * secrets once they change, -1 (secrets kept) when they are not valid. */
+static void
+test_reload_secrets(void)
+{
+	struct config cfg;
+	char err[CONFIG_ERRLEN];
+	static const char fresh[] = "fresh-0123456789abcdef0123456789abcdef";
+
+	CHECK(write_secret(SECRET "\n", 0600) == 0);
+	unlink(previous_path);
+	CHECK(load(&cfg, REQUIRED, err) == 0);
+	CHECK(config_reload_secrets(&cfg, err, sizeof(err)) == 0);
+
+	/* A rotation: the secret becomes the previous one. */
+	CHECK(write_file(previous_path, SECRET "\n", strlen(SECRET) + 1,
+	    0600) == 0);
+	CHECK(write_secret(fresh, 0600) == 0);
+	CHECK(config_reload_secrets(&cfg, err, sizeof(err)) == 1);
+	CHECK(cfg.jwt_secret_len == strlen(fresh) &&
+	    memcmp(cfg.jwt_secret, fresh, strlen(fresh)) == 0);
+	CHECK(cfg.jwt_previous_len == strlen(SECRET) &&
+	    memcmp(cfg.jwt_previous, SECRET, strlen(SECRET)) == 0);
+	CHECK(config_reload_secrets(&cfg, err, sizeof(err)) == 0);
+
+	/* A bad file: refused once, the secrets kept. */
+	CHECK(write_secret(fresh, 0644) == 0);
+	CHECK(config_reload_secrets(&cfg, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "auth.jwt_secret_file: readable by group") != NULL);
+	CHECK(config_reload_secrets(&cfg, err, sizeof(err)) == 0);
+	CHECK(cfg.jwt_secret_len == strlen(fresh));
+
+	/* The previous one gone. */
+	CHECK(write_secret(SECRET, 0600) == 0);
+	unlink(previous_path);
+	CHECK(config_reload_secrets(&cfg, err, sizeof(err)) == 1);
+	CHECK(cfg.jwt_previous_len == 0);
+	CHECK(cfg.jwt_secret_len == strlen(SECRET));
+	config_free(&cfg);
 }
 
 static void
@@ -607,6 +683,8 @@ main(void)
 	}
 	snprintf(conf_path, sizeof(conf_path), "%s/chat.conf", dir);
 	snprintf(secret_path, sizeof(secret_path), "%s/secret", dir);
+	snprintf(previous_path, sizeof(previous_path), "%s/secret.previous",
+	    dir);
 
 	test_full_file();
 	test_defaults();
@@ -615,6 +693,8 @@ main(void)
 	test_secret_length();
 	test_secret_mode();
 	test_secret_missing();
+	test_previous_secret();
+	test_reload_secrets();
 	test_unknown_key();
 	test_int_range();
 	test_int_syntax();
@@ -631,6 +711,7 @@ main(void)
 
 	unlink(conf_path);
 	unlink(secret_path);
+	unlink(previous_path);
 	if (rmdir(dir) == -1)
 		perror(dir);
 	return check_done("config");

@@ -324,10 +324,32 @@ test_temp_id(void)
 	CHECK(temp_id_refused(obj));
 }
 
+/* The account rules that registration and chatctl share. */
+static void
+test_account_rules(void)
+{
+	CHECK(rules_username_chars("Alice_1.b-c"));
+	CHECK(!rules_username_chars("no spaces"));
+	CHECK(!rules_username_chars("caf\xc3\xa9"));
+	CHECK(!rules_username_chars("a@b"));
+	CHECK(rules_email("a@example.com"));
+	CHECK(rules_email("first.last@mail.example.org"));
+	CHECK(!rules_email("example.com"));
+	CHECK(!rules_email("@example.com"));
+	CHECK(!rules_email("a@b@example.com"));
+	CHECK(!rules_email("a@localhost"));
+	CHECK(!rules_email("a@.example.com"));
+	CHECK(!rules_email("a@example.com."));
+	CHECK(!rules_email("a@example..com"));
+	CHECK(!rules_email("a b@example.com"));
+	CHECK(!rules_email("a@exa\tmple.com"));
+}
+
 int
 main(void)
 {
 	test_refusals();
+	test_account_rules();
 	test_string();
 	test_json_string();
 	test_uuid();

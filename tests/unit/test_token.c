@@ -274,6 +274,36 @@ test_other_key(void)
 	free(t);
 }
 
+/* The current key, then the previous one (a rotated secret). */
+static void
+test_either_key(void)
+{
+	static const unsigned char third[] =
+	    "0123456789abcdef0123456789ABCDEF-third-key";
+	char sub[UUID_TEXT_SIZE];
+	char *t;
+	long exp = 0;
+
+	t = token_sign(other_key, KEYLEN, LOWER_ID, TOKEN_ACCESS, NOW, TTL);
+	CHECK(t != NULL);
+	CHECK(token_verify_either(key, KEYLEN, other_key, KEYLEN, t,
+	    TOKEN_ACCESS, NOW, sub, &exp) == 0);
+	CHECK(strcmp(sub, LOWER_ID) == 0 && exp == NOW + TTL);
+	CHECK(token_verify_either(other_key, KEYLEN, key, KEYLEN, t,
+	    TOKEN_ACCESS, NOW, sub, NULL) == 0);
+	/* Without a previous key, or with another one, it is refused. */
+	CHECK(token_verify_either(key, KEYLEN, NULL, 0, t, TOKEN_ACCESS, NOW,
+	    sub, NULL) == -1);
+	CHECK(token_verify_either(key, KEYLEN, third, sizeof(third) - 1, t,
+	    TOKEN_ACCESS, NOW, sub, NULL) == -1);
+	/* Expiry and type hold with the previous key as with the current. */
+	CHECK(token_verify_either(key, KEYLEN, other_key, KEYLEN, t,
+	    TOKEN_ACCESS, NOW + TTL, sub, NULL) == -1);
+	CHECK(token_verify_either(key, KEYLEN, other_key, KEYLEN, t,
+	    TOKEN_REFRESH, NOW, sub, NULL) == -1);
+	free(t);
+}
+
 static void
 test_empty_key(void)
 {
@@ -661,6 +691,7 @@ main(void)
 	test_wrong_type();
 	test_expiry();
 	test_other_key();
+	test_either_key();
 	test_empty_key();
 	test_tampered();
 	test_libjwt_control();
