@@ -13,17 +13,14 @@ import openapi_check
 from ws_client import WS_PATH, session, ws_test
 
 FRAMES = os.path.join(openapi_check.ROOT, "push-daemon", "frames.c")
-GROUP_REQUESTS = {"send_group_message", "group_typing", "mark_group_read"}
 
 
 def daemon_requests(table):
-    """The request types of a frame table of push-daemon/frames.c, or
-    None when it has no such table."""
+    """The request types of a frame table of push-daemon/frames.c."""
     with open(FRAMES, encoding="utf-8") as f:
         source = f.read()
     found = re.search(table + r"\[\] = \{(.*?)\n\};", source, re.S)
-    if found is None:
-        return None
+    assert found, f"no {table}[] in push-daemon/frames.c"
     return set(re.findall(r'\{?\s*"([a-z_]+)"', found.group(1)))
 
 
@@ -44,19 +41,13 @@ def test_the_requests_of_the_daemon_are_documented():
     documented = documented_requests("chat")
     assert taken - documented == set(), "requests push-daemon/frames.c " \
         "takes that docs/asyncapi.yaml does not give"
-    missing = documented - taken
-    if not taken & GROUP_REQUESTS:
-        # The group conversations of CONTRACT §11, documented ahead of
-        # the daemon's frames for them.
-        missing -= GROUP_REQUESTS
-    assert missing == set(), "requests of docs/asyncapi.yaml that " \
-        "push-daemon/frames.c does not take"
+    assert documented - taken == set(), "requests of docs/asyncapi.yaml " \
+        "that push-daemon/frames.c does not take"
 
 
 def test_the_requests_of_the_group_socket_are_documented():
-    taken = daemon_requests("frames_group_types")
-    if taken is not None:
-        assert taken == documented_requests("group")
+    assert daemon_requests("frames_group_types") == \
+        documented_requests("group")
 
 
 def test_the_channel_is_the_daemon_path():

@@ -48,18 +48,8 @@ def test_every_route_is_documented():
         f"docs/openapi.yaml: {sorted(missing)}"
 
 
-def group_api_pending(routes):
-    """Whether the router lacks the group conversations of CONTRACT §11
-    (documented ahead of them: only GET /group-chat/my-groups is routed)."""
-    return not any(path.startswith("/group-chat/*") for _, path in routes)
-
-
 def test_every_documented_path_is_a_route():
-    routes = router_routes()
-    unknown = documented_routes(openapi_check.load()) - routes
-    if group_api_pending(routes):
-        unknown = {(m, p) for m, p in unknown
-                   if not p.startswith("/group-chat")}
+    unknown = documented_routes(openapi_check.load()) - router_routes()
     assert not unknown, f"operations of docs/openapi.yaml that are no " \
         f"route of fcgi-app/router.c: {sorted(unknown)}"
 
