@@ -63,6 +63,22 @@ describe("two people", () => {
 		await shot(alice.page, "alice-sees-bob-online");
 	});
 
+	step("tokens are refreshed a minute before they expire", async () => {
+		// Alice's access token made to expire in 62 s: after a reload the
+		// client refreshes it within a few seconds, and stays connected.
+		await alice.page.evaluate(() => {
+			const t = JSON.parse(localStorage.getItem("chat.tokens"));
+			t.expires_at = Date.now() + 62000;
+			localStorage.setItem("chat.tokens", JSON.stringify(t));
+		});
+		await alice.page.reload();
+		await connected(alice);
+		await alice.page.waitForFunction(() =>
+			JSON.parse(localStorage.getItem("chat.tokens")).expires_at > Date.now() + 20 * 60000,
+		null, { timeout: WAIT });
+		await friendButton(alice, "Bob Dylan").waitFor({ timeout: WAIT });
+	});
+
 	step("chat both ways, with typing and read ticks", async () => {
 		await friendButton(alice, "Bob Dylan").click();
 		await friendButton(bob, "Alice Liddell").click();
