@@ -235,7 +235,7 @@ e2e_tests() {
 # from web/node_modules driving Debian's Chromium) against the throwaway
 # stack behind SERVER, after the end-to-end suite. The screenshot of each
 # step is kept in tests/browser/screenshots/SERVER/ (replaced each run).
-# A test skipped on purpose (it says why) is reported, not failed.
+# A skipped test counts as failed, as in the end-to-end suite.
 browser_tests() {
 	local server=$1 out rc=0 shots=$ROOT/tests/browser/screenshots/$1
 	local what="browser tests ($server)"
@@ -261,10 +261,11 @@ browser_tests() {
 		failed=1
 		TEST_REPORT+=("  no browser test ran behind $server")
 	fi
-	count "$what" "$passed" "$failed"
 	if ((skipped > 0)); then
-		TEST_REPORT+=("  $skipped skipped behind $server: $(sed -n 's/.*# SKIP \(.*\)/\1/p' "$out" | sort -u | paste -sd ';')")
+		failed=$((failed + skipped))
+		TEST_REPORT+=("  $skipped skipped browser tests behind $server count as failed: $(sed -n 's/.*# SKIP \(.*\)/\1/p' "$out" | sort -u | paste -sd ';')")
 	fi
+	count "$what" "$passed" "$failed"
 	((failed == 0)) || show_log_tail "$out" 80
 }
 
