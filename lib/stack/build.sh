@@ -11,6 +11,7 @@ PACKAGES=(
 	libwebsockets-dev libev-dev libcrypt-dev libinih-dev liburiparser-dev
 	curl iproute2
 	python3-pytest python3-requests python3-websockets python3-psycopg2
+	python3-yaml python3-jsonschema
 )
 
 # server_package NAME: the Debian package of web server NAME, installed

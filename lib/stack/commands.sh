@@ -85,6 +85,8 @@ cmd_up() {
 	check_chat_conf "$FCGI_RUN_BIN"
 	check_chat_conf "$PUSH_RUN_BIN"
 	ensure_push_daemons
+	web_build
+	install_web_files
 
 	# Another web server of this stack (an earlier --server) gives the port
 	# up first; lighttpd runs the FastCGI processes itself.
@@ -240,7 +242,8 @@ cmd_build() {
 	require_root
 	install_missing_packages
 	build_run
-	note "built $(build_dir) (chat-fcgi, chat-push)"
+	web_build
+	note "built $(build_dir) (chat-fcgi, chat-push) and web/dist"
 }
 
 cmd_migrate() {

@@ -20,6 +20,8 @@ DEFAULT_PORT=8000
 TEST_PORT_FIRST=18000
 TEST_DAEMONS=2
 E2E_TIMEOUT=540                  # seconds one run of tests/e2e may take
+BROWSER_TIMEOUT=300              # seconds one run of tests/browser may take
+BROWSER_PACKAGES=(chromium)      # the browser tests' headless Chromium
 CHAOS_DEFAULT_SECONDS=600        # ./stack chaos without SECONDS
 HEALTH_TIMEOUT=30
 PUSH_HOST=127.0.0.1              # the push daemons listen on loopback only
@@ -62,7 +64,8 @@ Commands:
             (once), each fuzz harness of tests/fuzz for $FUZZ_TEST_SECONDS s after
             its corpus and regressions, then tests/e2e against a fresh
             throwaway stack with $TEST_DAEMONS push daemons behind each web
-            server in turn:
+            server in turn, then tests/browser (headless Chromium) on
+            that stack:
             ${WEB_SERVERS[*]} (only the one of --server, if
             given); then, in the full run, tests/deploy/follow-guide.sh
             (docs/DEPLOY.md followed with nginx); a line per part, last
@@ -92,7 +95,9 @@ Commands:
             new corpus entries go to a scratch directory, a crash's
             input to tests/fuzz/regressions/HARNESS/; exit 1 on a crash.
             Harnesses: $(fuzz_names | paste -sd ' ')
-  build     build the normal tree (build/), or build-asan/ with --sanitize
+  build     build the normal tree (build/), or build-asan/ with --sanitize;
+            and web/dist (npm: the web client, the reference page, the API
+            documents as JSON, after Redocly's linter on docs/*.yaml)
   migrate   start PostgreSQL if needed and run sql/migrate (the migrations
             of sql/migrations/, then the definitions of sql/functions/)
   help      this text

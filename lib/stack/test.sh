@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # lib/stack/test.sh: ./stack test: unit tests in both builds, a bounded
-# run of the fuzz harnesses (lib/stack/fuzz.sh), the end-to-end suite
-# against throwaway stacks, the deployment guide, and the report with its
-# totals line. Sourced by ./stack.
+# run of the fuzz harnesses (lib/stack/fuzz.sh), the end-to-end suite and
+# the browser tests against throwaway stacks, the deployment guide, and
+# the report with its totals line. Sourced by ./stack.
 
 TEST_PASSED=0
 TEST_FAILED=0
@@ -132,6 +132,7 @@ print_test_summary() {
 e2e_round() {
 	local server=$1 failed_before=$TEST_FAILED reports=0
 	e2e_tests "$server"
+	((!TEST_STACK_STARTED)) || browser_tests "$server"
 	stop_test_stack
 	LOG_DIR=$TEST_STACK_DIR/log show_sanitizer_logs >&2 || reports=$?
 	count "sanitizer reports ($server)" 0 "$reports"
@@ -230,6 +231,51 @@ e2e_tests() {
 	count "$what" "$passed" "$failed"
 }
 
+# browser_tests SERVER: tests/browser (node's test runner; playwright-core
+# from web/node_modules driving Debian's Chromium) against the throwaway
+# stack behind SERVER, after the end-to-end suite. The screenshot of each
+# step is kept in tests/browser/screenshots/SERVER/ (replaced each run).
+# A skipped test counts as failed, as in the end-to-end suite.
+browser_tests() {
+	local server=$1 out rc=0 shots=$ROOT/tests/browser/screenshots/$1
+	local what="browser tests ($server)"
+	out=$TEST_STACK_DIR/browser.tap
+	rm -rf "$shots"
+	mkdir -p "$shots"
+	note "running tests/browser behind $server (screenshots in ${shots#"$ROOT"/})"
+	(
+		cd "$ROOT"
+		export_test_env "$server"
+		export CHAT_SCREENSHOTS=$shots
+		exec timeout --foreground -k 10 "$BROWSER_TIMEOUT" \
+			node --test --test-reporter=tap tests/browser/*.test.mjs
+	) >"$out" 2>&1 || rc=$?
+	local passed failed skipped
+	passed=$(tap_count pass "$out")
+	failed=$(tap_count fail "$out")
+	skipped=$(tap_count skipped "$out")
+	if ((rc != 0 && failed == 0)); then
+		failed=1
+		TEST_REPORT+=("  the browser tests exited $rc behind $server")
+	elif ((passed + failed == 0)); then
+		failed=1
+		TEST_REPORT+=("  no browser test ran behind $server")
+	fi
+	if ((skipped > 0)); then
+		failed=$((failed + skipped))
+		TEST_REPORT+=("  $skipped skipped browser tests behind $server count as failed: $(sed -n 's/.*# SKIP \(.*\)/\1/p' "$out" | sort -u | paste -sd ';')")
+	fi
+	count "$what" "$passed" "$failed"
+	((failed == 0)) || show_log_tail "$out" 80
+}
+
+# tap_count WORD FILE: N of the "# WORD N" line of node's TAP summary.
+tap_count() {
+	local n
+	n=$(sed -n "s/^# $1 \([0-9][0-9]*\)$/\1/p" "$2" | tail -n 1)
+	printf '%s\n' "${n:-0}"
+}
+
 junit_counts() {
 	"$PYTHON" - "$1" <<'EOF'
 import sys
@@ -286,6 +332,7 @@ cmd_test() {
 		packages+=("$(server_package "$server")")
 	done
 	[[ -n ${CHAT_FCGI_BIN:-} ]] || packages+=("${FUZZ_PACKAGES[@]}")
+	packages+=("${BROWSER_PACKAGES[@]}")
 	install_missing_packages "${packages[@]}"
 	trap on_test_exit EXIT
 	trap 'exit 130' INT

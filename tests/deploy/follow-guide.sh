@@ -108,6 +108,7 @@ BIN=/usr/bin                            # the package's programs
 UNITS=/lib/systemd/system               # its systemd units
 SHARE=/usr/share/chat                   # its example configuration, snippets
 ETC=/etc/chat
+WEBFILES=$DIR/root/usr/local/share/chat/web # /usr/local/share/chat/web (the guide's web files)
 RUN=$DIR/run/chat                       # /run/chat (RuntimeDirectory=chat)
 PIDS=$DIR/run                           # pid files (systemd keeps these)
 LOG=$DIR/log                            # the journal and /var/log/<server>
@@ -301,7 +302,10 @@ step "1. packages"
 # The build's (the guide's step 1), the guide's PostgreSQL, the suite's.
 pkgs=(build-essential debhelper pkg-config libfcgi-dev libpq-dev libjson-c-dev
 	libjwt-dev libcrypt-dev libinih-dev libwebsockets-dev libev-dev postgresql-15
-	python3-pytest python3-requests python3-websockets python3-psycopg2)
+	python3-pytest python3-requests python3-websockets python3-psycopg2
+	python3-yaml python3-jsonschema)
+# The guide's Node.js and npm for web/, unless the machine has them.
+command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 case $SERVER in
 nginx) pkgs+=(nginx-light) ;;
 apache) pkgs+=(apache2) ;;
@@ -339,6 +343,14 @@ touch "$INSTALLED"
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${debs[0]}" >>"$LOG/apt.log" 2>&1 9>&- ||
 	die "apt-get install of the package failed (log/apt.log)"
 [[ -x $BIN/chat-fcgi && -x $BIN/chat-push && -x $BIN/chatctl ]] || die "the package installed no $BIN/chat-fcgi, chat-push, chatctl"
+# The static files, as the guide builds them (npm ci only when ./stack has
+# not installed web/'s packages already: the same pinned versions).
+(cd "$ROOT/web" && { [[ -d node_modules ]] || npm ci --no-audit --no-fund; } &&
+	npm run lint && npm run build) >"$LOG/web.log" 2>&1 ||
+	die "building web/ failed (log/web.log)"
+install -d "$WEBFILES" && cp -R "$ROOT/web/dist/." "$WEBFILES/"
+[[ -f $WEBFILES/openapi.json ]] || die "web/dist has no openapi.json"
+chmod -R a+rX "$DIR/root"
 
 # ---------------------------------------------------------------- 3. user
 
@@ -447,6 +459,7 @@ check "the push daemons and their metrics listen on loopback only" \
 # ports; dies when a line the substitutions need is gone from the file.
 render_nginx() {
 	sed -e "s|/run/chat/|$RUN/|g" -e "s|/var/log/nginx/|$LOG/|g" \
+		-e "s|/usr/local/share/chat/web|$WEBFILES|g" \
 		-e "s|^    listen 80;|    listen 127.0.0.1:$WEB_PORT;|" \
 		-e '/^    listen \[::\]:80;/d' \
 		-e "s|^    server 127.0.0.1:8001;|    server 127.0.0.1:$P1;|" \
@@ -457,6 +470,7 @@ render_nginx() {
 # Apache: the commented balancer replaces the single WebSocket ProxyPass.
 render_apache() {
 	sed -e "s|/run/chat/|$RUN/|g" -e "s|\${APACHE_LOG_DIR}/|$LOG/|g" \
+		-e "s|/usr/local/share/chat/web|$WEBFILES|g" \
 		-e "s|^<VirtualHost \*:80>|<VirtualHost 127.0.0.1:$WEB_PORT>|" \
 		-e 's|^    ProxyPass "/api/v1/chat/ws/" "http://|    #&|' \
 		-e 's|^    #\(<Proxy "balancer://chatpush">\)|    \1|' \
@@ -471,6 +485,7 @@ render_apache() {
 render_lighttpd() {
 	# shellcheck disable=SC2016 # $HTTP is lighttpd's, not the shell's
 	sed -e "s|/run/chat/|$RUN/|g" -e "s|/var/log/lighttpd/|$LOG/lighttpd/|g" \
+		-e "s|/usr/local/share/chat/web|$WEBFILES|g" \
 		-e "s|/etc/lighttpd/chat-errors/|$WEB/chat-errors/|g" \
 		-e "s|^\( *\)( \"host\" => \"127.0.0.1\", \"port\" => 8001 ),|\1( \"host\" => \"127.0.0.1\", \"port\" => $P1 ),|" \
 		-e "s|^\( *\)# ( \"host\" => \"127.0.0.1\", \"port\" => 8002 ),|\1( \"host\" => \"127.0.0.1\", \"port\" => $P2 ),|" \
@@ -539,7 +554,7 @@ start_apache() {
 	render_apache >"$WEB/chat.conf"
 	check_render "$WEB/chat.conf"
 	local m mods=""
-	for m in mpm_event authz_core authz_host proxy proxy_http proxy_fcgi proxy_balancer \
+	for m in mpm_event authz_core authz_host proxy proxy_http proxy_fcgi proxy_balancer alias dir mime \
 		slotmem_shm lbmethod_bybusyness headers rewrite reqtimeout; do
 		mods+="LoadModule ${m}_module /usr/lib/apache2/modules/mod_$m.so"$'\n'
 	done
@@ -567,6 +582,8 @@ start_apache() {
 		MinSpareThreads 600
 		MaxSpareThreads 12000
 		MaxConnectionsPerChild 0
+		# Debian's mods-enabled/mime.conf (a2enmod mime).
+		TypesConfig /etc/mime.types
 		LogFormat "%v:%p %h %l %u %t \"%r\" %>s %O" vhost_combined
 		CustomLog $LOG/apache-other_vhosts_access.log vhost_combined
 		Include $WEB/chat.conf

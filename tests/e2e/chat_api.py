@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import psycopg2
 import requests
 
+import openapi_check
+
 API = "/api/v1"
 TIMEOUT = 15
 
@@ -70,12 +72,15 @@ def web_server():
 # ----------------------------------------------------------------------- HTTP
 
 def http(method, path, token=None, headers=None, **kwargs):
-    """One request to CHAT_URL + path, never following redirects."""
+    """One request to CHAT_URL + path, never following redirects. The
+    answer must be one that docs/openapi.yaml gives (openapi_check)."""
     all_headers = dict(headers or {})
     if token is not None:
         all_headers["Authorization"] = f"Bearer {token}"
-    return requests.request(method, base_url() + path, headers=all_headers,
-                            allow_redirects=False, timeout=TIMEOUT, **kwargs)
+    r = requests.request(method, base_url() + path, headers=all_headers,
+                         allow_redirects=False, timeout=TIMEOUT, **kwargs)
+    openapi_check.check(r)
+    return r
 
 
 def api(method, path, **kwargs):

@@ -56,10 +56,10 @@ def test_search_with_and_without_trailing_slash(viewer, path):
 
 # ------------------------------------------------------------ unknown paths
 
+# (/ is the web client, /docs/ the reference page: test_web_files.py.)
 UNKNOWN_PATHS = [
     "/api/v1/nope",
     "/nope",
-    "/",
     "/api/v1",
     "/api/v1/",
     "/api/v2/health",

@@ -37,6 +37,7 @@ import websockets
 from websockets.exceptions import (ConnectionClosed, InvalidMessage,
                                    InvalidStatusCode)
 
+import asyncapi_check
 from chat_api import body, env, message_row, online_friends, parse_time
 
 WS_PATH = "/api/v1/chat/ws/chat"
@@ -167,11 +168,15 @@ def describe_match(match):
 
 class Conn:
     """One connection: every frame it receives lands in `frames` (all of
-    them, in order) and in `unread`, from which take() removes."""
+    them, in order) and in `unread`, from which take() removes. Each frame
+    must be one that docs/asyncapi.yaml gives for the connection's channel
+    (asyncapi_check): take() fails once one was not."""
 
-    def __init__(self, ws, label=""):
+    def __init__(self, ws, label="", channel="chat"):
         self.ws = ws
         self.label = label
+        self.channel = channel
+        self.undocumented = []      # (frame, problems) of frames that fail
         self.frames = []
         self.arrived = []           # time.monotonic() of each frame
         self.unread = []
@@ -187,6 +192,9 @@ class Conn:
             async for data in self.ws:
                 frame = json.loads(data) if isinstance(data, str) \
                     else {"binary": data}
+                found = asyncapi_check.problems(frame, self.channel)
+                if found:
+                    self.undocumented.append((frame, found))
                 self.frames.append(frame)
                 self.arrived.append(time.monotonic())
                 self.unread.append(frame)
@@ -202,6 +210,9 @@ class Conn:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
+            assert not self.undocumented, (
+                f"{self.label}: frames that docs/asyncapi.yaml does not "
+                f"give: {self.undocumented}")
             for i, frame in enumerate(self.unread):
                 if match is None or match(frame):
                     del self.unread[i]
@@ -270,10 +281,13 @@ class Conn:
 
 async def open_ws(token, daemon=None, url=None, label=""):
     """A connection, handshake done (raises InvalidStatusCode if refused)."""
+    full = url_for(token, daemon, url)
     ws = await websockets.connect(
-        url_for(token, daemon, url), open_timeout=WAIT, close_timeout=2,
+        full, open_timeout=WAIT, close_timeout=2,
         ping_interval=None, max_size=None, max_queue=None)
-    return Conn(ws, label or (f"daemon {daemon}" if daemon else "ws"))
+    channel = "group" if "/group-chat/ws/" in full else "chat"
+    return Conn(ws, label or (f"daemon {daemon}" if daemon else "ws"),
+                channel)
 
 
 async def handshake_status(token, daemon=None, url=None, raw=None):
