@@ -769,8 +769,11 @@ BEGIN
            message_count = message_count + 1, active_at = now()
      WHERE group_id = gid
     RETURNING message_seq INTO seq;
-    INSERT INTO group_message (group_id, seq, sender_id, content, send_key)
-    VALUES (gid, seq, me, body_text, key) RETURNING * INTO m;
+    -- One clock reading for both times, as for direct sends (send_message).
+    INSERT INTO group_message (group_id, seq, sender_id, content, send_key,
+                               created_at, updated_at)
+    SELECT gid, seq, me, body_text, key, t, t FROM clock_timestamp() t
+    RETURNING * INTO m;
     UPDATE group_member SET last_read_seq = seq,
            last_read_message_id = m.message_id
      WHERE group_id = gid AND account_id = me;

@@ -104,8 +104,12 @@ BEGIN
     VALUES (least(me, receiver), greatest(me, receiver), 1)
     ON CONFLICT (low_id, high_id)
     DO UPDATE SET message_count = conversation.message_count + 1;
-    INSERT INTO message (sender_id, receiver_id, content, send_key)
-    VALUES (me, receiver, body_text, key) RETURNING * INTO m;
+    -- One clock reading for both times: a repeat of an idempotent send
+    -- answers updated_at as created_at, as this first answer shows it.
+    INSERT INTO message (sender_id, receiver_id, content, send_key,
+                         created_at, updated_at)
+    SELECT me, receiver, body_text, key, t, t FROM clock_timestamp() t
+    RETURNING * INTO m;
     PERFORM record_event('message_created', me, receiver, m.message_id);
     status := 201; stored := true;
 END

@@ -10,8 +10,9 @@ import urllib.parse
 import pytest
 
 from chat_api import (api, body, connect_db, delete_message, friend_accept,
-                      friend_remove, friend_request, json_bytes,
-                      make_friends, mark_read, new_friends, new_user, send)
+                      friend_remove, friend_request, gsend, json_bytes,
+                      make_friends, mark_read, new_friends, new_group,
+                      new_user, send)
 from ws_client import (WAIT, Conn, assert_cursor, blocking, close_all,
                        new_message_of, of_type, push_ports, url_for,
                        without_cursor, ws_test)
@@ -384,6 +385,18 @@ def count_rows(receiver_id, content):
         cur.execute("SELECT count(*) FROM message WHERE receiver_id = %s"
                     " AND content = %s", (receiver_id, content))
         return cur.fetchone()[0]
+
+
+def test_a_new_message_shows_one_time_for_created_and_updated():
+    """A repeat of an idempotent send answers as the first answer showed
+    the message, updated_at equal to created_at: so the first must show
+    them equal too, for direct and group messages alike (two readings of
+    the clock made them 1 µs apart now and then)."""
+    a, b = new_user(), new_user()
+    group = new_group(a, b)         # makes them friends
+    for i in range(20):
+        for m in (send(a, b, f"m{i}"), gsend(a, group, f"g{i}")):
+            assert m["updated_at"] == m["created_at"], m
 
 
 def test_idempotency_key_repeat_stores_nothing():

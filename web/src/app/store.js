@@ -202,7 +202,13 @@ async function refreshGroups() {
 
 function memberChanged(f) {
 	refreshGroups();
-	if (state.convo?.kind === "group" && state.convo.id === f.group_id && state.convo.members) loadMembers();
+	if (state.convo?.kind !== "group" || state.convo.id !== f.group_id) return;
+	// This person left or was removed: the group is no longer theirs to read.
+	if (f.member?.account_id === state.me.account_id && f.member.status !== "active") {
+		set({ convo: null });
+		return;
+	}
+	if (state.convo.members) loadMembers().catch(() => {});
 }
 
 function updateMessage(id, fn) {
