@@ -23,8 +23,10 @@ BEGIN
 END
 $$;
 
--- The frames of the messages that events name, not deleted, with their
--- created_at: the daemon merges them with a new connection's undelivered
+-- The frames of the messages that events name, with their created_at
+-- (one deleted since shows is_deleted and no content, as in a replay or
+-- /sync: its event has its place in the stream, whose next cursors pass
+-- it): the daemon merges them with a new connection's undelivered
 -- messages in created_at order and without duplicates. cursors: the
 -- cursor of each message's event, in the order of ids, which its frame
 -- carries (CONTRACT §10).
@@ -36,7 +38,6 @@ LANGUAGE sql STABLE AS $$
            stream_frame_with_cursor(push_message_frame(m), c.cursor)
       FROM unnest(ids, cursors) AS c(id, cursor)
       JOIN message m ON m.message_id = c.id
-     WHERE NOT m.is_deleted
 $$;
 
 -- What chat-push of the previous build calls instead of

@@ -233,6 +233,37 @@ def test_sync_refusals():
     assert r.status_code == 401
 
 
+@ws_test
+async def test_a_message_deleted_before_its_event_is_read_still_comes():
+    """A message sent and deleted while an older transaction holds the
+    event readers back: when its event is read, the message is deleted
+    already. Its new_message still comes live, with is_deleted and no
+    content, before the message_deleted, as /sync gives it: the next
+    cursors pass its event (chaos runs saw it missing everywhere)."""
+    a, b = new_friends()
+    conn = await connect(b)
+    older = connect_db(autocommit=False)
+    try:
+        with older.cursor() as cur:
+            cur.execute("SELECT pg_current_xact_id()")
+        m = await blocking(send, a, b, "gone before it is read")
+        await blocking(delete_message, a.access, m["message_id"])
+    finally:
+        older.commit()
+        older.close()
+    frame = await conn.take(lambda f: f.get("type") in (
+        "new_message", "message_deleted"))
+    assert frame["type"] == "new_message", frame
+    assert frame["message"]["message_id"] == m["message_id"]
+    assert frame["message"]["is_deleted"] is True
+    assert frame["message"]["content"] == ""
+    assert_cursor(frame["cursor"])
+    deleted = await conn.expect("message_deleted",
+                                message_id=m["message_id"])
+    assert_cursor(deleted["cursor"])
+    await conn.close()
+
+
 def burn_transaction_ids(db, n):
     """Takes n transaction ids in transactions rolled back: nothing of them
     need reach the disk. Returns the first."""
