@@ -24,6 +24,8 @@
 #define FRAMES_BUSY_RETRY	0.5
 /* The longest a connection past a rate limit goes unread at a time. */
 #define FRAMES_PAUSE_MAX	1.0
+/* A send's idempotency key: "t:" and its temp_id. */
+#define FRAMES_KEY_SIZE		(RULES_TEMP_ID_SIZE + 2)
 /* Accounts' buckets full again are forgotten this often (seconds). */
 #define FRAMES_SWEEP_SECONDS	60
 
@@ -248,13 +250,15 @@ frames_result(struct frames_req *req, PGresult *res, int *status,
 }
 
 /*
- * Answers one send of a batch: message_sent {message_id, status,
- * created_at, temp_id?} (CONTRACT §6), or the refusal.
+ * Answers a send: message_sent {message_id, group_id (a group's message),
+ * status, created_at, temp_id?} (CONTRACT §6, §11), or the refusal. The
+ * sending connection remembers the id: the message's event is not echoed
+ * to it.
  */
 static void
 frames_reply_sent(struct frames_req *req, int status, const char *body)
 {
-	struct json_object *msg = NULL, *id, *created, *reply;
+	struct json_object *msg = NULL, *id, *created, *group, *reply;
 	struct session *s;
 
 	if (status != 201) {
@@ -274,6 +278,9 @@ frames_reply_sent(struct frames_req *req, int status, const char *body)
 	json_object_object_add(reply, "type",
 	    json_object_new_string("message_sent"));
 	json_object_object_add(reply, "message_id", json_object_get(id));
+	if (json_object_object_get_ex(msg, "group_id", &group))
+		json_object_object_add(reply, "group_id",
+		    json_object_get(group));
 	json_object_object_add(reply, "status", json_object_new_string("sent"));
 	json_object_object_add(reply, "created_at", json_object_get(created));
 	if (req->has_temp_id)
@@ -336,6 +343,20 @@ frames_batch_sent(void *arg, PGresult *res)
 	free(b);
 }
 
+/*
+ * The idempotency key of a send with a temp_id into key, or NULL without
+ * one: an exact repeat of a temp_id is answered, not stored again
+ * (CONTRACT §10; the key's space: "t:").
+ */
+static const char *
+frames_send_key(const struct frames_req *req, char key[FRAMES_KEY_SIZE])
+{
+	if (!req->has_temp_id)
+		return NULL;
+	snprintf(key, FRAMES_KEY_SIZE, "t:%s", req->temp_id);
+	return key;
+}
+
 /* The JSON array of push_send_batch() for the batch. */
 static char *
 frames_batch_json(const struct frames_batch *b)
@@ -348,6 +369,7 @@ frames_batch_json(const struct frames_batch *b)
 	for (const struct frames_req *req = b->reqs; req != NULL;
 	    req = req->next) {
 		struct json_object *item = json_object_new_object();
+		char key[FRAMES_KEY_SIZE];
 
 		if (item == NULL)
 			goto done;
@@ -357,15 +379,9 @@ frames_batch_json(const struct frames_batch *b)
 		    json_object_new_string(req->receiver));
 		json_object_object_add(item, "content",
 		    json_object_new_string(req->content));
-		/* An exact repeat of a temp_id is answered, not stored
-		 * again (CONTRACT §10; the key's space: "t:"). */
-		if (req->has_temp_id) {
-			char key[RULES_TEMP_ID_SIZE + 2];
-
-			snprintf(key, sizeof(key), "t:%s", req->temp_id);
+		if (frames_send_key(req, key) != NULL)
 			json_object_object_add(item, "key",
 			    json_object_new_string(key));
-		}
 		json_object_array_add(arr, item);
 	}
 	text = strdup(json_object_to_json_string_ext(arr,
@@ -441,9 +457,12 @@ frames_flush_sends(struct hub *hub)
 	free(json);
 }
 
-/* mark_read answers nothing when it succeeds: the sender hears of it. */
+/*
+ * A mark read or a group typing answered: nothing when done (the sender
+ * of a mark hears of it as an event), else the refusal.
+ */
 static void
-frames_read(void *arg, PGresult *res)
+frames_done(void *arg, PGresult *res)
 {
 	struct frames_req *req = arg;
 	const char *body;
@@ -535,7 +554,7 @@ frames_mark_read(struct frames_req *req, struct json_object *obj)
 		return -1;
 	params[0] = req->ref.account_id;
 	params[1] = id;
-	return frames_run(req, &frames_read_stmt, params, frames_read);
+	return frames_run(req, &frames_read_stmt, params, frames_done);
 }
 
 /* is_typing: true when absent, as a bare typing event means it. */
@@ -587,55 +606,20 @@ frames_group_of(struct frames_req *req, struct json_object *obj,
 	return frames_uuid(req, obj, "group_id", gid);
 }
 
-/*
- * A group send answered: message_sent {message_id, group_id, status,
- * created_at, temp_id?} (CONTRACT §11), or the refusal. The sending
- * connection remembers the id: the message's event is not echoed to it.
- */
+/* A group send answered: as a send of a batch. */
 static void
 frames_group_sent(void *arg, PGresult *res)
 {
 	struct frames_req *req = arg;
-	struct json_object *msg = NULL, *reply, *field;
-	struct session *s;
 	const char *body;
 	int status, events;
 
 	frames_in_flight(req, -1);
-	if (frames_result(req, res, &status, &body, &events) == -1)
-		goto done;
-	if (events > 0)
-		events_notify(req->hub, NULL);
-	if (status != 201) {
-		frames_req_refused(req, status, body);
-		goto done;
+	if (frames_result(req, res, &status, &body, &events) == 0) {
+		if (events > 0)
+			events_notify(req->hub, NULL);
+		frames_reply_sent(req, status, body);
 	}
-	if ((s = hub_find(req->hub, &req->ref)) == NULL ||
-	    (msg = json_tokener_parse(body)) == NULL ||
-	    (reply = json_object_new_object()) == NULL)
-		goto done;
-	json_object_object_add(reply, "type",
-	    json_object_new_string("message_sent"));
-	if (json_object_object_get_ex(msg, "message_id", &field)) {
-		session_remember_send(s, json_object_get_string(field));
-		json_object_object_add(reply, "message_id",
-		    json_object_get(field));
-	}
-	if (json_object_object_get_ex(msg, "group_id", &field))
-		json_object_object_add(reply, "group_id",
-		    json_object_get(field));
-	json_object_object_add(reply, "status", json_object_new_string("sent"));
-	if (json_object_object_get_ex(msg, "created_at", &field))
-		json_object_object_add(reply, "created_at",
-		    json_object_get(field));
-	if (req->has_temp_id)
-		json_object_object_add(reply, "temp_id",
-		    json_object_new_string(req->temp_id));
-	session_send_text(s, json_object_to_json_string_ext(reply,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(reply);
-done:
-	json_object_put(msg);
 	PQclear(res);
 	/* Event reads held back for this send's answer go out now. */
 	events_sends_answered(req->hub);
@@ -647,7 +631,7 @@ done:
 static int
 frames_send_group_message(struct frames_req *req, struct json_object *obj)
 {
-	char gid[UUID_TEXT_SIZE], key[RULES_TEMP_ID_SIZE + 2];
+	char gid[UUID_TEXT_SIZE], key[FRAMES_KEY_SIZE];
 	const char *content, *params[4];
 	struct rules_error e;
 
@@ -655,13 +639,10 @@ frames_send_group_message(struct frames_req *req, struct json_object *obj)
 		return -1;
 	if (rules_json_content(obj, "content", &content, &e) == -1)
 		return frames_invalid(req, "content", &e);
-	/* An exact repeat of a temp_id is answered, not stored again
-	 * (CONTRACT §10; the key's space: "t:"). */
-	snprintf(key, sizeof(key), "t:%s", req->temp_id);
 	params[0] = req->ref.account_id;
 	params[1] = gid;
 	params[2] = content;
-	params[3] = req->has_temp_id ? key : NULL;
+	params[3] = frames_send_key(req, key);
 	/* In flight until answered: an event read meanwhile that brings
 	 * the message waits, so that this connection is not sent it. */
 	frames_in_flight(req, 1);
@@ -671,24 +652,6 @@ frames_send_group_message(struct frames_req *req, struct json_object *obj)
 		return -1;
 	}
 	return 0;
-}
-
-/* A group read or typing answered: nothing when done, else the refusal. */
-static void
-frames_group_done(void *arg, PGresult *res)
-{
-	struct frames_req *req = arg;
-	const char *body;
-	int status, events;
-
-	if (frames_result(req, res, &status, &body, &events) == 0) {
-		if (events > 0)
-			events_notify(req->hub, NULL);
-		if (status != 200)
-			frames_req_refused(req, status, body);
-	}
-	PQclear(res);
-	frames_req_free(req);
 }
 
 /* mark_group_read {group_id, message_id}. */
@@ -705,7 +668,7 @@ frames_mark_group_read(struct frames_req *req, struct json_object *obj)
 	params[1] = gid;
 	params[2] = id;
 	return frames_run(req, &frames_group_read_stmt, params,
-	    frames_group_done);
+	    frames_done);
 }
 
 /* group_typing {group_id, is_typing}, and typing {is_typing} on the
@@ -722,7 +685,7 @@ frames_group_typing(struct frames_req *req, struct json_object *obj)
 	params[0] = req->ref.account_id;
 	params[1] = gid;
 	return frames_run(req, &frames_group_typing_stmt, params,
-	    frames_group_done);
+	    frames_done);
 }
 
 /* The requests of the main URL (CONTRACT §6, §11). */
