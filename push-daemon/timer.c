@@ -1,10 +1,15 @@
+#include <stdlib.h>
+
 #include "log.h"
 #include "timer.h"
 
-/* The daemon's own timers: a handful (pg.c's two for each of its three
- * connections, the tick, delivery, events, welcome); one beyond this many
- * fires as lws alone would. */
-#define TIMER_MAX		16
+/*
+ * The deadlines kept: the daemon's own timers (pg.c's two for each of its
+ * three connections, the tick, delivery, events, welcome) and one for each
+ * connection whose reading is paused (session.c), so the table grows; when
+ * memory is short, a timer fires as lws alone would.
+ */
+#define TIMER_FIRST_CAP		16
 /* A wake-up this much after the deadline, so that the timer is surely
  * due when lws looks (libev rounds its timers to its own clock reading). */
 #define TIMER_MARGIN_US		100
@@ -18,8 +23,8 @@ static struct {
 	struct ev_loop		*loop;
 	struct lws_context	*ctx;
 	ev_timer		 wake;
-	struct timer_due	 due[TIMER_MAX];
-	size_t			 n;
+	struct timer_due	*due;
+	size_t			 n, cap;
 } tm;
 
 /* Sets the libev timer to the earliest deadline still ahead. */
@@ -77,10 +82,17 @@ timer_schedule(struct lws_context *ctx, lws_sorted_usec_list_t *sul,
 		return;		/* lws's poll loop waits for its timers itself */
 	for (i = 0; i < tm.n && tm.due[i].sul != sul; i++)
 		;
-	if (i == TIMER_MAX) {
-		log_warnx("timer: more than %d timers; one may fire late",
-		    TIMER_MAX);
-		return;
+	if (i == tm.cap) {
+		size_t cap = tm.cap == 0 ? TIMER_FIRST_CAP : tm.cap * 2;
+		struct timer_due *grown = reallocarray(tm.due, cap,
+		    sizeof(*grown));
+
+		if (grown == NULL) {
+			log_warnx("timer: out of memory; one may fire late");
+			return;
+		}
+		tm.due = grown;
+		tm.cap = cap;
 	}
 	if (i == tm.n)
 		tm.n++;
@@ -110,5 +122,7 @@ timer_free(void)
 	if (tm.loop != NULL)
 		ev_timer_stop(tm.loop, &tm.wake);
 	tm.loop = NULL;
-	tm.n = 0;
+	free(tm.due);
+	tm.due = NULL;
+	tm.n = tm.cap = 0;
 }
