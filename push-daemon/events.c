@@ -204,12 +204,19 @@ events_is_group(const char *kind)
 	return strncmp(kind, "group_", 6) == 0;
 }
 
+/* Whether kind changes a member's standing in a group. */
+static int
+events_is_member_change(const char *kind)
+{
+	return strncmp(kind, "group_member_", 13) == 0;
+}
+
 /* Whether kind changes a group's members or the group itself. */
 static int
 events_changes_group(const char *kind)
 {
 	return strcmp(kind, "group_updated") == 0 ||
-	    strncmp(kind, "group_member_", 13) == 0;
+	    events_is_member_change(kind);
 }
 
 /* The first row of push_group_frames() for event id, or -1. */
@@ -245,7 +252,7 @@ events_group_send(struct hub *hub, const char *account_id,
 }
 
 /*
- * A group event (rows of push_group_frames from row on): the group's copy
+ * A group event (its rows of push_group_frames): the group's copy
  * takes the change, then its frame goes to the group's active members
  * here, and to the member concerned by a membership event, on their main
  * connections; a message and its deletion to the group's per-group
@@ -259,26 +266,26 @@ events_group_event(struct events_batch *b, int i)
 	const PGresult *r = b->events, *g = b->groups;
 	const char *kind = PQgetvalue(r, i, EV_KIND);
 	const char *target = PQgetvalue(r, i, EV_TARGET);
-	const char *message = NULL, *gid;
-	int row = events_group_row(g, PQgetvalue(r, i, EV_ID)), active;
+	const char *id = PQgetvalue(r, i, EV_ID), *message = NULL, *gid;
+	int first = events_group_row(g, id), row, active;
 	const groups_id *members;
 	struct outmsg *msg = NULL;
 	size_t n;
 
-	if (row == -1)
+	if (first == -1)
 		return;		/* not fetched: nobody here hears it */
-	gid = PQgetvalue(g, row, GR_GROUP);
-	active = strcmp(PQgetvalue(g, row, GR_ACTIVE), "t") == 0;
+	gid = PQgetvalue(g, first, GR_GROUP);
+	active = strcmp(PQgetvalue(g, first, GR_ACTIVE), "t") == 0;
 	if (events_changes_group(kind))
-		groups_apply(gid, strtoull(PQgetvalue(r, i, EV_ID), NULL, 10),
-		    PQgetisnull(g, row, GR_MEMBERS) ? NULL :
-		    PQgetvalue(g, row, GR_MEMBERS), PQgetvalue(g, row, GR_NAME),
-		    active);
+		groups_apply(gid, strtoull(id, NULL, 10),
+		    PQgetisnull(g, first, GR_MEMBERS) ? NULL :
+		    PQgetvalue(g, first, GR_MEMBERS),
+		    PQgetvalue(g, first, GR_NAME), active);
 	if (strcmp(kind, "group_message") == 0)
 		message = PQgetvalue(r, i, EV_MESSAGE);
-	if (!PQgetisnull(g, row, GR_FRAME) && (msg = outmsg_new(
-	    PQgetvalue(g, row, GR_FRAME),
-	    (size_t)PQgetlength(g, row, GR_FRAME))) != NULL) {
+	if (!PQgetisnull(g, first, GR_FRAME) && (msg = outmsg_new(
+	    PQgetvalue(g, first, GR_FRAME),
+	    (size_t)PQgetlength(g, first, GR_FRAME))) != NULL) {
 		msg->stream = 1;
 		if (message != NULL ||
 		    strcmp(kind, "group_message_deleted") == 0)
@@ -286,7 +293,7 @@ events_group_event(struct events_batch *b, int i)
 		members = groups_members(gid, &n);
 		for (size_t k = 0; k < n; k++)
 			events_group_send(hub, members[k], msg, message);
-		if (strncmp(kind, "group_member_", 13) == 0 &&
+		if (events_is_member_change(kind) &&
 		    !groups_has_member(gid, target))
 			events_group_send(hub, target, msg, NULL);
 		for (struct session *s = groups_sockets(gid);
@@ -296,9 +303,9 @@ events_group_event(struct events_batch *b, int i)
 		outmsg_unref(msg);
 	}
 	/* group_updated: a frame for each member, as it sees the group. */
-	for (row++; row < PQntuples(g) && !PQgetisnull(g, row, GR_ACCOUNT) &&
-	    strcmp(PQgetvalue(g, row, GR_EVENT), PQgetvalue(r, i, EV_ID)) == 0;
-	    row++) {
+	for (row = first + 1; row < PQntuples(g) &&
+	    !PQgetisnull(g, row, GR_ACCOUNT) &&
+	    strcmp(PQgetvalue(g, row, GR_EVENT), id) == 0; row++) {
 		if (!hub_account_online(hub, PQgetvalue(g, row, GR_ACCOUNT)) ||
 		    (msg = outmsg_new(PQgetvalue(g, row, GR_FRAME),
 		    (size_t)PQgetlength(g, row, GR_FRAME))) == NULL)
@@ -307,12 +314,11 @@ events_group_event(struct events_batch *b, int i)
 		events_group_send(hub, PQgetvalue(g, row, GR_ACCOUNT), msg, NULL);
 		outmsg_unref(msg);
 	}
-	row = events_group_row(g, PQgetvalue(r, i, EV_ID));
-	if (strncmp(kind, "group_member_", 13) == 0 &&
-	    !PQgetisnull(g, row, GR_STATUS) &&
-	    strcmp(PQgetvalue(g, row, GR_STATUS), "active") != 0)
-		groups_status_changed(gid, target, PQgetvalue(g, row, GR_STATUS),
-		    active);
+	if (events_is_member_change(kind) &&
+	    !PQgetisnull(g, first, GR_STATUS) &&
+	    strcmp(PQgetvalue(g, first, GR_STATUS), "active") != 0)
+		groups_status_changed(gid, target,
+		    PQgetvalue(g, first, GR_STATUS), active);
 	else if (strcmp(kind, "group_updated") == 0 && !active)
 		groups_status_changed(gid, NULL, "active", 0);
 	if (message != NULL)
