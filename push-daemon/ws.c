@@ -313,10 +313,9 @@ ws_established(struct hub *hub, struct lws *wsi, struct session *s)
 	    (unsigned long long)s->id, s->addr);
 	if (s->group_id[0] != '\0') {
 		groups_attach(s);
-		if (ws_group_established(s) == -1) {
+		if (ws_group_established(s) == -1)
 			return ws_close(wsi, s,
 			    (enum lws_close_status)GROUPS_CLOSE_GONE, "");
-		}
 		welcome_session(hub, s);
 		return 0;
 	}
