@@ -35,7 +35,6 @@
 #include "request.h"
 #include "router.h"
 
-
 static volatile sig_atomic_t main_stopping;
 
 static const struct option main_long_options[] = {
