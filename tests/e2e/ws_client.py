@@ -38,7 +38,8 @@ from websockets.exceptions import (ConnectionClosed, InvalidMessage,
                                    InvalidStatusCode)
 
 import asyncapi_check
-from chat_api import body, env, message_row, online_friends, parse_time
+from chat_api import (api, body, env, message_row, online_friends,
+                      parse_time)
 
 WS_PATH = "/api/v1/chat/ws/chat"
 WAIT = 5                 # seconds a single expected frame may take
@@ -651,6 +652,68 @@ def wait_for_log(pattern, seconds=WAIT):
                                  f"within {seconds} s")
         time.sleep(0.1)
 
+
+# ------------------------------------------- catching up (CONTRACT §10)
+
+def sync(user, since, **params):
+    q = {"since": since} if since is not None else {}
+    q.update(params)
+    return api("GET", "/sync", token=user.access, params=q)
+
+
+def sync_all(user, since, limit=100):
+    """Every event after since, page by page: (events, last cursor)."""
+    events, cursor = [], since
+    while True:
+        answer = body(sync(user, cursor, limit=limit), 200)
+        assert set(answer) == {"events", "cursor", "has_more"}, answer
+        assert_cursor(answer["cursor"])
+        events += answer["events"]
+        cursor = answer["cursor"]
+        if not answer["has_more"]:
+            return events, cursor
+
+
+async def connect(user, since=None, daemon=None, label=""):
+    """A connection past connection_established and online_friends."""
+    url = url_for(user.access, daemon)
+    if since is not None:
+        url += "&since=" + urllib.parse.quote(since, safe="")
+    ws = await websockets.connect(url, open_timeout=WAIT, close_timeout=2,
+                                  ping_interval=None, max_size=None,
+                                  max_queue=None)
+    conn = Conn(ws, label or user.username)
+    established = await conn.next()
+    assert established["type"] == "connection_established", established
+    assert_cursor(established["cursor"])
+    conn.cursor = established["cursor"]
+    online = await conn.expect("online_friends")
+    assert "cursor" not in online
+    return conn
+
+
+async def fresh_cursor(user):
+    """The cursor of a connection opened now (connection_established)."""
+    conn = await connect(user)
+    await conn.close()
+    return conn.cursor
+
+
+def sync_moment(user):
+    """A cursor of now, from /sync itself (nothing of user after it)."""
+    conn_cursor = asyncio.run(fresh_cursor(user))
+    return body(sync(user, conn_cursor), 200)["cursor"]
+
+
+def burn_transaction_ids(db, n):
+    """Takes n transaction ids in transactions rolled back: nothing of them
+    need reach the disk. Returns the first."""
+    with db.cursor() as cur:
+        cur.execute("SELECT pg_current_xact_id()::text")
+        first = int(cur.fetchone()[0])
+        for _ in range(n):
+            cur.execute("BEGIN; SELECT pg_current_xact_id(); ROLLBACK")
+    return first
 
 
 def rest_online(user):
