@@ -19,7 +19,8 @@ import signal
 
 import pytest
 
-from chat_api import connect_db, new_friends, new_user, random_uuid
+from chat_api import (connect_db, new_friends, new_user, presence_rows,
+                      random_uuid)
 from ws_client import (RECOVERY_SECONDS, close_all, daemon_pid, of_type,
                        open_ws, session, ws_test)
 
@@ -52,13 +53,6 @@ async def reload_daemon_1(text):
         f.write(text)
     os.kill(daemon_pid(1), signal.SIGHUP)
     await asyncio.sleep(0.5)
-
-
-def presence_rows(db, account_id):
-    with db.cursor() as cur:
-        cur.execute("SELECT count(*) FROM presence_connection "
-                    "WHERE account_id = %s", (account_id,))
-        return cur.fetchone()[0]
 
 
 @pytest.mark.disruptive
