@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import re
+import signal
 import socket
 import struct
 import subprocess
@@ -98,6 +99,44 @@ def url_for(token, daemon=None, url=None):
 def daemon_pid(k):
     with open(pidfiles()[k - 1]) as f:
         return int(f.read().split()[0])
+
+
+def with_config_value(text, section, key, value):
+    """text (a chat.conf) with section.key set to value (added when
+    missing)."""
+    out, current, done = [], None, False
+    for line in text.splitlines(keepends=True):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            if current == section and not done:
+                out.append(f"{key} = {value}\n")
+                done = True
+            current = stripped.strip("[]")
+        elif current == section and re.match(rf"{key}\s*=", stripped):
+            line, done = f"{key} = {value}\n", True
+        out.append(line)
+    if not done:
+        out.append(f"[{section}]\n{key} = {value}\n")
+    return "".join(out)
+
+
+async def reload_daemon(k, text):
+    """text becomes the stack's chat.conf (CHAT_CONFIG), and daemon k
+    reloads it (SIGHUP): returns once it logged that it did."""
+    log = os.path.join(env("CHAT_STACK_DIR"), "log", f"push-{k}.log")
+
+    def reloads():
+        with open(log, "rb") as f:
+            return f.read().count(b"info: configuration reloaded")
+
+    before = reloads()
+    with open(env("CHAT_CONFIG"), "w") as f:
+        f.write(text)
+    os.kill(daemon_pid(k), signal.SIGHUP)
+    deadline = time.monotonic() + WAIT
+    while reloads() == before:
+        assert time.monotonic() < deadline, f"daemon {k} did not reload"
+        await asyncio.sleep(0.05)
 
 
 def daemon_restart(k):
