@@ -462,6 +462,14 @@ def account_row(db, account_id):
         return dict(zip(names, row))
 
 
+def presence_rows(db, account_id):
+    """How many rows of presence_connection the account has."""
+    with db.cursor() as cur:
+        cur.execute("SELECT count(*) FROM presence_connection"
+                    " WHERE account_id = %s", (account_id,))
+        return cur.fetchone()[0]
+
+
 def count_accounts(db, where, params):
     with db.cursor() as cur:
         cur.execute("SELECT count(*) FROM account WHERE " + where, params)

@@ -13,9 +13,10 @@ from chat_api import (api, body, connect_db, delete_message, friend_accept,
                       friend_remove, friend_request, gsend, json_bytes,
                       make_friends, mark_read, new_friends, new_group,
                       new_user, send)
-from ws_client import (WAIT, Conn, assert_cursor, blocking, close_all,
-                       new_message_of, of_type, push_ports, url_for,
-                       without_cursor, ws_test)
+from ws_client import (WAIT, assert_cursor, blocking, burn_transaction_ids,
+                       close_all, connect, fresh_cursor, new_message_of,
+                       of_type, push_ports, sync, sync_all, sync_moment,
+                       url_for, without_cursor, ws_test)
 
 import websockets
 
@@ -26,56 +27,12 @@ STREAM_TYPES = {"new_message", "message_delivered", "message_read",
 
 # ------------------------------------------------------------------ helpers
 
-def sync(user, since, **params):
-    q = {"since": since} if since is not None else {}
-    q.update(params)
-    return api("GET", "/sync", token=user.access, params=q)
-
-
-def sync_all(user, since, limit=100):
-    """Every event after since, page by page: (events, last cursor)."""
-    events, cursor = [], since
-    while True:
-        answer = body(sync(user, cursor, limit=limit), 200)
-        assert set(answer) == {"events", "cursor", "has_more"}, answer
-        assert_cursor(answer["cursor"])
-        events += answer["events"]
-        cursor = answer["cursor"]
-        if not answer["has_more"]:
-            return events, cursor
-
-
-async def connect(user, since=None, daemon=None, label=""):
-    """A connection past connection_established and online_friends."""
-    url = url_for(user.access, daemon)
-    if since is not None:
-        url += "&since=" + urllib.parse.quote(since, safe="")
-    ws = await websockets.connect(url, open_timeout=WAIT, close_timeout=2,
-                                  ping_interval=None, max_size=None,
-                                  max_queue=None)
-    conn = Conn(ws, label or user.username)
-    established = await conn.next()
-    assert established["type"] == "connection_established", established
-    assert_cursor(established["cursor"])
-    conn.cursor = established["cursor"]
-    online = await conn.expect("online_friends")
-    assert "cursor" not in online
-    return conn
-
-
 def last_cursor(conn, cursor):
     """The cursor a client keeps: that of the last frame that had one."""
     for frame in conn.frames:
         if "cursor" in frame:
             cursor = frame["cursor"]
     return cursor
-
-
-async def fresh_cursor(user):
-    """The cursor of a connection opened now (connection_established)."""
-    conn = await connect(user)
-    await conn.close()
-    return conn.cursor
 
 
 def stream_frames(conn):
@@ -197,12 +154,6 @@ def test_sync_pages_without_gap_or_repeat():
     assert body(sync(b, cursor), 200)["events"] == []
 
 
-def sync_moment(user):
-    """A cursor of now, from /sync itself (nothing of user after it)."""
-    conn_cursor = asyncio.run(fresh_cursor(user))
-    return body(sync(user, conn_cursor), 200)["cursor"]
-
-
 def test_sync_marks_delivered_and_tells_the_sender():
     a, b = new_friends()
     start = sync_moment(b)
@@ -262,17 +213,6 @@ async def test_a_message_deleted_before_its_event_is_read_still_comes():
                                 message_id=m["message_id"])
     assert_cursor(deleted["cursor"])
     await conn.close()
-
-
-def burn_transaction_ids(db, n):
-    """Takes n transaction ids in transactions rolled back: nothing of them
-    need reach the disk. Returns the first."""
-    with db.cursor() as cur:
-        cur.execute("SELECT pg_current_xact_id()::text")
-        first = int(cur.fetchone()[0])
-        for _ in range(n):
-            cur.execute("BEGIN; SELECT pg_current_xact_id(); ROLLBACK")
-    return first
 
 
 def newest_event_transaction(db):

@@ -15,9 +15,8 @@ import pytest
 
 from chat_api import (body, connect_db, new_friends, send,
                       wait_for_health)
-from test_catch_up import (burn_transaction_ids, connect, sync, sync_all,
-                           sync_moment)
-from ws_client import WAIT
+from ws_client import (WAIT, burn_transaction_ids, connect, sync, sync_all,
+                       sync_moment)
 
 pytestmark = pytest.mark.disruptive
 

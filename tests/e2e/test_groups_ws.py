@@ -20,9 +20,9 @@ from chat_api import (GROUP_MESSAGE_KEYS, api, body, create_group, group_add,
                       send)
 from ws_client import (WAIT, assert_cursor, assert_error_frame, blocking,
                        close_all, daemon_pid, daemon_restart, daemon_running,
-                       handshake_status, of_type, open_ws, push_ports,
-                       session, url_for, wait_status, without_cursor,
-                       ws_test, ws_url)
+                       fresh_cursor, handshake_status, of_type, open_ws,
+                       push_ports, session, sync_all, url_for, wait_status,
+                       without_cursor, ws_test, ws_url)
 
 GROUP_STREAM_TYPES = {"group_message", "group_message_deleted", "group_read",
                       "group_updated", "group_member_added",
@@ -30,25 +30,6 @@ GROUP_STREAM_TYPES = {"group_message", "group_message_deleted", "group_read",
 
 
 # ------------------------------------------------------------------ helpers
-
-async def fresh_cursor(user):
-    """The cursor of a connection opened now (connection_established)."""
-    conn = await session(user)
-    await conn.close()
-    return conn.established["cursor"]
-
-
-def sync_all(user, since):
-    """Every event of user's stream after since: (frames, last cursor)."""
-    frames, cursor = [], since
-    while True:
-        answer = body(api("GET", "/sync", token=user.access,
-                          params={"since": cursor, "limit": 100}), 200)
-        frames += answer["events"]
-        cursor = answer["cursor"]
-        if not answer["has_more"]:
-            return frames, cursor
-
 
 def group_frames(frames, group):
     """The frames of one group, each asserted to carry a cursor."""

@@ -13,7 +13,8 @@ import secrets
 import threading
 import time
 
-from chat_api import connect_db, make_friends, new_friends, new_user, send
+from chat_api import (connect_db, make_friends, new_friends, new_user,
+                      presence_rows, send)
 from ws_client import close_all, new_message_of, session, ws_test
 
 TIMEOUT = 60                  # timeout_seconds for the functions under test
@@ -179,13 +180,6 @@ def test_node_stop_and_connections_cannot_deadlock(db):
         batch.close()
         stopper.close()
         drop_nodes(db, [stopping, batch_node])
-
-
-def presence_rows(db, account_id):
-    with db.cursor() as cur:
-        cur.execute("SELECT count(*) FROM presence_connection"
-                    " WHERE account_id = %s", (account_id,))
-        return cur.fetchone()[0]
 
 
 @ws_test

@@ -18,8 +18,8 @@ import pytest
 
 from chat_api import new_friends, new_user
 from ws_client import (WAIT, daemon_pid, daemon_restart, daemon_running,
-                       handshake_status, push_ports, rest_online, session,
-                       ws_test)
+                       handshake_status, push_ports, reload_daemon,
+                       rest_online, session, with_config_value, ws_test)
 
 CONFIG = os.environ.get("CHAT_CONFIG", "")
 
@@ -95,18 +95,6 @@ async def test_sigterm_drains_with_1001_and_leaves_the_online_set():
     await watcher.close()
 
 
-def set_config_value(text, section, key, value):
-    out, current = [], None
-    for line in text.splitlines(keepends=True):
-        stripped = line.strip()
-        if stripped.startswith("["):
-            current = stripped.strip("[]")
-        elif current == section and re.match(rf"{key}\s*=", stripped):
-            line = f"{key} = {value}\n"
-        out.append(line)
-    return "".join(out)
-
-
 @pytest.mark.disruptive
 @ws_test(timeout=60)
 async def test_sighup_reloads_the_configuration():
@@ -116,18 +104,12 @@ async def test_sighup_reloads_the_configuration():
         original = f.read()
     conns = []
     try:
-        with open(CONFIG, "w") as f:
-            f.write(set_config_value(original, "push",
-                                     "max_connections_per_account", 2))
-        os.kill(daemon_pid(1), signal.SIGHUP)
-        await asyncio.sleep(0.5)
+        await reload_daemon(1, with_config_value(
+            original, "push", "max_connections_per_account", 2))
         conns = [await session(user, daemon=1) for _ in range(2)]
         assert await handshake_status(user.access, daemon=1) == 429
     finally:
-        with open(CONFIG, "w") as f:
-            f.write(original)
-        os.kill(daemon_pid(1), signal.SIGHUP)
-        await asyncio.sleep(0.5)
+        await reload_daemon(1, original)
     assert await handshake_status(user.access, daemon=1) == 101
     for conn in conns:
         await conn.close()

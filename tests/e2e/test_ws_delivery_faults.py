@@ -19,7 +19,8 @@ import pytest
 import requests
 
 from chat_api import (Database, api, body, connect_db, history,
-                      new_friends, paced, send_message, wait_for_health)
+                      new_friends, paced, presence_rows, send_message,
+                      wait_for_health)
 from ws_client import (RECOVERY_SECONDS, WAIT, assert_in_order, blocking,
                        close_all, connect_when_ready, daemon_pid,
                        daemon_restart, daemon_running, new_messages_from,
@@ -348,13 +349,6 @@ class FailingRegistration:
         self.sql("DROP FUNCTION push_connect_many_saved(text, json, int)")
         self.sql("DROP SEQUENCE welcome_fault")
         self.db.close()
-
-
-def presence_rows(db_conn, account_id):
-    with db_conn.cursor() as cur:
-        cur.execute("SELECT count(*) FROM presence_connection "
-                    "WHERE account_id = %s", (account_id,))
-        return cur.fetchone()[0]
 
 
 @ws_test(timeout=60)

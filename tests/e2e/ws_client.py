@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import re
+import signal
 import socket
 import struct
 import subprocess
@@ -38,7 +39,8 @@ from websockets.exceptions import (ConnectionClosed, InvalidMessage,
                                    InvalidStatusCode)
 
 import asyncapi_check
-from chat_api import body, env, message_row, online_friends, parse_time
+from chat_api import (api, body, env, message_row, online_friends,
+                      parse_time)
 
 WS_PATH = "/api/v1/chat/ws/chat"
 WAIT = 5                 # seconds a single expected frame may take
@@ -97,6 +99,44 @@ def url_for(token, daemon=None, url=None):
 def daemon_pid(k):
     with open(pidfiles()[k - 1]) as f:
         return int(f.read().split()[0])
+
+
+def with_config_value(text, section, key, value):
+    """text (a chat.conf) with section.key set to value (added when
+    missing)."""
+    out, current, done = [], None, False
+    for line in text.splitlines(keepends=True):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            if current == section and not done:
+                out.append(f"{key} = {value}\n")
+                done = True
+            current = stripped.strip("[]")
+        elif current == section and re.match(rf"{key}\s*=", stripped):
+            line, done = f"{key} = {value}\n", True
+        out.append(line)
+    if not done:
+        out.append(f"[{section}]\n{key} = {value}\n")
+    return "".join(out)
+
+
+async def reload_daemon(k, text):
+    """text becomes the stack's chat.conf (CHAT_CONFIG), and daemon k
+    reloads it (SIGHUP): returns once it logged that it did."""
+    log = os.path.join(env("CHAT_STACK_DIR"), "log", f"push-{k}.log")
+
+    def reloads():
+        with open(log, "rb") as f:
+            return f.read().count(b"info: configuration reloaded")
+
+    before = reloads()
+    with open(env("CHAT_CONFIG"), "w") as f:
+        f.write(text)
+    os.kill(daemon_pid(k), signal.SIGHUP)
+    deadline = time.monotonic() + WAIT
+    while reloads() == before:
+        assert time.monotonic() < deadline, f"daemon {k} did not reload"
+        await asyncio.sleep(0.05)
 
 
 def daemon_restart(k):
@@ -651,6 +691,68 @@ def wait_for_log(pattern, seconds=WAIT):
                                  f"within {seconds} s")
         time.sleep(0.1)
 
+
+# ------------------------------------------- catching up (CONTRACT §10)
+
+def sync(user, since, **params):
+    q = {"since": since} if since is not None else {}
+    q.update(params)
+    return api("GET", "/sync", token=user.access, params=q)
+
+
+def sync_all(user, since, limit=100):
+    """Every event after since, page by page: (events, last cursor)."""
+    events, cursor = [], since
+    while True:
+        answer = body(sync(user, cursor, limit=limit), 200)
+        assert set(answer) == {"events", "cursor", "has_more"}, answer
+        assert_cursor(answer["cursor"])
+        events += answer["events"]
+        cursor = answer["cursor"]
+        if not answer["has_more"]:
+            return events, cursor
+
+
+async def connect(user, since=None, daemon=None, label=""):
+    """A connection past connection_established and online_friends."""
+    url = url_for(user.access, daemon)
+    if since is not None:
+        url += "&since=" + urllib.parse.quote(since, safe="")
+    ws = await websockets.connect(url, open_timeout=WAIT, close_timeout=2,
+                                  ping_interval=None, max_size=None,
+                                  max_queue=None)
+    conn = Conn(ws, label or user.username)
+    established = await conn.next()
+    assert established["type"] == "connection_established", established
+    assert_cursor(established["cursor"])
+    conn.cursor = established["cursor"]
+    online = await conn.expect("online_friends")
+    assert "cursor" not in online
+    return conn
+
+
+async def fresh_cursor(user):
+    """The cursor of a connection opened now (connection_established)."""
+    conn = await connect(user)
+    await conn.close()
+    return conn.cursor
+
+
+def sync_moment(user):
+    """A cursor of now, from /sync itself (nothing of user after it)."""
+    conn_cursor = asyncio.run(fresh_cursor(user))
+    return body(sync(user, conn_cursor), 200)["cursor"]
+
+
+def burn_transaction_ids(db, n):
+    """Takes n transaction ids in transactions rolled back: nothing of them
+    need reach the disk. Returns the first."""
+    with db.cursor() as cur:
+        cur.execute("SELECT pg_current_xact_id()::text")
+        first = int(cur.fetchone()[0])
+        for _ in range(n):
+            cur.execute("BEGIN; SELECT pg_current_xact_id(); ROLLBACK")
+    return first
 
 
 def rest_online(user):
