@@ -707,24 +707,20 @@ CREATE OR REPLACE FUNCTION group_send(me uuid, gid uuid, body_text text,
     OUT stored boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
+    k record;
     gate record;
     seq bigint;
 BEGIN
     stored := false;
     IF key IS NOT NULL THEN
-        PERFORM pg_advisory_xact_lock(hashtextextended(me::text || key, 0));
-        SELECT * INTO m FROM group_message k
-         WHERE k.sender_id = me AND k.send_key = key
-           AND k.created_at > now() - interval '24 hours'
-           AND (left(key, 2) = 'h:' OR
-                (k.group_id = gid AND k.content = body_text))
-         ORDER BY k.created_at DESC
-         LIMIT 1;
-        IF FOUND THEN
-            IF m.group_id <> gid OR m.content <> body_text THEN
-                status := 422; body := api_key_reused(); m := NULL;
-                RETURN;
-            END IF;
+        SELECT * INTO k
+          FROM send_key_earlier(me, key, true, gid, body_text);
+        IF k.reused THEN
+            status := 422; body := api_key_reused();
+            RETURN;
+        END IF;
+        IF k.earlier IS NOT NULL THEN
+            SELECT * INTO m FROM group_message WHERE message_id = k.earlier;
             -- As the first answer showed it: read by its sender alone.
             m.is_deleted := false; m.updated_at := m.created_at;
             status := 201; body := api_group_message(m, 1);
