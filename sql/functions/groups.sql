@@ -60,7 +60,7 @@ $$;
 -- The messages of a group after a member's read mark, not deleted: the
 -- group's counter less the mark's, less the deleted ones after the mark
 -- (group_message_deleted: few). The member's own sends move its mark
--- (group_send), so they are never unread.
+-- (api_group_send), so they are never unread.
 CREATE OR REPLACE FUNCTION group_unread(g chat_group, m group_member)
 RETURNS bigint
 LANGUAGE plpgsql STABLE AS $$
@@ -695,23 +695,23 @@ BEGIN
 END
 $$;
 
--- A send to a group, its rules in order: a repeat of an idempotent send
--- (key, as send_message's: 'h:' an Idempotency-Key, 't:' a temp_id) is
--- answered as the first one was; then the rate (429), the caller's
--- membership (404 never a member, 403 a former one), a group deleted
--- (403). The message takes the group's next seq under its lock; the
--- sender's read mark moves to it. m: the message (NULL when refused);
--- stored: whether this call stored it.
-CREATE OR REPLACE FUNCTION group_send(me uuid, gid uuid, body_text text,
-    key text, OUT status int, OUT body json, OUT m group_message,
-    OUT stored boolean)
+-- POST /group-chat/{id}/messages, and send_group_message over the
+-- WebSocket: 201 GroupMessage. The rules in order: a repeat of an
+-- idempotent send (key, as send_message's: 'h:' an Idempotency-Key, 't:'
+-- a temp_id) is answered as the first one was; then the rate (429), the
+-- caller's membership (404 never a member, 403 a former one), a group
+-- deleted (403). The message takes the group's next seq under its lock;
+-- the sender's read mark moves to it.
+CREATE OR REPLACE FUNCTION api_group_send(me uuid, gid uuid, body_text text,
+    key text DEFAULT NULL, OUT status int, OUT body json, OUT events int)
 LANGUAGE plpgsql AS $$
 DECLARE
     k record;
     gate record;
+    m group_message;
     seq bigint;
 BEGIN
-    stored := false;
+    events := 0;
     IF key IS NOT NULL THEN
         SELECT * INTO k
           FROM send_key_earlier(me, key, true, gid, body_text);
@@ -747,21 +747,7 @@ BEGIN
            last_read_message_id = m.message_id
      WHERE group_id = gid AND account_id = me;
     PERFORM record_group_event('group_message', me, gid, gid, m.message_id);
-    status := 201; body := api_group_message(m); stored := true;
-END
-$$;
-
--- POST /group-chat/{id}/messages, and send_group_message over the
--- WebSocket: 201 GroupMessage.
-CREATE OR REPLACE FUNCTION api_group_send(me uuid, gid uuid, body_text text,
-    key text DEFAULT NULL, OUT status int, OUT body json, OUT events int)
-LANGUAGE plpgsql AS $$
-DECLARE
-    r record;
-BEGIN
-    SELECT * INTO r FROM group_send(me, gid, body_text, key);
-    status := r.status; body := r.body;
-    events := CASE WHEN r.stored THEN 1 ELSE 0 END;
+    status := 201; body := api_group_message(m); events := 1;
 END
 $$;
 
