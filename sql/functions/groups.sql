@@ -60,7 +60,7 @@ $$;
 -- The messages of a group after a member's read mark, not deleted: the
 -- group's counter less the mark's, less the deleted ones after the mark
 -- (group_message_deleted: few). The member's own sends move its mark
--- (group_send), so they are never unread.
+-- (api_group_send), so they are never unread.
 CREATE OR REPLACE FUNCTION group_unread(g chat_group, m group_member)
 RETURNS bigint
 LANGUAGE plpgsql STABLE AS $$
@@ -126,10 +126,12 @@ $$;
 
 -- The caller's standing in a group: 200 with the group and the caller's
 -- membership when it is active; 404 when the caller never belonged to
--- it (or it does not exist); 403 for a former member. lock: the group's
--- row is locked for a change of its members or messages (see above).
+-- it (or it does not exist); 403 for a former member, and when live, for
+-- a group deleted (nobody may send, nor change it). lock: the group's row
+-- is locked for a change of its members or messages (see above).
 CREATE OR REPLACE FUNCTION group_gate(me uuid, gid uuid, lock boolean,
-    OUT status int, OUT body json, OUT g chat_group, OUT m group_member)
+    live boolean, OUT status int, OUT body json, OUT g chat_group,
+    OUT m group_member)
 LANGUAGE plpgsql AS $$
 BEGIN
     IF lock THEN
@@ -147,18 +149,12 @@ BEGIN
         g := NULL; m := NULL;
     ELSIF m.status <> 'active' THEN
         status := 403; body := api_detail('Not a member of this group');
+    ELSIF live AND NOT g.is_active THEN
+        status := 403; body := api_detail('Group has been deleted');
     ELSE
         status := 200;
     END IF;
 END
-$$;
-
--- The refusal of a change to a group deleted (nobody may send, nor
--- change it), or NULL.
-CREATE OR REPLACE FUNCTION group_deleted_refusal(g chat_group) RETURNS json
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN NOT g.is_active
-                THEN api_detail('Group has been deleted') END
 $$;
 
 -- The 403 of adding an account that is not the caller's friend, naming it.
@@ -337,7 +333,7 @@ DECLARE
     gate record;
 BEGIN
     events := 0;
-    SELECT * INTO gate FROM group_gate(me, gid, false);
+    SELECT * INTO gate FROM group_gate(me, gid, false, false);
     status := gate.status; body := gate.body;
     IF status = 200 THEN
         body := api_group(gate.g, me);
@@ -357,17 +353,14 @@ DECLARE
     g chat_group;
 BEGIN
     events := 0;
-    SELECT * INTO gate FROM group_gate(me, gid, true);
+    SELECT * INTO gate FROM group_gate(me, gid, true, true);
     status := gate.status; body := gate.body;
     IF status <> 200 THEN
         RETURN;
     END IF;
-    body := group_deleted_refusal(gate.g);
-    IF body IS NULL AND (gate.m).role = 'member' THEN
-        body := api_detail('Only the leader or a moderator can update the group');
-    END IF;
-    IF body IS NOT NULL THEN
+    IF (gate.m).role = 'member' THEN
         status := 403;
+        body := api_detail('Only the leader or a moderator can update the group');
         RETURN;
     END IF;
     g := gate.g;
@@ -394,17 +387,14 @@ DECLARE
     gate record;
 BEGIN
     events := 0;
-    SELECT * INTO gate FROM group_gate(me, gid, true);
+    SELECT * INTO gate FROM group_gate(me, gid, true, true);
     status := gate.status; body := gate.body;
     IF status <> 200 THEN
         RETURN;
     END IF;
-    body := group_deleted_refusal(gate.g);
-    IF body IS NULL AND (gate.m).role <> 'leader' THEN
-        body := api_detail('Only the leader can delete the group');
-    END IF;
-    IF body IS NOT NULL THEN
+    IF (gate.m).role <> 'leader' THEN
         status := 403;
+        body := api_detail('Only the leader can delete the group');
         RETURN;
     END IF;
     UPDATE chat_group SET is_active = false WHERE group_id = gid;
@@ -422,7 +412,7 @@ DECLARE
     gate record;
 BEGIN
     events := 0;
-    SELECT * INTO gate FROM group_gate(me, gid, false);
+    SELECT * INTO gate FROM group_gate(me, gid, false, false);
     status := gate.status; body := gate.body;
     IF status = 200 THEN
         SELECT coalesce(json_agg(api_group_member(m)
@@ -448,17 +438,13 @@ DECLARE
     m group_member;
 BEGIN
     events := 0;
-    SELECT * INTO gate FROM group_gate(me, gid, true);
+    SELECT * INTO gate FROM group_gate(me, gid, true, true);
     status := gate.status; body := gate.body;
     IF status <> 200 THEN
         RETURN;
     END IF;
     g := gate.g;
     status := 403;
-    body := group_deleted_refusal(g);
-    IF body IS NOT NULL THEN
-        RETURN;
-    END IF;
     IF (gate.m).role = 'member' THEN
         body := api_detail('Only the leader or a moderator can add members');
         RETURN;
@@ -508,16 +494,12 @@ DECLARE
     target group_member;
 BEGIN
     events := 0;
-    SELECT * INTO gate FROM group_gate(me, gid, true);
+    SELECT * INTO gate FROM group_gate(me, gid, true, true);
     status := gate.status; body := gate.body;
     IF status <> 200 THEN
         RETURN;
     END IF;
     status := 403;
-    body := group_deleted_refusal(gate.g);
-    IF body IS NOT NULL THEN
-        RETURN;
-    END IF;
     IF (gate.m).role = 'member' THEN
         body := api_detail('Only the leader or a moderator can remove members');
         RETURN;
@@ -554,16 +536,12 @@ DECLARE
     event bigint;
 BEGIN
     events := 0;
-    SELECT * INTO gate FROM group_gate(me, gid, true);
+    SELECT * INTO gate FROM group_gate(me, gid, true, true);
     status := gate.status; body := gate.body;
     IF status <> 200 THEN
         RETURN;
     END IF;
     status := 403;
-    body := group_deleted_refusal(gate.g);
-    IF body IS NOT NULL THEN
-        RETURN;
-    END IF;
     IF (gate.m).role <> 'leader' THEN
         body := api_detail('Only the leader can ban members');
         RETURN;
@@ -606,7 +584,7 @@ DECLARE
     heir uuid;
 BEGIN
     events := 0;
-    SELECT * INTO gate FROM group_gate(me, gid, true);
+    SELECT * INTO gate FROM group_gate(me, gid, true, false);
     status := gate.status; body := gate.body;
     IF status <> 200 THEN
         RETURN;
@@ -699,7 +677,7 @@ DECLARE
     gate record;
 BEGIN
     events := 0;
-    SELECT * INTO gate FROM group_gate(me, gid, false);
+    SELECT * INTO gate FROM group_gate(me, gid, false, false);
     status := gate.status; body := gate.body;
     IF status <> 200 THEN
         RETURN;
@@ -717,36 +695,32 @@ BEGIN
 END
 $$;
 
--- A send to a group, its rules in order: a repeat of an idempotent send
--- (key, as send_message's: 'h:' an Idempotency-Key, 't:' a temp_id) is
--- answered as the first one was; then the rate (429), the caller's
--- membership (404 never a member, 403 a former one), a group deleted
--- (403). The message takes the group's next seq under its lock; the
--- sender's read mark moves to it. m: the message (NULL when refused);
--- stored: whether this call stored it.
-CREATE OR REPLACE FUNCTION group_send(me uuid, gid uuid, body_text text,
-    key text, OUT status int, OUT body json, OUT m group_message,
-    OUT stored boolean)
+-- POST /group-chat/{id}/messages, and send_group_message over the
+-- WebSocket: 201 GroupMessage. The rules in order: a repeat of an
+-- idempotent send (key, as send_message's: 'h:' an Idempotency-Key, 't:'
+-- a temp_id) is answered as the first one was; then the rate (429), the
+-- caller's membership (404 never a member, 403 a former one), a group
+-- deleted (403). The message takes the group's next seq under its lock;
+-- the sender's read mark moves to it.
+CREATE OR REPLACE FUNCTION api_group_send(me uuid, gid uuid, body_text text,
+    key text DEFAULT NULL, OUT status int, OUT body json, OUT events int)
 LANGUAGE plpgsql AS $$
 DECLARE
+    k record;
     gate record;
+    m group_message;
     seq bigint;
 BEGIN
-    stored := false;
+    events := 0;
     IF key IS NOT NULL THEN
-        PERFORM pg_advisory_xact_lock(hashtextextended(me::text || key, 0));
-        SELECT * INTO m FROM group_message k
-         WHERE k.sender_id = me AND k.send_key = key
-           AND k.created_at > now() - interval '24 hours'
-           AND (left(key, 2) = 'h:' OR
-                (k.group_id = gid AND k.content = body_text))
-         ORDER BY k.created_at DESC
-         LIMIT 1;
-        IF FOUND THEN
-            IF m.group_id <> gid OR m.content <> body_text THEN
-                status := 422; body := api_key_reused(); m := NULL;
-                RETURN;
-            END IF;
+        SELECT * INTO k
+          FROM send_key_earlier(me, key, true, gid, body_text);
+        IF k.reused THEN
+            status := 422; body := api_key_reused();
+            RETURN;
+        END IF;
+        IF k.earlier IS NOT NULL THEN
+            SELECT * INTO m FROM group_message WHERE message_id = k.earlier;
             -- As the first answer showed it: read by its sender alone.
             m.is_deleted := false; m.updated_at := m.created_at;
             status := 201; body := api_group_message(m, 1);
@@ -755,14 +729,9 @@ BEGIN
     END IF;
     body := rate_refused('send', me::text);  -- CONTRACT §12, as direct sends
     IF body IS NOT NULL THEN status := 429; RETURN; END IF;
-    SELECT * INTO gate FROM group_gate(me, gid, true);
+    SELECT * INTO gate FROM group_gate(me, gid, true, true);
     status := gate.status; body := gate.body;
     IF status <> 200 THEN
-        RETURN;
-    END IF;
-    body := group_deleted_refusal(gate.g);
-    IF body IS NOT NULL THEN
-        status := 403;
         RETURN;
     END IF;
     UPDATE chat_group SET message_seq = message_seq + 1,
@@ -778,21 +747,7 @@ BEGIN
            last_read_message_id = m.message_id
      WHERE group_id = gid AND account_id = me;
     PERFORM record_group_event('group_message', me, gid, gid, m.message_id);
-    status := 201; body := api_group_message(m); stored := true;
-END
-$$;
-
--- POST /group-chat/{id}/messages, and send_group_message over the
--- WebSocket: 201 GroupMessage.
-CREATE OR REPLACE FUNCTION api_group_send(me uuid, gid uuid, body_text text,
-    key text DEFAULT NULL, OUT status int, OUT body json, OUT events int)
-LANGUAGE plpgsql AS $$
-DECLARE
-    r record;
-BEGIN
-    SELECT * INTO r FROM group_send(me, gid, body_text, key);
-    status := r.status; body := r.body;
-    events := CASE WHEN r.stored THEN 1 ELSE 0 END;
+    status := 201; body := api_group_message(m); events := 1;
 END
 $$;
 
@@ -806,7 +761,7 @@ DECLARE
     m group_message;
 BEGIN
     events := 0;
-    SELECT * INTO gate FROM group_gate(me, gid, true);
+    SELECT * INTO gate FROM group_gate(me, gid, true, false);
     status := gate.status; body := gate.body;
     IF status <> 200 THEN
         RETURN;
@@ -846,7 +801,7 @@ BEGIN
     events := 0;
     body := rate_refused('read', me::text);  -- CONTRACT §12: 429 first
     IF body IS NOT NULL THEN status := 429; RETURN; END IF;
-    SELECT * INTO gate FROM group_gate(me, gid, false);
+    SELECT * INTO gate FROM group_gate(me, gid, false, false);
     status := gate.status; body := gate.body;
     IF status <> 200 THEN
         RETURN;
@@ -894,7 +849,7 @@ DECLARE
     keys bigint[] := search_keys_of(gid, gid, keyword);
 BEGIN
     events := 0;
-    SELECT * INTO gate FROM group_gate(me, gid, false);
+    SELECT * INTO gate FROM group_gate(me, gid, false, false);
     status := gate.status; body := gate.body;
     IF status <> 200 THEN
         RETURN;
@@ -930,7 +885,7 @@ DECLARE
     gate record;
 BEGIN
     events := 0;
-    SELECT * INTO gate FROM group_gate(me, gid, false);
+    SELECT * INTO gate FROM group_gate(me, gid, false, false);
     status := gate.status; body := gate.body;
     IF status = 200 THEN
         body := json_build_object('online_members',
@@ -1118,14 +1073,9 @@ DECLARE
     gate record;
 BEGIN
     events := 0;
-    SELECT * INTO gate FROM group_gate(sender, gid, false);
+    SELECT * INTO gate FROM group_gate(sender, gid, false, true);
     status := gate.status; body := gate.body;
     IF status = 200 THEN
-        body := group_deleted_refusal(gate.g);
-        IF body IS NOT NULL THEN
-            status := 403;
-            RETURN;
-        END IF;
         PERFORM pg_notify('chat_group_typing', gid::text || ' ' ||
                           sender::text || ' ' ||
                           CASE WHEN typing THEN 't' ELSE 'f' END);

@@ -36,6 +36,37 @@ LANGUAGE sql IMMUTABLE AS $$
         'type', 'value_error')))
 $$;
 
+-- The earlier send that a send of me under key repeats (CONTRACT §10,
+-- docs/events.md "Idempotent sends"): a direct one to conv (an account)
+-- or, in_group, one to conv (a group). It takes the key's transaction
+-- lock first, so that a repeat that comes while the first is under way
+-- waits for it and then finds it. A repeat is of the same sender and key
+-- within 24 hours: with 'h:' the key alone names the request (reused:
+-- another conversation or content, the 422), with 't:' only the same
+-- conversation and content make one. earlier: NULL when there is none.
+CREATE OR REPLACE FUNCTION send_key_earlier(me uuid, key text,
+    in_group boolean, conv uuid, body_text text, OUT earlier uuid,
+    OUT reused boolean)
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended(me::text || key, 0));
+    SELECT k.id, k.to_id <> conv OR k.content <> body_text
+      INTO earlier, reused
+      FROM (SELECT d.message_id, d.receiver_id, d.content, d.created_at
+              FROM message d
+             WHERE NOT in_group AND d.sender_id = me AND d.send_key = key
+            UNION ALL
+            SELECT g.message_id, g.group_id, g.content, g.created_at
+              FROM group_message g
+             WHERE in_group AND g.sender_id = me AND g.send_key = key)
+           AS k(id, to_id, content, sent_at)
+     WHERE k.sent_at > now() - interval '24 hours'
+       AND (left(key, 2) = 'h:' OR (k.to_id = conv AND k.content = body_text))
+     ORDER BY k.sent_at DESC
+     LIMIT 1;
+END
+$$;
+
 -- A send, its rules in order: a repeat of an idempotent send (key, below)
 -- is answered as the first one was; then not to oneself (400), to an
 -- account that exists (404), to a friend (403); then the message, its
@@ -44,32 +75,25 @@ $$;
 -- this call stored it (a repeat did not). The answers in JSON
 -- (api_send_message) and as a row (api_send_message_row) are made of it.
 --
--- key (CONTRACT §10): 'h:' and an Idempotency-Key, or 't:' and a temp_id.
--- A repeat by the same sender within 24 hours stores nothing: with 'h:'
--- the same key is the same request (another receiver or content is a
--- 422), with 't:' only the same receiver and content make a repeat. The
--- lock on the key makes a repeat that comes while the first is under way
--- wait for it, and then find it.
+-- key (CONTRACT §10): 'h:' and an Idempotency-Key, or 't:' and a temp_id;
+-- a repeat (send_key_earlier) stores nothing.
 CREATE OR REPLACE FUNCTION send_message(me uuid, receiver uuid, body_text text,
     key text DEFAULT NULL, OUT status int, OUT body json, OUT m message,
     OUT stored boolean)
 LANGUAGE plpgsql AS $$
+DECLARE
+    k record;
 BEGIN
     stored := false;
     IF key IS NOT NULL THEN
-        PERFORM pg_advisory_xact_lock(hashtextextended(me::text || key, 0));
-        SELECT * INTO m FROM message k
-         WHERE k.sender_id = me AND k.send_key = key
-           AND k.created_at > now() - interval '24 hours'
-           AND (left(key, 2) = 'h:' OR
-                (k.receiver_id = receiver AND k.content = body_text))
-         ORDER BY k.created_at DESC
-         LIMIT 1;
-        IF FOUND THEN
-            IF m.receiver_id <> receiver OR m.content <> body_text THEN
-                status := 422; m := NULL; body := api_key_reused();
-                RETURN;
-            END IF;
+        SELECT * INTO k
+          FROM send_key_earlier(me, key, false, receiver, body_text);
+        IF k.reused THEN
+            status := 422; body := api_key_reused();
+            RETURN;
+        END IF;
+        IF k.earlier IS NOT NULL THEN
+            SELECT * INTO m FROM message WHERE message_id = k.earlier;
             -- As the first answer showed it.
             m.status := 'sent'; m.read_at := NULL; m.is_deleted := false;
             m.updated_at := m.created_at;

@@ -358,6 +358,23 @@ def test_delete_by_leader_only_keeps_history():
         False
 
 
+def test_a_deleted_group_refuses_every_change_of_its_members():
+    group, leader, (mod, member) = group_with(2)
+    gid = group["group_id"]
+    promote(group, leader, mod)
+    newcomer = new_user()
+    make_friends(leader, newcomer)
+    body(api("DELETE", group_path(gid), token=leader.access), 200)
+    for user in (leader, mod):
+        assert_error(group_add(user.access, gid, newcomer.account_id), 403,
+                     DELETED)
+        assert_error(group_remove(user.access, gid, member.account_id), 403,
+                     DELETED)
+    assert_error(group_ban(leader.access, gid, member.account_id), 403,
+                 DELETED)
+    assert body(group_get(leader.access, gid), 200)["member_count"] == 3
+
+
 # --------------------------------------------------------------- members
 
 def test_members_leader_first_then_by_username():
