@@ -969,8 +969,9 @@ $$;
 
 -- What a push daemon needs of the group events it read (ids, with the
 -- cursors it gives them): for each, in the order asked, a row with no
--- account, whose frame every listener gets (NULL for group_updated, and
--- for a message deleted since); the status now of the member a
+-- account, whose frame every listener gets (NULL for group_updated; a
+-- message deleted since shows is_deleted and no content, as in a replay:
+-- the next cursors pass its event); the status now of the member a
 -- membership event concerns (target: which per-group connections close,
 -- and with which code); after a change of membership or of the group,
 -- the members it leaves (members, a uuid[] literal, which the daemon's
@@ -990,12 +991,7 @@ LANGUAGE sql STABLE AS $$
                                 'group_member_left', 'group_member_removed')
                 THEN group_members_at(e.group_id, e.event_id)::text END,
            g.name, g.is_active,
-           CASE WHEN e.kind = 'group_message' AND EXISTS (
-                    SELECT 1 FROM group_message d
-                     WHERE d.message_id = e.message_id AND d.is_deleted)
-                THEN NULL
-                ELSE stream_frame_with_cursor(group_stream_frame(e, NULL),
-                                              c.cursor) END
+           stream_frame_with_cursor(group_stream_frame(e, NULL), c.cursor)
       FROM unnest(ids, cursors) AS c(id, cursor)
       JOIN event e ON e.event_id = c.id
       LEFT JOIN chat_group g ON g.group_id = e.group_id

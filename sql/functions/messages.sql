@@ -41,9 +41,10 @@ $$;
 -- or, in_group, one to conv (a group). It takes the key's transaction
 -- lock first, so that a repeat that comes while the first is under way
 -- waits for it and then finds it. A repeat is of the same sender and key
--- within 24 hours: with 'h:' the key alone names the request (reused:
--- another conversation or content, the 422), with 't:' only the same
--- conversation and content make one. earlier: NULL when there is none.
+-- within 24 hours: with 'h:' the key alone names the request, direct or
+-- group (reused: another conversation or content, the 422), with 't:'
+-- only the same conversation and content make one. earlier: NULL when
+-- there is none.
 CREATE OR REPLACE FUNCTION send_key_earlier(me uuid, key text,
     in_group boolean, conv uuid, body_text text, OUT earlier uuid,
     OUT reused boolean)
@@ -54,11 +55,13 @@ BEGIN
       INTO earlier, reused
       FROM (SELECT d.message_id, d.receiver_id, d.content, d.created_at
               FROM message d
-             WHERE NOT in_group AND d.sender_id = me AND d.send_key = key
+             WHERE (NOT in_group OR left(key, 2) = 'h:')
+               AND d.sender_id = me AND d.send_key = key
             UNION ALL
             SELECT g.message_id, g.group_id, g.content, g.created_at
               FROM group_message g
-             WHERE in_group AND g.sender_id = me AND g.send_key = key)
+             WHERE (in_group OR left(key, 2) = 'h:')
+               AND g.sender_id = me AND g.send_key = key)
            AS k(id, to_id, content, sent_at)
      WHERE k.sent_at > now() - interval '24 hours'
        AND (left(key, 2) = 'h:' OR (k.to_id = conv AND k.content = body_text))

@@ -12,7 +12,8 @@ import urllib.parse
 
 import pytest
 
-from chat_api import (GROUP_MESSAGE_KEYS, api, body, create_group, group_add,
+from chat_api import (GROUP_MESSAGE_KEYS, api, body, connect_db, create_group,
+                      group_add,
                       group_ban, group_history, group_leave, group_path,
                       group_read, group_remove, group_send, group_unread,
                       gsend,
@@ -625,3 +626,37 @@ async def test_kill_9_during_group_sends_loses_nothing():
         await close_all(cc, *conns)
         if not daemon_running(killed):
             await blocking(daemon_restart, killed)
+
+
+@ws_test
+async def test_a_group_message_deleted_before_its_event_is_read_still_comes():
+    """As for direct messages: sent and deleted while an older transaction
+    holds the event readers back, the message is deleted when its event is
+    read; its group_message still comes live, deleted and without content,
+    before the group_message_deleted (the next cursors pass its event)."""
+    leader, member = new_user(), new_user()
+    group = new_group(leader, member)
+    gid = group["group_id"]
+    conn = await session(member)
+    older = connect_db(autocommit=False)
+    try:
+        with older.cursor() as cur:
+            cur.execute("SELECT pg_current_xact_id()")
+        m = await blocking(gsend, leader, group, "gone before it is read")
+        await blocking(lambda: body(api(
+            "DELETE", group_path(gid, f"/messages/{m['message_id']}"),
+            token=leader.access), 200))
+    finally:
+        older.commit()
+        older.close()
+    frame = await conn.take(lambda f: f.get("type") in (
+        "group_message", "group_message_deleted"))
+    assert frame["type"] == "group_message", frame
+    assert frame["data"]["message_id"] == m["message_id"]
+    assert frame["data"]["is_deleted"] is True
+    assert frame["data"]["content"] == ""
+    assert_cursor(frame["cursor"])
+    deleted = await conn.expect("group_message_deleted",
+                                message_id=m["message_id"])
+    assert_cursor(deleted["cursor"])
+    await conn.close()
