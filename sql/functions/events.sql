@@ -80,11 +80,17 @@ $$;
 -- handed out again after a crash, and a horizon past them would skip the
 -- events of their new owners, on a daemon and in every cursor made there.
 -- It never moves back: pruning records where it reached.
+-- In PL/pgSQL, whose plans last as long as the session: a SQL function
+-- with sub-selects is never inlined, so it was parsed and planned at each
+-- call (0.28 ms of a 0.54 ms read). STABLE, so it sees the snapshot of the
+-- query that calls it.
 CREATE OR REPLACE FUNCTION stream_horizon() RETURNS xid8
-LANGUAGE sql STABLE AS $$
-    SELECT least(pg_snapshot_xmin(pg_current_snapshot()),
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN least(pg_snapshot_xmin(pg_current_snapshot()),
                  greatest(xid8_after((SELECT max(xid) FROM event)),
-                          (SELECT below FROM event_pruning)))
+                          (SELECT below FROM event_pruning)));
+END
 $$;
 
 -- The frame of an event as its audience hears it, without the cursor
@@ -142,11 +148,14 @@ BEGIN
 END
 $$;
 
--- A frame with its cursor, the last member of the object.
+-- A frame with its cursor, the last member of the object. A cursor is
+-- digits and dots (stream_cursor), so it needs no escaping; with only
+-- immutable operators the function is inlined into its callers instead
+-- of being planned at each call.
 CREATE OR REPLACE FUNCTION stream_frame_with_cursor(frame text, cursor text)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT left(frame, -1) || ', "cursor": ' || to_json(cursor)::text || '}'
+    SELECT left(frame, -1) || ', "cursor": "' || cursor || '"}'
 $$;
 
 -- The daemons' read: the events of the transactions from horizon up to

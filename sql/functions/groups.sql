@@ -1059,9 +1059,9 @@ $$;
 
 -- group_typing and the typing of a per-group WebSocket: by an active
 -- member of a group not deleted, relayed through NOTIFY to every daemon
--- (which knows the members: push-daemon/groups.c), never stored. Answers
--- the status of group_gate (403 as well for a group deleted), and the
--- refusal's body.
+-- (which knows the members: push-daemon/groups.c), never stored, and
+-- without waiting for the disk (push_typing says why). Answers the status
+-- of group_gate (403 as well for a group deleted), and the refusal's body.
 CREATE OR REPLACE FUNCTION push_group_typing(sender uuid, gid uuid,
     typing boolean, OUT status int, OUT body json, OUT events int)
 LANGUAGE plpgsql AS $$
@@ -1072,6 +1072,7 @@ BEGIN
     SELECT * INTO gate FROM group_gate(sender, gid, false, true);
     status := gate.status; body := gate.body;
     IF status = 200 THEN
+        PERFORM set_config('synchronous_commit', 'off', true);
         PERFORM pg_notify('chat_group_typing', gid::text || ' ' ||
                           sender::text || ' ' ||
                           CASE WHEN typing THEN 't' ELSE 'f' END);

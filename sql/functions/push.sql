@@ -208,7 +208,11 @@ END
 $$;
 
 -- Typing indicators: to a friend only, relayed through NOTIFY to
--- whichever daemon holds the receiver, never stored.
+-- whichever daemon holds the receiver, never stored. Like a wake-up
+-- (wake_push_daemons), its transaction does not wait for the disk: a
+-- NOTIFY holds a lock global to the database from its commit until its
+-- commit record is on disk, so a typing client would hold back every
+-- other wake-up for a flush at each of its frames.
 CREATE OR REPLACE FUNCTION push_typing(sender uuid, receiver uuid, typing boolean)
 RETURNS boolean
 LANGUAGE plpgsql AS $$
@@ -216,6 +220,7 @@ BEGIN
     IF sender = receiver OR NOT are_friends(sender, receiver) THEN
         RETURN false;
     END IF;
+    PERFORM set_config('synchronous_commit', 'off', true);
     PERFORM pg_notify('chat_typing', receiver::text || ' ' ||
         json_build_object('type', 'typing_indicator', 'user_id', sender,
                           'is_typing', typing)::text);

@@ -1,11 +1,10 @@
 """The push daemons' read of the event stream (push_stream_events in
 sql/functions/events.sql, which every daemon runs at each wake-up)
 computes the readers' horizon once, however many events it returns.
-stream_horizon() is a SQL function that PostgreSQL cannot inline, so each
-call of it is parsed and planned again; when the read's subquery was
-pulled up into the query, every column and join condition naming the
-horizon called it, about seven times per event (docs/PERFORMANCE.md,
-"Group conversations").
+Each call of stream_horizon() costs a query of the event table; when the
+read's subquery was pulled up into the query, every column and join
+condition naming the horizon called it, about seven times per event
+(docs/PERFORMANCE.md).
 
 Counted with track_functions, which only a superuser may set: the read
 runs as the cluster's owner, in a transaction of its own, and
