@@ -174,10 +174,9 @@ $$;
 -- after this read starts. One SQL statement, inlined into the daemon's
 -- prepared query: every daemon calls it at each wake-up. The horizon is
 -- computed once per read: OFFSET 0 keeps its subquery from being pulled
--- up, which put a call of stream_horizon() (a SQL function that cannot
--- be inlined, so parsed and planned at each call site) in every column
--- and join condition that names it, seven times per row (docs/
--- PERFORMANCE.md, "The event read and its horizon").
+-- up, which would put a call of stream_horizon() (a query of the event
+-- table each) in every column and join condition that names it, seven
+-- times per row (docs/PERFORMANCE.md, "The event read and its horizon").
 CREATE OR REPLACE FUNCTION push_stream_events(horizon xid8)
 RETURNS TABLE (next_horizon xid8, event_id bigint, kind text, actor_id uuid,
                target_id uuid, message_id uuid, held boolean, cursor text,
