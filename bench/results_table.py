@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Writes bench/RESULTS.md from every bench/results/*.json (one object per
 scenario, written by bench/run): a table of figure, target, met, machine
-and date, then each scenario's method and notes.
+and date; a table of the ratios of issue 20 (figures.ratios: each figure
+over a ceiling measured in the same run, with its target); then each
+scenario's method and notes.
 
     results_table.py RESULTS_DIR OUT.md
 """
@@ -12,7 +14,8 @@ import sys
 
 # The order of the issue; scenarios unknown here come after, by name.
 ORDER = ["history", "send", "fcgi_overhead", "idle", "latency", "max_rate",
-         "connects", "history_depth", "flood", "group_fanout", "big_group"]
+         "connects", "history_depth", "flood", "group_fanout", "big_group",
+         "peer", "daemons"]
 
 
 def machine_text(m):
@@ -93,6 +96,27 @@ def main():
             machine_text(r.get("machine")),
             r.get("date", ""),
         ]) + " |")
+    ratios = [(r, x) for r in results if not r.get("error")
+              for x in (r.get("figures") or {}).get("ratios") or []]
+    if ratios:
+        lines += [
+            "",
+            "## Ratios",
+            "",
+            "Issue 20's targets: each figure over a ceiling measured in the same"
+            " run on the same machine (see each scenario's method).",
+            "",
+            "| scenario | ratio | figure ÷ ceiling | value | target | met | date |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r, x in ratios:
+            value = x.get("value")
+            lines.append("| " + " | ".join(cell(v) for v in [
+                r.get("scenario", "?"), x.get("name", "?"),
+                f"{x.get('of')} ÷ {x.get('ceiling')}",
+                "—" if value is None else value, f"≥ {x.get('target')}",
+                "yes" if x.get("met") is True else "no", r.get("date", ""),
+            ]) + " |")
     lines += ["", "## Method and notes", ""]
     for r in results:
         lines.append(f"### {r.get('scenario', '?')}")
