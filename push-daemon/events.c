@@ -14,12 +14,8 @@
 
 static struct pg_stmt events_horizon_stmt = PG_STMT("ev_horizon", 0,
     "SELECT h, stream_cursor(h, h, 0) FROM stream_horizon() h");
-/* With each event's age when read, by the database's clock (metrics). */
 static struct pg_stmt events_read_stmt = PG_STMT("ev_read", 1,
-    "SELECT s.*, extract(epoch FROM clock_timestamp() - e.created_at) "
-    "FROM push_stream_events($1) s "
-    "LEFT JOIN event e ON e.event_id = s.event_id "
-    "ORDER BY s.event_id NULLS LAST");
+    "SELECT * FROM push_stream_read($1)");
 static struct pg_stmt events_messages_stmt = PG_STMT("ev_messages", 2,
     "SELECT * FROM push_message_frames($1, $2)");
 static struct pg_stmt events_groups_stmt = PG_STMT("ev_groups", 2,
@@ -39,7 +35,7 @@ static struct pg_stmt events_groups_stmt = PG_STMT("ev_groups", 2,
  */
 #define EVENTS_HELD_US	(2 * LWS_US_PER_MS)
 
-/* Columns of push_stream_events() and of push_message_frames(). */
+/* Columns of push_stream_read() and of push_message_frames(). */
 enum { EV_HORIZON, EV_ID, EV_KIND, EV_ACTOR, EV_TARGET, EV_MESSAGE, EV_HELD,
 	EV_CURSOR, EV_FRAME, EV_MOMENT, EV_AGE };
 enum { MSG_ID, MSG_SENDER, MSG_RECEIVER, MSG_CREATED_AT, MSG_FRAME };
@@ -64,7 +60,7 @@ struct events_batch {
 enum events_state {
 	EVENTS_IDLE,		/* no read under way */
 	EVENTS_FINDING,		/* asking the first horizon */
-	EVENTS_READING,		/* push_stream_events() asked */
+	EVENTS_READING,		/* push_stream_read() asked */
 	EVENTS_FETCHING,	/* push_message_frames() and/or
 				   push_group_frames() asked for the
 				   batch read */

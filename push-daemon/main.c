@@ -55,7 +55,7 @@ static struct {
 
 /*
  * The event reader's connection listens, and keeps one plan for each of
- * its statements: push_stream_events and push_message_frames are SQL
+ * its statements: push_stream_read and push_message_frames are SQL
  * functions inlined into them, whose generic plans PostgreSQL estimates dearer than a plan
  * made for the call's values (a range of xids, an array of ids), so by
  * default it planned every read anew (inlining the function again): a

@@ -197,6 +197,22 @@ LANGUAGE sql STABLE AS $$
      ORDER BY e.event_id NULLS LAST
 $$;
 
+-- The daemon's read (push-daemon/events.c): push_stream_events, with each
+-- event's age when read by the database's clock (a metric). The age is
+-- a look-up of the event's key, row by row: joined to the event table,
+-- the generic plan that the daemon's connection keeps was a hash join over
+-- a sequential scan of the whole table at every read.
+CREATE OR REPLACE FUNCTION push_stream_read(horizon xid8)
+RETURNS TABLE (next_horizon xid8, event_id bigint, kind text, actor_id uuid,
+               target_id uuid, message_id uuid, held boolean, cursor text,
+               frame text, moment text, age numeric)
+LANGUAGE sql STABLE AS $$
+    SELECT s.*, (SELECT extract(epoch FROM clock_timestamp() - e.created_at)
+                   FROM event e WHERE e.event_id = s.event_id)
+      FROM push_stream_events(horizon) s
+     ORDER BY s.event_id NULLS LAST
+$$;
+
 -- What chat-push of the previous build reads (a rolling upgrade,
 -- docs/DEPLOY.md): push_stream_events without the cursors and frames.
 -- Drop it in the next release.
