@@ -6,6 +6,7 @@ asserted here comes from shared/CONTRACT.md and docs/API.md.
 """
 
 import base64
+import contextlib
 import datetime
 import hashlib
 import hmac
@@ -440,6 +441,21 @@ def connect_db(autocommit=True):
     conn = psycopg2.connect(env("CHAT_DB"))
     conn.autocommit = autocommit
     return conn
+
+
+@contextlib.contextmanager
+def horizon_held():
+    """A transaction with an id, open for the block: the event readers'
+    horizon stops below it, so events committed meanwhile wait unread
+    until the block ends (docs/events.md)."""
+    older = connect_db(autocommit=False)
+    try:
+        with older.cursor() as cur:
+            cur.execute("SELECT pg_current_xact_id()")
+        yield
+    finally:
+        older.commit()
+        older.close()
 
 
 def set_active(db, account_id, active):

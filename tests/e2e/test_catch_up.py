@@ -10,9 +10,9 @@ import urllib.parse
 import pytest
 
 from chat_api import (api, body, connect_db, delete_message, friend_accept,
-                      friend_remove, friend_request, gsend, json_bytes,
-                      make_friends, mark_read, new_friends, new_group,
-                      new_user, send)
+                      friend_remove, friend_request, gsend, horizon_held,
+                      json_bytes, make_friends, mark_read, new_friends,
+                      new_group, new_user, send)
 from ws_client import (WAIT, assert_cursor, blocking, burn_transaction_ids,
                        close_all, connect, fresh_cursor, new_message_of,
                        of_type, push_ports, sync, sync_all, sync_moment,
@@ -193,15 +193,9 @@ async def test_a_message_deleted_before_its_event_is_read_still_comes():
     cursors pass its event (chaos runs saw it missing everywhere)."""
     a, b = new_friends()
     conn = await connect(b)
-    older = connect_db(autocommit=False)
-    try:
-        with older.cursor() as cur:
-            cur.execute("SELECT pg_current_xact_id()")
+    with horizon_held():
         m = await blocking(send, a, b, "gone before it is read")
         await blocking(delete_message, a.access, m["message_id"])
-    finally:
-        older.commit()
-        older.close()
     frame = await conn.take(lambda f: f.get("type") in (
         "new_message", "message_deleted"))
     assert frame["type"] == "new_message", frame

@@ -12,12 +12,10 @@ import urllib.parse
 
 import pytest
 
-from chat_api import (GROUP_MESSAGE_KEYS, api, body, connect_db, create_group,
-                      group_add,
+from chat_api import (GROUP_MESSAGE_KEYS, api, body, create_group, group_add,
                       group_ban, group_history, group_leave, group_path,
                       group_read, group_remove, group_send, group_unread,
-                      gsend,
-                      make_friends, new_group, new_user, paced, random_uuid,
+                      gsend, horizon_held, make_friends, new_group, new_user, paced, random_uuid,
                       send)
 from ws_client import (WAIT, assert_cursor, assert_error_frame, blocking,
                        close_all, daemon_pid, daemon_restart, daemon_running,
@@ -638,17 +636,11 @@ async def test_a_group_message_deleted_before_its_event_is_read_still_comes():
     group = new_group(leader, member)
     gid = group["group_id"]
     conn = await session(member)
-    older = connect_db(autocommit=False)
-    try:
-        with older.cursor() as cur:
-            cur.execute("SELECT pg_current_xact_id()")
+    with horizon_held():
         m = await blocking(gsend, leader, group, "gone before it is read")
         await blocking(lambda: body(api(
             "DELETE", group_path(gid, f"/messages/{m['message_id']}"),
             token=leader.access), 200))
-    finally:
-        older.commit()
-        older.close()
     frame = await conn.take(lambda f: f.get("type") in (
         "group_message", "group_message_deleted"))
     assert frame["type"] == "group_message", frame
