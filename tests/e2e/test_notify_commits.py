@@ -11,18 +11,27 @@ is only the notification itself."""
 from chat_api import connect_db, make_friends, new_group, new_user
 
 
-def synchronous_commit_after(statement, params):
-    """synchronous_commit as it is after statement, in its transaction."""
+def synchronous_commit_around(statement, params):
+    """synchronous_commit before statement and after it, in its
+    transaction (the server's own setting may be either: the deployment
+    guide's cluster runs with it off)."""
     conn = connect_db(autocommit=False)
     try:
         with conn.cursor() as cur:
+            cur.execute("SHOW synchronous_commit")
+            (before,) = cur.fetchone()
             cur.execute(statement, params)
             cur.execute("SHOW synchronous_commit")
-            (setting,) = cur.fetchone()
+            (after,) = cur.fetchone()
         conn.commit()
-        return setting
+        return before, after
     finally:
         conn.close()
+
+
+def synchronous_commit_after(statement, params):
+    """synchronous_commit as it is after statement, in its transaction."""
+    return synchronous_commit_around(statement, params)[1]
 
 
 def test_typing_to_a_friend_does_not_wait_for_the_disk():
@@ -44,9 +53,10 @@ def test_typing_in_a_group_does_not_wait_for_the_disk():
 def test_typing_refused_leaves_the_transaction_as_it_was():
     """A refusal notifies nothing, so it changes nothing either."""
     a, stranger = new_user(), new_user()
-    assert synchronous_commit_after(
+    before, after = synchronous_commit_around(
         "SELECT push_typing(%s, %s, true)",
-        (a.account_id, stranger.account_id)) == "on"
+        (a.account_id, stranger.account_id))
+    assert after == before
 
 
 def test_a_wake_up_does_not_wait_for_the_disk():
