@@ -80,10 +80,10 @@ $$;
 -- handed out again after a crash, and a horizon past them would skip the
 -- events of their new owners, on a daemon and in every cursor made there.
 -- It never moves back: pruning records where it reached.
--- In PL/pgSQL, whose plans last as long as the session: a SQL function
--- with sub-selects is never inlined, so it was parsed and planned at each
--- call (0.28 ms of a 0.54 ms read). STABLE, so it sees the snapshot of the
--- query that calls it.
+-- PL/pgSQL keeps its plans for the session; a SQL function with
+-- sub-selects is never inlined, and would be parsed and planned at each
+-- call (0.28 ms of a 0.54 ms read). STABLE, so it sees the snapshot of
+-- the query that calls it.
 CREATE OR REPLACE FUNCTION stream_horizon() RETURNS xid8
 LANGUAGE plpgsql STABLE AS $$
 BEGIN

@@ -29,25 +29,21 @@ def synchronous_commit_around(statement, params):
         conn.close()
 
 
-def synchronous_commit_after(statement, params):
-    """synchronous_commit as it is after statement, in its transaction."""
-    return synchronous_commit_around(statement, params)[1]
-
-
 def test_typing_to_a_friend_does_not_wait_for_the_disk():
     a, b = new_user(), new_user()
     make_friends(a, b)
-    assert synchronous_commit_after(
-        "SELECT push_typing(%s, %s, true)", (a.account_id, b.account_id)) \
-        == "off"
+    _, after = synchronous_commit_around(
+        "SELECT push_typing(%s, %s, true)", (a.account_id, b.account_id))
+    assert after == "off"
 
 
 def test_typing_in_a_group_does_not_wait_for_the_disk():
     leader, member = new_user(), new_user()
     group = new_group(leader, member)
-    assert synchronous_commit_after(
+    _, after = synchronous_commit_around(
         "SELECT * FROM push_group_typing(%s, %s, true)",
-        (member.account_id, group["group_id"])) == "off"
+        (member.account_id, group["group_id"]))
+    assert after == "off"
 
 
 def test_typing_refused_leaves_the_transaction_as_it_was():
@@ -61,5 +57,5 @@ def test_typing_refused_leaves_the_transaction_as_it_was():
 
 def test_a_wake_up_does_not_wait_for_the_disk():
     """NULL names no account: every daemon is woken."""
-    assert synchronous_commit_after(
-        "SELECT wake_push_daemons(NULL)", ()) == "off"
+    _, after = synchronous_commit_around("SELECT wake_push_daemons(NULL)", ())
+    assert after == "off"
