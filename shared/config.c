@@ -402,12 +402,8 @@ config_read_file(const char *path, char *err, size_t errlen)
 }
 
 int
-config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+config_defaults(struct config *cfg, char *err, size_t errlen)
 {
-	struct config_parse p = { .cfg = cfg, .err = err, .errlen = errlen };
-	char *text;
-	int line;
-
 	memset(cfg, 0, sizeof(*cfg));
 	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
 		const struct config_key *key = &config_keys[i];
@@ -416,7 +412,18 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		    config_set(cfg, key, key->def, err, errlen) == -1)
 			return -1;
 	}
+	return 0;
+}
 
+int
+config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct config_parse p = { .cfg = cfg, .err = err, .errlen = errlen };
+	char *text;
+	int line;
+
+	if (config_defaults(cfg, err, errlen) == -1)
+		return -1;
 	if ((text = config_read_file(path, err, errlen)) == NULL)
 		return -1;
 	line = ini_parse_string(text, config_line, &p);

@@ -102,6 +102,11 @@ struct config {
  */
 int	config_load(struct config *cfg, const char *path, char *err,
 	    size_t errlen);
+/*
+ * cfg with every key at its default (the required ones unset): what
+ * config_load() starts from. Returns 0, or -1 with a message in err.
+ */
+int	config_defaults(struct config *cfg, char *err, size_t errlen);
 void	config_free(struct config *cfg);
 
 /*

@@ -15,6 +15,7 @@
  * length), then the body. An Authorization of "Bearer ACCESS" becomes a
  * valid access token, so that the routes behind one are reached too.
  */
+#include <err.h>
 #include <time.h>
 
 #include <json-c/json.h>
@@ -70,17 +71,15 @@ int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct config *cfg = &fuzz_app.cfg;
-	char *token;
+	char *token, err[256];
 
 	(void)argc;
 	(void)argv;
 	log_init("fuzz_request", LOG_LEVEL_ERROR);
+	if (config_defaults(cfg, err, sizeof(err)) == -1)
+		errx(1, "%s", err);
+	free(cfg->cors_origins);
 	cfg->cors_origins = strdup("http://localhost:5173 https://chat.example");
-	cfg->max_body_bytes = 65536;
-	cfg->presence_timeout_seconds = 30;
-	cfg->access_token_minutes = 30;
-	cfg->refresh_token_days = 7;
-	cfg->groups_max_members = 256;	/* the default of groups.max_members */
 	memcpy(cfg->jwt_secret, FUZZ_SECRET, sizeof(FUZZ_SECRET) - 1);
 	cfg->jwt_secret_len = sizeof(FUZZ_SECRET) - 1;
 	/* No server listens there: every query but auth_active (above)
