@@ -46,6 +46,42 @@ def cell(text):
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def profile_lines(scenario, p):
+    """The profile of a scenario's step (bench/run profile_step): where
+    PostgreSQL's time goes, per message sent."""
+    lines = [
+        "",
+        "## Where the database's time goes",
+        "",
+        f"{scenario}'s profile step: {p.get('rate')} messages/s, {p.get('sent')}"
+        f" sent, p99 {p.get('p99_ms')} ms; PostgreSQL used"
+        f" {p.get('postgres_us_per_message')} µs of CPU a message (every process"
+        " of the cluster). Times are wall-clock per message sent, waits for"
+        " locks and for the disk included. Top-level statements do not"
+        " overlap: they are what the daemons ask; nested statements are inside"
+        " them; a function's self time leaves out the functions it calls.",
+        "",
+        "| top-level statement | calls a message | µs a message | blocks a call |",
+        "|---|---|---|---|",
+    ]
+    for x in p.get("top_level") or []:
+        lines.append("| " + " | ".join(cell(v) for v in [
+            f"`{x.get('statement')}`", x.get("calls_per_message"),
+            x.get("us_per_message"), x.get("blocks_per_call")]) + " |")
+    lines += ["", "| nested statement | calls a message | µs a message | blocks a call |",
+              "|---|---|---|---|"]
+    for x in p.get("nested") or []:
+        lines.append("| " + " | ".join(cell(v) for v in [
+            f"`{x.get('statement')}`", x.get("calls_per_message"),
+            x.get("us_per_message"), x.get("blocks_per_call")]) + " |")
+    lines += ["", "| function | calls a message | self µs a message |", "|---|---|---|"]
+    for x in p.get("functions") or []:
+        lines.append("| " + " | ".join(cell(v) for v in [
+            x.get("function"), x.get("calls_per_message"),
+            x.get("self_us_per_message")]) + " |")
+    return lines
+
+
 def main():
     results_dir, out = sys.argv[1:3]
     results = []
@@ -117,6 +153,10 @@ def main():
                 "—" if value is None else value, f"≥ {x.get('target')}",
                 "yes" if x.get("met") is True else "no", r.get("date", ""),
             ]) + " |")
+    for r in results:
+        profile = (r.get("figures") or {}).get("profile")
+        if profile and not r.get("error"):
+            lines += profile_lines(r.get("scenario", "?"), profile)
     lines += ["", "## Method and notes", ""]
     for r in results:
         lines.append(f"### {r.get('scenario', '?')}")

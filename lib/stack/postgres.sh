@@ -40,6 +40,9 @@ ensure_cluster() {
 			printf "shared_buffers = '%s'\n" "$CHAT_PG_SHARED_BUFFERS"
 		[[ -n ${CHAT_PG_MAX_WAL_SIZE:-} ]] &&
 			printf "max_wal_size = '%s'\n" "$CHAT_PG_MAX_WAL_SIZE"
+		# The bench stack loads pg_stat_statements for its profiles.
+		[[ -n ${CHAT_PG_PRELOAD:-} ]] &&
+			printf "shared_preload_libraries = '%s'\n" "$CHAT_PG_PRELOAD"
 		true
 	} >"$conf.tmp"
 	chown "$RUN_USER:$RUN_USER" "$conf.tmp"
