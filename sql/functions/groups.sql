@@ -977,7 +977,8 @@ $$;
 -- the members it leaves (members, a uuid[] literal, which the daemon's
 -- copy of the group takes: it is read in event order) and the group's
 -- name and whether it is active. Then, for group_updated, a row for each
--- of those members with the frame as that member sees it.
+-- of those members with the frame as that member sees it. The events are
+-- found by primary key (= ANY), as in push_message_frames.
 CREATE OR REPLACE FUNCTION push_group_frames(ids bigint[], cursors text[])
 RETURNS TABLE (event_id bigint, group_id uuid, account_id uuid,
                member_status text, members text, group_name text,
@@ -991,18 +992,19 @@ LANGUAGE sql STABLE AS $$
                                 'group_member_left', 'group_member_removed')
                 THEN group_members_at(e.group_id, e.event_id)::text END,
            g.name, g.is_active,
-           stream_frame_with_cursor(group_stream_frame(e, NULL), c.cursor)
-      FROM unnest(ids, cursors) AS c(id, cursor)
-      JOIN event e ON e.event_id = c.id
+           stream_frame_with_cursor(group_stream_frame(e, NULL),
+                                    cursors[array_position(ids, e.event_id)])
+      FROM event e
       LEFT JOIN chat_group g ON g.group_id = e.group_id
+     WHERE e.event_id = ANY (ids)
     UNION ALL
     SELECT e.event_id, e.group_id, s.account_id, NULL, NULL, NULL, NULL,
            stream_frame_with_cursor(group_stream_frame(e, s.account_id),
-                                    c.cursor)
-      FROM unnest(ids, cursors) AS c(id, cursor)
-      JOIN event e ON e.event_id = c.id AND e.kind = 'group_updated'
+                                    cursors[array_position(ids, e.event_id)])
+      FROM event e
       JOIN group_member_span s ON s.group_id = e.group_id
        AND s.began <= e.event_id AND (s.ended IS NULL OR s.ended > e.event_id)
+     WHERE e.event_id = ANY (ids) AND e.kind = 'group_updated'
      ORDER BY 1, 3 NULLS FIRST
 $$;
 

@@ -12,7 +12,7 @@ pg_stat_get_xact_function_calls() gives the calls of that transaction."""
 
 import pytest
 
-from chat_api import make_friends, new_user, psql, send
+from chat_api import gsend, make_friends, new_group, new_user, psql, send
 
 pytestmark = pytest.mark.stack_cluster
 
@@ -74,3 +74,73 @@ def test_a_read_scans_no_table_whole():
     events, scans = map(int, out.split("|"))
     assert events >= 6, out
     assert scans == 0, f"{scans} sequential scans of event in two reads"
+
+
+def test_the_frames_of_messages_scan_no_table_whole():
+    """The frames of the messages a read names (push_message_frames) are
+    found by primary key, whatever the size of the message table: joined
+    to the unnest of the ids, which the planner takes for 100 rows, a
+    table of a few thousand messages (a new service, the bench's) was
+    read whole at every call, by a hash join over a sequential scan."""
+    a, b = new_user(), new_user()
+    make_friends(a, b)
+    ids = [send(a, b, f"frame me {i}")["message_id"] for i in range(3)]
+    out = psql(DB, f"""
+        BEGIN;
+        SET LOCAL plan_cache_mode = force_generic_plan;
+        PREPARE frames(uuid[], text[]) AS
+            SELECT * FROM push_message_frames($1, $2);
+        CREATE TEMP TABLE scans AS
+            SELECT seq_scan FROM pg_stat_xact_user_tables
+             WHERE relname = 'message';
+        CREATE TEMP TABLE got AS
+            EXECUTE frames('{{{",".join(ids)}}}', '{{c0,c1,c2}}');
+        SELECT (SELECT count(*) FROM got
+                 WHERE frame::json->>'cursor' =
+                       'c' || array_position('{{{",".join(ids)}}}'::uuid[],
+                                             message_id) - 1),
+               (SELECT seq_scan FROM pg_stat_xact_user_tables
+                 WHERE relname = 'message') - (SELECT seq_scan FROM scans);
+        ROLLBACK;
+        """)
+    frames, scans = map(int, out.split("|"))
+    assert frames == 3, f"{frames} of 3 frames carry their own cursor: {out}"
+    assert scans == 0, f"{scans} sequential scans of message for 3 frames"
+
+
+def test_the_frames_of_group_events_scan_no_table_whole():
+    """As push_message_frames, push_group_frames finds the events a read
+    names by primary key, whatever the size of the event table."""
+    a, b = new_user(), new_user()
+    group = new_group(a, b)
+    for i in range(3):
+        gsend(a, group, f"frame me {i}")
+    gid = group["group_id"]
+    out = psql(DB, f"""
+        BEGIN;
+        SET LOCAL plan_cache_mode = force_generic_plan;
+        PREPARE frames(bigint[], text[]) AS
+            SELECT * FROM push_group_frames($1, $2);
+        CREATE TEMP TABLE asked AS
+            SELECT array_agg(event_id ORDER BY event_id) AS ids,
+                   array_agg('c' || event_id ORDER BY event_id) AS cursors
+              FROM event WHERE group_id = '{gid}';
+        CREATE TEMP TABLE scans AS
+            SELECT seq_scan FROM pg_stat_xact_user_tables
+             WHERE relname = 'event';
+        SELECT ids, cursors FROM asked \\gset
+        CREATE TEMP TABLE got AS EXECUTE frames(:'ids', :'cursors');
+        SELECT (SELECT count(*) FROM got WHERE account_id IS NULL),
+               (SELECT count(*) FROM got
+                 WHERE frame::json->>'cursor' = 'c' || event_id),
+               (SELECT count(*) FROM got
+                 WHERE frame::json->>'cursor' <> 'c' || event_id),
+               (SELECT cardinality(ids) FROM asked),
+               (SELECT seq_scan FROM pg_stat_xact_user_tables
+                 WHERE relname = 'event') - (SELECT seq_scan FROM scans);
+        ROLLBACK;
+        """)
+    rows, right, wrong, events, scans = map(int, out.split("|"))
+    assert events >= 4 and rows == events, out     # one row an event
+    assert right >= 3 and wrong == 0, out          # each its own cursor
+    assert scans == 0, f"{scans} sequential scans of event for {events} frames"
