@@ -132,6 +132,18 @@ Environment:
   CHAT_FUZZ_SECONDS
                    seconds each fuzz harness runs under ./stack test
                    (default $FUZZ_TEST_SECONDS)
+  CHAT_DB_HOST     address of a PostgreSQL on another host (one of several
+                   hosts on one database, as tests/multihost builds them):
+                   up starts no cluster and runs no migrations, and the
+                   stack's processes connect to its database $DB_NAME as
+                   $DB_ROLE over TCP
+  CHAT_PG_LISTEN   ADDRESS/PREFIX: the stack's PostgreSQL also listens on
+                   ADDRESS (TCP port 5432) and lets $DB_ROLE in from that
+                   network without a password: for a private test network
+                   only (tests/multihost)
+  CHAT_NODE_PREFIX the push daemons' node ids are PREFIX1..PREFIXN
+                   (default node-); the daemons of several hosts on one
+                   database need ids of their own
 
 Files in the state directory: NAME.conf (the web server's configuration),
 log/push-K.log (stdout and stderr of push daemon K, appended),
@@ -240,6 +252,7 @@ resolve_settings() {
 	safe_path "$ROOT" "the repository directory"
 
 	local stored_host='' stored_port='' stored_server='' stored_daemons='' stored_push_port='' key value
+	local stored_db_host='' stored_node_prefix=''
 	STORED_PUSH_BIN='' STORED_SANITIZE=0
 	if [[ -f $STACK_DIR/stack.env ]]; then
 		while IFS='=' read -r key value; do
@@ -249,6 +262,8 @@ resolve_settings() {
 			CHAT_SERVER) stored_server=$value ;;
 			CHAT_DAEMONS) stored_daemons=$value ;;
 			CHAT_PUSH_PORT) stored_push_port=$value ;;
+			CHAT_DB_HOST) stored_db_host=$value ;;
+			CHAT_NODE_PREFIX) stored_node_prefix=$value ;;
 			CHAT_SANITIZE) [[ $value == 1 ]] && STORED_SANITIZE=1 ;;
 			PUSH_BIN) STORED_PUSH_BIN=$value ;;
 			esac
@@ -261,6 +276,9 @@ resolve_settings() {
 	# Empty: the first push daemon follows the main port (PORT + 1).
 	PUSH_PORT_SETTING=${OPT_PUSH_PORT:-${CHAT_PUSH_PORT:-$stored_push_port}}
 	FCGI_PROCS=${CHAT_FCGI_PROCS:-2}
+	DB_HOST=${CHAT_DB_HOST:-$stored_db_host}
+	PG_LISTEN=${CHAT_PG_LISTEN:-}
+	NODE_PREFIX=${CHAT_NODE_PREFIX:-${stored_node_prefix:-node-}}
 
 	[[ $HOST =~ ^[A-Za-z0-9.:-]+$ ]] || die "--host '$HOST' is not an address or host name"
 	if [[ ! $PORT =~ ^[1-9][0-9]{0,4}$ ]] || ((PORT > 65535)); then
@@ -275,6 +293,12 @@ resolve_settings() {
 		die "the push daemons' ports $PUSH_PORT..$((PUSH_PORT + DAEMONS - 1)) include the main port $PORT: choose another --push-port"
 	fi
 	[[ $FCGI_PROCS =~ ^[1-9][0-9]{0,2}$ ]] || die "CHAT_FCGI_PROCS '$FCGI_PROCS' must be a number from 1 to 999"
+	[[ -z $DB_HOST || $DB_HOST =~ ^[A-Za-z0-9.:-]+$ ]] ||
+		die "CHAT_DB_HOST '$DB_HOST' is not an address or host name"
+	[[ -z $PG_LISTEN || $PG_LISTEN =~ ^[0-9.]+/[0-9]{1,2}$ ]] ||
+		die "CHAT_PG_LISTEN '$PG_LISTEN' is not an IPv4 ADDRESS/PREFIX"
+	[[ $NODE_PREFIX =~ ^[a-z][a-z0-9-]{0,31}$ ]] ||
+		die "CHAT_NODE_PREFIX '$NODE_PREFIX' must be a lowercase letter, then up to 31 lowercase letters, digits and -"
 	SERVER=$(server_name "$SERVER") || die "--server '$SERVER': unknown web server (${WEB_SERVERS[*]})"
 
 	PGDATA=$STACK_DIR/pg/data
@@ -288,7 +312,11 @@ resolve_settings() {
 	FCGI_SOCKET=$RUN_DIR/chat-fcgi.sock
 	FCGI_PIDFILE=$RUN_DIR/chat-fcgi.pid
 	FCGI_LOG=$LOG_DIR/chat-fcgi.log
-	CONNINFO="host=$RUN_DIR dbname=$DB_NAME user=$DB_ROLE"
+	if [[ -n $DB_HOST ]]; then
+		CONNINFO="host=$DB_HOST dbname=$DB_NAME user=$DB_ROLE"
+	else
+		CONNINFO="host=$RUN_DIR dbname=$DB_NAME user=$DB_ROLE"
+	fi
 	# The same sanitizer settings for the FastCGI processes and the daemons.
 	ASAN_OPTS="detect_leaks=1:log_path=$LOG_DIR/asan:abort_on_error=0"
 	UBSAN_OPTS="print_stacktrace=1:log_path=$LOG_DIR/ubsan"
@@ -328,6 +356,8 @@ CHAT_PORT=$PORT
 CHAT_SERVER=$SERVER
 CHAT_DAEMONS=$DAEMONS
 CHAT_PUSH_PORT=$PUSH_PORT_SETTING
+CHAT_DB_HOST=$DB_HOST
+CHAT_NODE_PREFIX=$NODE_PREFIX
 CHAT_SANITIZE=$SANITIZE
 PUSH_BIN=$PUSH_RUN_BIN
 EOF
