@@ -260,12 +260,13 @@ async def test_group_events_cross_hosts():
         "type": "group_typing_indicator", "group_id": gid,
         "user_id": leader.account_id, "is_typing": True}
 
-    await c2.send({"type": "mark_group_read", "group_id": gid,
-                   "message_id": gmid})
-    for conn in (cl, c1):
+    # Read on h2 (the newest message), heard on h1.
+    await c3.send({"type": "mark_group_read", "group_id": gid,
+                   "message_id": rest_message["message_id"]})
+    for conn in (cl, c2):
         frame = await conn.expect("group_read", group_id=gid)
         assert (frame["user_id"], frame["message_id"]) == \
-            (m2.account_id, gmid)
+            (m3.account_id, rest_message["message_id"])
 
     body(await rest(leader, api, "PUT", group_path(gid),
                     token=leader.access, json={"name": "renamed"}), 200)
@@ -296,7 +297,8 @@ async def test_group_events_cross_hosts():
 # ------------------------------------------------- a host cut off and back
 
 PAIRS = 4
-SENDS_EACH = 6      # per sender while the other host is away
+ROUNDS_AFTER_OFFLINE = 3    # sends to each receiver once h1 took it for
+                            # offline, before h2 comes back
 
 
 @ws_test(timeout=180)
@@ -315,30 +317,42 @@ async def test_host_cut_off_and_back_loses_nothing():
     before = [last_cursor(conn) for conn in rconns]
 
     acked = {r.account_id: [] for r in receivers}
+
+    async def send_round(i):
+        """Each sender to its receiver, over REST or the socket in turn."""
+        for j, (s, r) in enumerate(zip(senders, receivers)):
+            content = f"while away {i}"
+            if (i + j) % 2:
+                m = body(await rest(s, send_message, s.access,
+                                    r.account_id, content), 201)
+            else:
+                temp = f"away-{i}"
+                await sconns[j].send({"type": "send_message",
+                                      "receiver_id": r.account_id,
+                                      "content": content, "temp_id": temp})
+                m = await sconns[j].expect("message_sent", temp_id=temp)
+            acked[r.account_id].append(m["message_id"])
+
+    def offline_heard():
+        return all(conn.count(of_type("friend_offline", user_id=r.account_id))
+                   for r, conn in zip(receivers, sconns))
+
     link(h2, "down")
     try:
-        # h1 keeps sending, over REST and the socket, while h2 is away.
-        for i in range(SENDS_EACH):
-            for j, (s, r) in enumerate(zip(senders, receivers)):
-                content = f"while away {i}"
-                if (i + j) % 2:
-                    m = body(await rest(s, send_message, s.access,
-                                        r.account_id, content), 201)
-                    acked[r.account_id].append(m["message_id"])
-                else:
-                    temp = f"away-{i}"
-                    await sconns[j].send({"type": "send_message",
-                                          "receiver_id": r.account_id,
-                                          "content": content,
-                                          "temp_id": temp})
-                    m = await sconns[j].expect("message_sent", temp_id=temp)
-                    acked[r.account_id].append(m["message_id"])
+        # h1 keeps sending while h2 is away: before h2's users are taken
+        # for offline (their daemons' heartbeats older than the node
+        # timeout), and after.
+        deadline = time.monotonic() + NODE_TIMEOUT + 20
+        rounds, after = 0, 0
+        while after < ROUNDS_AFTER_OFFLINE:
+            assert time.monotonic() < deadline, \
+                f"h2's users not offline for h1 within {NODE_TIMEOUT + 20} s"
+            await send_round(rounds)
+            rounds += 1
+            if offline_heard():
+                after += 1
             await asyncio.sleep(0.5)
-        # h2's users go offline for h1 once its daemons' heartbeats are
-        # older than the node timeout.
-        for s, r, conn in zip(senders, receivers, sconns):
-            await conn.expect("friend_offline", user_id=r.account_id,
-                              timeout=NODE_TIMEOUT + 15)
+        for s, r in zip(senders, receivers):
             assert r.account_id not in await blocking(rest_online, s)
     finally:
         link(h2, "up")
