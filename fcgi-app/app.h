@@ -8,11 +8,16 @@
 
 struct app {
 	struct config	 cfg;
-	struct db	 db;
+	struct db	 db;		/* the primary */
+	/* History and search, when a replica is configured (replica.h);
+	 * after a failed connection, not tried again before retry_at. */
+	struct db	 replica;
+	double		 replica_retry_at;
 	/* Verified against when a login names no account, so that an
 	 * unknown name costs as much time as a wrong password. */
 	char		*dummy_hash;
-	/* The rate limits given to each database session (db_setup). */
+	/* The rate limits of chat.conf: given to each database session, or
+	 * checked to be there behind a pooler (main.c). */
 	char		 ratelimit_buf[RATELIMIT_NPARAMS][RATELIMIT_PARAM_SIZE];
 	const char	*ratelimit_params[RATELIMIT_NPARAMS];
 };

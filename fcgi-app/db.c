@@ -5,20 +5,23 @@
 #include "log.h"
 #include "metrics.h"
 
+/* The last generation given to a connection of this process. */
+static unsigned int db_generation;
+
 void
-db_init(struct db *db, const char *conninfo)
+db_init(struct db *db, const char *label, const char *conninfo, int flags)
 {
 	memset(db, 0, sizeof(*db));
+	db->label = label;
 	db->conninfo = conninfo;
+	db->flags = flags;
 }
 
 void
-db_setup(struct db *db, const char *sql, const char *const *params,
-    int nparams)
+db_on_connect(struct db *db, db_connected_fn fn, void *arg)
 {
-	db->setup_sql = sql;
-	db->setup_params = params;
-	db->setup_nparams = nparams;
+	db->connected = fn;
+	db->connected_arg = arg;
 }
 
 void
@@ -37,24 +40,16 @@ db_connect(struct db *db)
 	PQsetNoticeProcessor(db->conn, log_db_notice, NULL);
 	if (PQstatus(db->conn) != CONNECTION_OK) {
 		/* The message names the server, never a password. */
-		log_warnx("database: %s", PQerrorMessage(db->conn));
+		log_warnx("%s: %s", db->label, PQerrorMessage(db->conn));
 		db_close(db);
 		metrics_db_error(METRICS_DB_CONNECT);
 		return DB_UNAVAILABLE;
 	}
-	db->gen++;
-	log_info("database: connected");
-	if (db->setup_sql != NULL) {
-		PGresult *res = PQexecParams(db->conn, db->setup_sql,
-		    db->setup_nparams, NULL, db->setup_params, NULL, NULL, 0);
-
-		if (PQresultStatus(res) != PGRES_TUPLES_OK &&
-		    PQresultStatus(res) != PGRES_COMMAND_OK)
-			log_warnx("database: setup: %s",
-			    PQresultErrorMessage(res));
-		PQclear(res);
-	}
-	return DB_OK;
+	db->gen = ++db_generation;
+	log_info("%s: connected", db->label);
+	if (db->connected != NULL)
+		db->connected(db, db->connected_arg);
+	return db->conn != NULL ? DB_OK : DB_UNAVAILABLE;
 }
 
 /*
@@ -84,7 +79,7 @@ static enum db_status
 db_failure(struct db *db, PGresult *res)
 {
 	if (PQstatus(db->conn) != CONNECTION_OK) {
-		log_warnx("database: connection lost: %s",
+		log_warnx("%s: connection lost: %s", db->label,
 		    PQerrorMessage(db->conn));
 		db_close(db);
 		metrics_db_error(METRICS_DB_LOST);
@@ -110,8 +105,8 @@ db_prepare(struct db *db, struct db_stmt *stmt)
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		st = db_failure(db, res);
 		if (st == DB_FAILED)
-			log_errorx("database: prepare %s: %s", stmt->name,
-			    PQresultErrorMessage(res));
+			log_errorx("%s: prepare %s: %s", db->label,
+			    stmt->name, PQresultErrorMessage(res));
 	} else
 		stmt->prepared_gen = db->gen;
 	PQclear(res);
@@ -127,10 +122,15 @@ db_run(struct db *db, struct db_stmt *stmt, const char *const *params,
 	*res = NULL;
 	if ((st = db_check(db)) != DB_OK)
 		return st;
-	if ((st = db_prepare(db, stmt)) != DB_OK)
-		return st;
-	*res = PQexecPrepared(db->conn, stmt->name, stmt->nparams, params,
-	    NULL, NULL, (stmt->flags & DB_BINARY) != 0);
+	if (db->flags & DB_UNNAMED)
+		*res = PQexecParams(db->conn, stmt->sql, stmt->nparams, NULL,
+		    params, NULL, NULL, (stmt->flags & DB_BINARY) != 0);
+	else {
+		if ((st = db_prepare(db, stmt)) != DB_OK)
+			return st;
+		*res = PQexecPrepared(db->conn, stmt->name, stmt->nparams,
+		    params, NULL, NULL, (stmt->flags & DB_BINARY) != 0);
+	}
 	switch (PQresultStatus(*res)) {
 	case PGRES_TUPLES_OK:
 	case PGRES_COMMAND_OK:
@@ -138,7 +138,7 @@ db_run(struct db *db, struct db_stmt *stmt, const char *const *params,
 	default:
 		st = db_failure(db, *res);
 		if (st == DB_FAILED)
-			log_debug("database: %s: %s", stmt->name,
+			log_debug("%s: %s: %s", db->label, stmt->name,
 			    PQresultErrorMessage(*res));
 		return st;
 	}

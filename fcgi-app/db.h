@@ -1,7 +1,11 @@
 /*
- * The FastCGI process's one database connection. Statements are prepared on
- * first use and again after every reconnection; every query is a prepared
- * statement with parameters, never SQL built from input.
+ * A FastCGI process's database connection. Every query is a statement
+ * with parameters, never SQL built from input. Statements are prepared on
+ * first use and again after every reconnection, unless the connection is
+ * DB_UNNAMED: behind a pooler in transaction mode each transaction may run
+ * on another server connection, where a statement prepared on one is
+ * unknown, so each is sent unnamed with its SQL (parsed and planned at
+ * every call: the functions it calls keep their plans per server session).
  */
 #ifndef CHAT_DB_H
 #define CHAT_DB_H
@@ -23,15 +27,26 @@ struct db_stmt {
 #define DB_STMT_FLAGS(name, nparams, flags, sql) \
 	{ name, sql, nparams, flags, 0 }
 
+struct db;
+
+/* Called on every new connection, before its first statement. */
+typedef void	(*db_connected_fn)(struct db *, void *);
+
 struct db {
 	PGconn		*conn;
+	const char	*label;		/* "database", "replica": in logs */
 	const char	*conninfo;
-	unsigned int	 gen;		/* bumped on every new connection */
-	/* Run first on every new connection (the session's settings). */
-	const char	*setup_sql;
-	const char *const *setup_params;
-	int		 setup_nparams;
+	int		 flags;		/* DB_UNNAMED */
+	/* Bumped on every new connection; unique among the connections of
+	 * the process, so that a statement prepared on one is never taken
+	 * for one prepared on another. */
+	unsigned int	 gen;
+	db_connected_fn	 connected;
+	void		*connected_arg;
 };
+
+/* Statements are sent unnamed, never prepared (see above). */
+#define DB_UNNAMED	0x1
 
 enum db_status {
 	DB_OK,
@@ -39,13 +54,14 @@ enum db_status {
 	DB_FAILED,		/* the statement failed: see the result */
 };
 
-void	db_init(struct db *db, const char *conninfo);
+void	db_init(struct db *db, const char *label, const char *conninfo,
+	    int flags);
 /*
- * sql with nparams params (kept by the caller) runs first on every new
- * connection; one that fails is logged, and the connection kept.
+ * fn(db, arg) runs on every new connection, before the statement that
+ * made it: the session's settings. It may run statements with db_run();
+ * one that loses the connection makes the connection fail.
  */
-void	db_setup(struct db *db, const char *sql, const char *const *params,
-	    int nparams);
+void	db_on_connect(struct db *db, db_connected_fn fn, void *arg);
 void	db_close(struct db *db);
 
 /*

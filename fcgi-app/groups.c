@@ -329,7 +329,7 @@ groups_messages(struct request *rq, struct reply *rp)
 	groups_path_id(rp, rq, gid);
 	fields_page(rp, rq, FIELDS_PAGE_DEFAULT, skip, limit);
 	if (!reply_has_invalid(rp))
-		proc_call(rq, rp, &groups_messages_stmt, params, NULL);
+		proc_read(rq, rp, &groups_messages_stmt, params);
 }
 
 /* POST /group-chat/{id}/messages: a group_id in the body is ignored. */
@@ -367,7 +367,7 @@ groups_search(struct request *rq, struct reply *rp)
 		const char *params[] = { rq->account_id, gid, keyword, skip,
 		    limit };
 
-		proc_call(rq, rp, &groups_search_stmt, params, NULL);
+		proc_read(rq, rp, &groups_search_stmt, params);
 	}
 }
 

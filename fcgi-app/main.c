@@ -31,6 +31,7 @@
 #include "metrics.h"
 #include "password.h"
 #include "prefork.h"
+#include "replica.h"
 #include "reply.h"
 #include "request.h"
 #include "router.h"
@@ -38,6 +39,7 @@
 static volatile sig_atomic_t main_stopping;
 
 static const struct option main_long_options[] = {
+	{ "connect-query", no_argument, NULL, 'Q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -49,6 +51,7 @@ main_usage(FILE *out, int status)
 {
 	fprintf(out,
 	    "usage: chat-fcgi [-n] [-c config] [-s socket [-w workers]]\n"
+	    "       chat-fcgi [-c config] --connect-query\n"
 	    "       chat-fcgi --help | --version\n"
 	    "  -c config   the configuration file (default: $CHAT_CONFIG, "
 	    "else %s)\n"
@@ -58,6 +61,10 @@ main_usage(FILE *out, int status)
 	    "              without it, descriptor 0 is the FastCGI socket "
 	    "(lighttpd, spawn-fcgi)\n"
 	    "  -w workers  worker processes with -s (default 2)\n"
+	    "  --connect-query  print the statement that gives a database "
+	    "session the rate\n"
+	    "              limits of the configuration (PgBouncer's "
+	    "connect_query) and exit\n"
 	    "Signals: SIGTERM stops it after the request in hand; SIGHUP is "
 	    "ignored.\n",
 	    CONFIG_DEFAULT_PATH);
@@ -86,6 +93,63 @@ main_signals(void)
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+}
+
+static struct db_stmt main_limits_stmt = DB_STMT("rate_configure",
+    RATELIMIT_NPARAMS, RATELIMIT_CONFIGURE_SQL);
+static struct db_stmt main_limits_check_stmt = DB_STMT("rate_configured",
+    RATELIMIT_NPARAMS, RATELIMIT_CHECK_SQL);
+
+/*
+ * A new connection's session: given the rate limits of chat.conf, which
+ * sql/functions/limits.sql reads from it (a session without them is not
+ * limited). Behind a pooler in transaction mode (database.pooled) the
+ * pooler gives them to each server connection (connect_query): a setting
+ * made here would reach one server connection only, so they are checked
+ * instead, on the server connection this statement lands on, and a
+ * pooler that does not give them is named in the log at every connection.
+ */
+static void
+main_db_session(struct db *db, void *arg)
+{
+	struct app *app = arg;
+	PGresult *res;
+	enum db_status st;
+
+	if (!app->cfg.db_pooled) {
+		st = db_run(db, &main_limits_stmt, app->ratelimit_params, &res);
+		if (st == DB_FAILED)
+			log_warnx("database: setting the rate limits: %s",
+			    PQresultErrorMessage(res));
+		PQclear(res);
+		return;
+	}
+	st = db_run(db, &main_limits_check_stmt, app->ratelimit_params, &res);
+	if (st == DB_FAILED)
+		log_warnx("database: checking the rate limits: %s",
+		    PQresultErrorMessage(res));
+	else if (st == DB_OK && (PQntuples(res) != 1 ||
+	    strcmp(PQgetvalue(res, 0, 0), "t") != 0)) {
+		log_errorx("database: pooled connections lack the rate limits "
+		    "of chat.conf: set connect_query in pgbouncer.ini to the "
+		    "output of chat-fcgi --connect-query (docs/DEPLOY.md)");
+		metrics_db_error(METRICS_DB_LIMITS);
+	}
+	PQclear(res);
+}
+
+/* --connect-query: the statement, on stdout. */
+static int
+main_connect_query(const struct config *cfg)
+{
+	char sql[512];
+
+	if (ratelimit_configure_text(cfg, sql, sizeof(sql)) == -1) {
+		log_warnx("the rate limits do not fit a statement");
+		return 1;
+	}
+	printf("%s\n", sql);
+	return 0;
 }
 
 /* The secret files, looked at once a second at most, before a request
@@ -181,11 +245,14 @@ main(int argc, char *argv[])
 	const char *path = config_default_path();
 	const char *socket_path = NULL;
 	char err[CONFIG_ERRLEN];
-	int ch, check_only = 0, workers = 2, listen_fd = 0;
+	int ch, check_only = 0, connect_query = 0, workers = 2, listen_fd = 0;
 
 	while ((ch = getopt_long(argc, argv, "c:hns:w:", main_long_options,
 	    NULL)) != -1) {
 		switch (ch) {
+		case 'Q':
+			connect_query = 1;
+			break;
 		case 'h':
 			main_usage(stdout, 0);
 			break;
@@ -222,6 +289,12 @@ main(int argc, char *argv[])
 		printf("configuration OK\n");
 		return 0;
 	}
+	if (connect_query) {
+		int rc = main_connect_query(&app.cfg);
+
+		config_free(&app.cfg);
+		return rc;
+	}
 	log_set_level(app.cfg.log_level);
 	log_info("chat-fcgi %s starting", PACKAGE_VERSION);
 
@@ -246,10 +319,12 @@ main(int argc, char *argv[])
 	if (app.dummy_hash == NULL)
 		fatalx("cannot hash a password: is yescrypt available?");
 	metrics_open(app.cfg.metrics_fcgi_file);
-	db_init(&app.db, app.cfg.db_conninfo);
+	db_init(&app.db, "database", app.cfg.db_fcgi_conninfo[0] != '\0' ?
+	    app.cfg.db_fcgi_conninfo : app.cfg.db_conninfo,
+	    app.cfg.db_pooled ? DB_UNNAMED : 0);
 	ratelimit_params(&app.cfg, app.ratelimit_buf, app.ratelimit_params);
-	db_setup(&app.db, RATELIMIT_CONFIGURE_SQL, app.ratelimit_params,
-	    RATELIMIT_NPARAMS);
+	db_on_connect(&app.db, main_db_session, &app);
+	replica_init(&app);
 	FCGX_InitRequest(&fcgx, listen_fd, 0);
 
 	while (!main_stopping && FCGX_Accept_r(&fcgx) >= 0) {
@@ -261,6 +336,7 @@ main(int argc, char *argv[])
 	/* Free everything, so that leak checkers see a clean exit. */
 	FCGX_Free(&fcgx, 1);
 	db_close(&app.db);
+	replica_close(&app);
 	metrics_close();
 	free(app.dummy_hash);
 	config_free(&app.cfg);

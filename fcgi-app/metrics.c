@@ -33,6 +33,7 @@ struct metrics_file {
 	uint64_t	 latency[METRICS_ROUTES_MAX][PROMTEXT_NBUCKETS + 1];
 	uint64_t	 latency_us[METRICS_ROUTES_MAX];
 	uint64_t	 db_errors[METRICS_DB_NERRORS];
+	uint64_t	 reads[METRICS_READ_NKINDS];
 };
 
 #define METRICS_HEADER_SIZE	offsetof(struct metrics_file, requests)
@@ -41,6 +42,13 @@ static const char *const metrics_db_kinds[METRICS_DB_NERRORS] = {
 	[METRICS_DB_CONNECT] = "connect",
 	[METRICS_DB_LOST] = "lost",
 	[METRICS_DB_STATEMENT] = "statement",
+	[METRICS_DB_LIMITS] = "limits",
+};
+
+static const char *const metrics_read_kinds[METRICS_READ_NKINDS] = {
+	[METRICS_READ_REPLICA] = "replica",
+	[METRICS_READ_UNREACHABLE] = "primary_replica_unreachable",
+	[METRICS_READ_BEHIND] = "primary_replica_behind",
 };
 
 static struct metrics_file *metrics_map;
@@ -177,6 +185,13 @@ metrics_db_error(enum metrics_db_error kind)
 }
 
 /* The method and route labels of route (0: none matched). */
+void
+metrics_read(enum metrics_read where)
+{
+	if (metrics_map != NULL && where < METRICS_READ_NKINDS)
+		metrics_add(&metrics_map->reads[where], 1);
+}
+
 static void
 metrics_route_labels(int route, const char **method, char *path,
     size_t size)
@@ -247,13 +262,27 @@ metrics_write(const struct metrics_file *m, struct promtext *pt)
 	}
 
 	promtext_family(pt, "chat_fcgi_database_errors_total", "counter",
-	    "Database failures, by kind: connect (no connection made), "
-	    "lost (in a statement), statement (one that failed).");
+	    "Database failures, the replica's included, by kind: connect "
+	    "(no connection made), lost (in a statement), statement (one "
+	    "that failed), limits (a pooled connection without the rate "
+	    "limits of chat.conf).");
 	for (int k = 0; k < METRICS_DB_NERRORS; k++) {
 		const char *labels[] = { "kind", metrics_db_kinds[k], NULL };
 
 		promtext_count(pt, "chat_fcgi_database_errors_total", labels,
 		    metrics_get(&m->db_errors[k]));
+	}
+
+	promtext_family(pt, "chat_fcgi_replica_reads_total", "counter",
+	    "History and search reads with a replica configured, by where "
+	    "they were served: replica, or the primary because the replica "
+	    "was unreachable (or failed) or had not caught up in time.");
+	for (int k = 0; k < METRICS_READ_NKINDS; k++) {
+		const char *labels[] = { "served", metrics_read_kinds[k],
+		    NULL };
+
+		promtext_count(pt, "chat_fcgi_replica_reads_total", labels,
+		    metrics_get(&m->reads[k]));
 	}
 }
 

@@ -20,7 +20,17 @@ enum metrics_db_error {
 	METRICS_DB_CONNECT,	/* no connection could be made */
 	METRICS_DB_LOST,	/* the connection was lost in a statement */
 	METRICS_DB_STATEMENT,	/* a statement (or its prepare) failed */
+	/* A pooled connection without chat.conf's rate limits (main.c). */
+	METRICS_DB_LIMITS,
 	METRICS_DB_NERRORS
+};
+
+/* Where a read the replica may serve was served (replica.h). */
+enum metrics_read {
+	METRICS_READ_REPLICA,		/* the replica, caught up */
+	METRICS_READ_UNREACHABLE,	/* the primary: replica down or failing */
+	METRICS_READ_BEHIND,		/* the primary: replica not caught up */
+	METRICS_READ_NKINDS
 };
 
 /*
@@ -34,6 +44,7 @@ void	metrics_close(void);
 /* A request answered with status after seconds; route: rq->route. */
 void	metrics_request(int route, int status, double seconds);
 void	metrics_db_error(enum metrics_db_error kind);
+void	metrics_read(enum metrics_read where);
 
 /* GET /metrics: the text of the counters; 404 unless from loopback. */
 void	metrics_reply(struct request *rq, struct reply *rp);

@@ -5,6 +5,7 @@
 #include "app.h"
 #include "jsonw.h"
 #include "page.h"
+#include "replica.h"
 
 /*
  * The columns of message_page_row (sql/migrations/020_baseline.sql), in
@@ -254,7 +255,7 @@ page_call(struct request *rq, struct reply *rp, struct db_stmt *stmt,
 	PGresult *res;
 	enum db_status st;
 
-	st = db_run(&rq->app->db, stmt, params, &res);
+	st = replica_run(rq->app, stmt, params, &res);
 	if (st != DB_OK)
 		reply_db_error(rp, st);
 	else

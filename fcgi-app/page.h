@@ -13,9 +13,10 @@
 #include "request.h"
 
 /*
- * Runs stmt (DB_BINARY, selecting message_page_row rows) with params
- * and answers the page, or the error the header row states. skip and
- * limit are the page's, as decimal text.
+ * Runs stmt (DB_BINARY, selecting message_page_row rows, reading only)
+ * with params, on the replica when one serves (replica.h), and answers
+ * the page, or the error the header row states. skip and limit are the
+ * page's, as decimal text.
  */
 void	page_call(struct request *rq, struct reply *rp, struct db_stmt *stmt,
 	    const char *const *params, const char *skip, const char *limit);

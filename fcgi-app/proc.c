@@ -6,6 +6,7 @@
 #include "log.h"
 #include "page.h"
 #include "proc.h"
+#include "replica.h"
 
 /*
  * The NOTIFY of docs/events.md: $1 names the accounts the events concern
@@ -34,15 +35,13 @@ proc_notify(struct db *db, const char *accounts)
 	PQclear(res);
 }
 
-void
-proc_call(struct request *rq, struct reply *rp, struct db_stmt *stmt,
-    const char *const *params, const char *wake)
+/* Answers the result of stmt as proc_call() says; returns its events. */
+static int
+proc_answer(struct reply *rp, const struct db_stmt *stmt, enum db_status st,
+    const PGresult *res)
 {
-	PGresult *res;
-	enum db_status st;
 	int events = 0;
 
-	st = db_run(&rq->app->db, stmt, params, &res);
 	if (st != DB_OK)
 		reply_db_error(rp, st);
 	else if (stmt->flags & DB_BINARY)
@@ -54,9 +53,34 @@ proc_call(struct request *rq, struct reply *rp, struct db_stmt *stmt,
 		    PQgetvalue(res, 0, 1));
 		events = proc_int(PQgetvalue(res, 0, 2));
 	}
+	return events;
+}
+
+void
+proc_call(struct request *rq, struct reply *rp, struct db_stmt *stmt,
+    const char *const *params, const char *wake)
+{
+	PGresult *res;
+	enum db_status st;
+	int events;
+
+	st = db_run(&rq->app->db, stmt, params, &res);
+	events = proc_answer(rp, stmt, st, res);
 	PQclear(res);
 	if (events > 0)
 		proc_notify(&rq->app->db, wake);
+}
+
+void
+proc_read(struct request *rq, struct reply *rp, struct db_stmt *stmt,
+    const char *const *params)
+{
+	PGresult *res;
+	enum db_status st;
+
+	st = replica_run(rq->app, stmt, params, &res);
+	proc_answer(rp, stmt, st, res);
+	PQclear(res);
 }
 
 void

@@ -22,6 +22,13 @@ void	proc_call(struct request *rq, struct reply *rp, struct db_stmt *stmt,
 	    const char *const *params, const char *wake);
 
 /*
+ * proc_call() of a statement that only reads (it records no events), on
+ * the replica when one serves (replica.h).
+ */
+void	proc_read(struct request *rq, struct reply *rp, struct db_stmt *stmt,
+	    const char *const *params);
+
+/*
  * proc_call() for a handler that acts on the object named in the path:
  * stmt gets the caller's account, the UUID of the path parameter name,
  * then extra unless NULL. A bad UUID is a 422 at ["path", name].

@@ -36,7 +36,17 @@ struct config_stamp {
 };
 
 struct config {
+	/* Straight to PostgreSQL: the push daemons (LISTEN needs a
+	 * session), chatctl, and chat-fcgi unless db_fcgi_conninfo is set. */
 	char		*db_conninfo;
+	/* chat-fcgi's connection ("": db_conninfo); db_pooled: it leads to a
+	 * pooler in transaction mode (fcgi-app/db.h). */
+	char		*db_fcgi_conninfo;
+	int		 db_pooled;
+	/* A streaming replica for history and search ("": none), and how
+	 * long a read waits for it to catch up (fcgi-app/replica.h). */
+	char		*db_replica_conninfo;
+	int		 db_replica_wait_ms;
 	char		*jwt_secret_file;
 	int		 access_token_minutes;
 	int		 refresh_token_days;

@@ -1,4 +1,6 @@
+#include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "ratelimit.h"
@@ -90,4 +92,32 @@ ratelimit_params(const struct config *cfg,
 	ratelimit_param(buf[9], cfg->limits_registrations_per_address);
 	for (int i = 0; i < RATELIMIT_NPARAMS; i++)
 		params[i] = buf[i];
+}
+
+int
+ratelimit_configure_text(const struct config *cfg, char *buf, size_t size)
+{
+	char values[RATELIMIT_NPARAMS][RATELIMIT_PARAM_SIZE];
+	const char *params[RATELIMIT_NPARAMS], *sql = RATELIMIT_CONFIGURE_SQL;
+	size_t used = 0;
+	int n;
+
+	ratelimit_params(cfg, values, params);
+	while (*sql != '\0') {
+		if (*sql == '$' && isdigit((unsigned char)sql[1])) {
+			char *end;
+			long i = strtol(sql + 1, &end, 10);
+
+			if (i < 1 || i > RATELIMIT_NPARAMS)
+				return -1;
+			n = snprintf(buf + used, size - used, "%s",
+			    params[i - 1]);
+			sql = end;
+		} else
+			n = snprintf(buf + used, size - used, "%c", *sql++);
+		if (n < 0 || (size_t)n >= size - used)
+			return -1;
+		used += (size_t)n;
+	}
+	return 0;
 }

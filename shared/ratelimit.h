@@ -37,6 +37,13 @@ long	ratelimit_retry_after_header(double seconds);
 /* Gives the database session the configured limits. */
 #define RATELIMIT_CONFIGURE_SQL \
 	"SELECT rate_configure($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+/*
+ * Whether the session has these limits (the same parameters): behind a
+ * pooler in transaction mode, chat-fcgi checks that the server connections
+ * got them from the pooler.
+ */
+#define RATELIMIT_CHECK_SQL \
+	"SELECT rate_configured($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
 #define RATELIMIT_NPARAMS		10
 #define RATELIMIT_PARAM_SIZE	32
 
@@ -44,5 +51,15 @@ long	ratelimit_retry_after_header(double seconds);
 void	ratelimit_params(const struct config *cfg,
 	    char buf[RATELIMIT_NPARAMS][RATELIMIT_PARAM_SIZE],
 	    const char *params[RATELIMIT_NPARAMS]);
+
+/*
+ * RATELIMIT_CONFIGURE_SQL with cfg's values in place of its parameters,
+ * into buf: the statement a pooler runs on each server connection
+ * (PgBouncer's connect_query), which cannot pass parameters. The values
+ * are numbers formatted here, never text from elsewhere. Returns 0, or -1
+ * when it does not fit.
+ */
+int	ratelimit_configure_text(const struct config *cfg, char *buf,
+	    size_t size);
 
 #endif

@@ -71,7 +71,7 @@ install_missing_packages() {
 policy_refuses_starts() {
 	local policy=$1 service rc
 	[[ -f $policy && -x $policy ]] || return 1
-	for service in postgresql lighttpd nginx apache2 apache-htcacheclean; do
+	for service in postgresql lighttpd nginx apache2 apache-htcacheclean pgbouncer; do
 		rc=0
 		"$policy" "$service" start </dev/null >/dev/null 2>&1 || rc=$?
 		((rc == 101)) || return 1

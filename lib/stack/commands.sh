@@ -67,7 +67,9 @@ check_port_free() {
 cmd_up() {
 	require_root
 	check_port_free
-	install_missing_packages "$(server_package "$SERVER")"
+	local -a extra=()
+	((PGBOUNCER_ON)) && extra+=("$PGBOUNCER_PACKAGE")
+	install_missing_packages "$(server_package "$SERVER")" "${extra[@]}"
 	select_fcgi_bin
 	select_push_bin
 	ensure_user
@@ -87,6 +89,8 @@ cmd_up() {
 	write_chat_conf
 	check_chat_conf "$FCGI_RUN_BIN"
 	check_chat_conf "$PUSH_RUN_BIN"
+	if ((REPLICA_ON)); then ensure_replica; else stop_replica; fi
+	if ((PGBOUNCER_ON)); then ensure_pgbouncer; else stop_pgbouncer; fi
 	ensure_push_daemons
 	web_build
 	install_web_files
@@ -118,6 +122,8 @@ cmd_down() {
 	stop_push_daemons
 	stop_web_servers
 	stop_fcgi_pool
+	stop_pgbouncer
+	stop_replica
 	stop_postgres
 	note "chat service stopped"
 }
@@ -133,6 +139,8 @@ cmd_status() {
 		printf 'postgresql: stopped\n'
 		ok=0
 	fi
+	if ((REPLICA_ON)); then status_replica || ok=0; fi
+	if ((PGBOUNCER_ON)); then status_pgbouncer || ok=0; fi
 	status_web_servers || ok=0
 	status_fastcgi || ok=0
 	status_push_daemons || ok=0

@@ -117,3 +117,80 @@ run_migrations() {
 	as_chat env PSQL="$PG_BIN/psql" "$migrate" "$CONNINFO" >&2 ||
 		die "migrations failed (see above); the database keeps the versions applied before the failure"
 }
+
+# ---------------------------------------------------------------- replica
+
+# The stack's streaming replica (./stack up --replica): a hot standby made
+# with pg_basebackup from the cluster above, replaying its WAL as it comes
+# (PostgreSQL's own streaming replication, as $RUN_USER like the primary),
+# on the socket $RUN_DIR/.s.PGSQL.$REPLICA_PORT. chat-fcgi reads history
+# and search there ([database] replica_conninfo, fcgi-app/replica.h).
+REPLICA_PORT=5433
+
+replica_pg_ctl() { as_chat "$PG_BIN/pg_ctl" -D "$REPLICA_DATA" "$@"; }
+
+replica_running() {
+	[[ -f $REPLICA_DATA/PG_VERSION ]] && replica_pg_ctl status >/dev/null 2>&1
+}
+
+replica_conninfo() {
+	printf 'host=%s port=%s dbname=%s user=%s\n' "$RUN_DIR" "$REPLICA_PORT" "$DB_NAME" "$DB_ROLE"
+}
+
+# ensure_replica: the replica made once from the running primary, then
+# started with the settings that follow the stack directory.
+ensure_replica() {
+	if [[ ! -f $REPLICA_DATA/PG_VERSION ]]; then
+		note "making the streaming replica in $REPLICA_DATA (pg_basebackup)"
+		rm -rf "$REPLICA_DATA"
+		install -d -o "$RUN_USER" -g "$RUN_USER" -m 700 "$REPLICA_DATA"
+		as_chat "$PG_BIN/pg_basebackup" -D "$REPLICA_DATA" -h "$RUN_DIR" -U "$RUN_USER" \
+			--checkpoint=fast --wal-method=stream --write-recovery-conf \
+			>"$LOG_DIR/pg_basebackup.log" 2>&1 || {
+			show_log_tail "$LOG_DIR/pg_basebackup.log"
+			rm -rf "$REPLICA_DATA"
+			die "pg_basebackup failed"
+		}
+	fi
+	# The primary's stack.conf came with the copy: the replica's own.
+	local conf=$REPLICA_DATA/stack.conf
+	{
+		printf '# Written by ./stack on every start: the replica, Unix socket only.\n'
+		printf "listen_addresses = ''\n"
+		printf "unix_socket_directories = '%s'\n" "$RUN_DIR"
+		printf 'port = %s\n' "$REPLICA_PORT"
+		printf 'hot_standby = on\n'
+		[[ ${CHAT_PG_FSYNC:-on} == off ]] && printf 'fsync = off\n'
+		true
+	} >"$conf.tmp"
+	chown "$RUN_USER:$RUN_USER" "$conf.tmp"
+	chmod 600 "$conf.tmp"
+	mv -f "$conf.tmp" "$conf"
+	if replica_running; then
+		return 0
+	fi
+	note "starting the replica"
+	replica_pg_ctl start -w -t 60 -s -l "$REPLICA_LOG" >&2 || {
+		show_log_tail "$REPLICA_LOG"
+		die "the replica did not start"
+	}
+}
+
+stop_replica() {
+	if replica_running; then
+		note "stopping the replica"
+		replica_pg_ctl stop -w -t 60 -s -m fast >&2 || {
+			show_log_tail "$REPLICA_LOG"
+			die "the replica did not stop"
+		}
+	fi
+}
+
+status_replica() {
+	if replica_running; then
+		printf 'replica:    running (streaming from the primary, socket in %s, port %s)\n' "$RUN_DIR" "$REPLICA_PORT"
+		return 0
+	fi
+	printf 'replica:    stopped\n'
+	return 1
+}

@@ -119,6 +119,15 @@ Options (also as environment variables; up remembers them for the others):
   --push-port P    port of the first push daemon (CHAT_PUSH_PORT, default
                    the --port + 1); the web server proxies every path under
                    ${WS_PATH%/*}/ to the daemons, every other path to chat-fcgi
+  --pgbouncer      chat-fcgi reaches PostgreSQL through PgBouncer in
+                   transaction mode (CHAT_PGBOUNCER=1; files in
+                   pgbouncer/, socket run/.s.PGSQL.6432, log
+                   log/pgbouncer.log); the push daemons connect directly
+  --replica        a streaming replica (pg_basebackup of the cluster, in
+                   pg/replica, socket run/.s.PGSQL.5433, log
+                   log/postgresql-replica.log) serves chat-fcgi's history
+                   and search reads (CHAT_REPLICA=1)
+  --direct         neither (the default; undoes what an earlier up set)
 
 Environment:
   CHAT_STACK_DIR   state directory (default $ROOT/var)
@@ -164,6 +173,10 @@ Environment of tests/e2e under ./stack test:
   CHAT_PUSH_NODES     "node-1 node-2", in the same order
   CHAT_PUSH_PIDFILES  "F1 F2": their pid files, in the same order
   CHAT_PUSH_BIN       the push daemon binary the test stack runs
+  CHAT_PGBOUNCER_DB   behind apache (run with --pgbouncer --replica): the
+                      console of the stack's PgBouncer (SHOW POOLS ...)
+  CHAT_REPLICA_DB, CHAT_REPLICA_PGDATA
+                      behind apache: the replica's conninfo and directory
   CHAT_STACK_CMD      this script
   A test that stopped daemon K (say kill -9 "\$(cat FK)") starts it again,
   with the same options, by running
@@ -175,6 +188,7 @@ EOF
 # ---------------------------------------------------------------- settings
 
 OPT_HOST='' OPT_PORT='' OPT_SERVER='' OPT_DAEMONS='' OPT_PUSH_PORT='' SANITIZE=0
+OPT_PGBOUNCER='' OPT_REPLICA=''
 COMMAND=''
 DAEMON_ARG=''
 CHAOS_SECONDS=''
@@ -195,6 +209,9 @@ parse_args() {
 			shift
 			;;
 		--sanitize) SANITIZE=1; shift ;;
+		--pgbouncer) OPT_PGBOUNCER=1; shift ;;
+		--replica) OPT_REPLICA=1; shift ;;
+		--direct) OPT_PGBOUNCER=0 OPT_REPLICA=0; shift ;;
 		-h | --help) COMMAND=help; shift ;;
 		--)
 			shift
@@ -253,6 +270,7 @@ resolve_settings() {
 
 	local stored_host='' stored_port='' stored_server='' stored_daemons='' stored_push_port='' key value
 	local stored_db_host='' stored_node_prefix=''
+	local stored_pgbouncer='' stored_replica=''
 	STORED_PUSH_BIN='' STORED_SANITIZE=0
 	if [[ -f $STACK_DIR/stack.env ]]; then
 		while IFS='=' read -r key value; do
@@ -265,6 +283,8 @@ resolve_settings() {
 			CHAT_DB_HOST) stored_db_host=$value ;;
 			CHAT_NODE_PREFIX) stored_node_prefix=$value ;;
 			CHAT_SANITIZE) [[ $value == 1 ]] && STORED_SANITIZE=1 ;;
+			CHAT_PGBOUNCER) stored_pgbouncer=$value ;;
+			CHAT_REPLICA) stored_replica=$value ;;
 			PUSH_BIN) STORED_PUSH_BIN=$value ;;
 			esac
 		done <"$STACK_DIR/stack.env"
@@ -279,6 +299,10 @@ resolve_settings() {
 	DB_HOST=${CHAT_DB_HOST:-$stored_db_host}
 	PG_LISTEN=${CHAT_PG_LISTEN:-}
 	NODE_PREFIX=${CHAT_NODE_PREFIX:-${stored_node_prefix:-node-}}
+	PGBOUNCER_ON=${OPT_PGBOUNCER:-${CHAT_PGBOUNCER:-${stored_pgbouncer:-0}}}
+	REPLICA_ON=${OPT_REPLICA:-${CHAT_REPLICA:-${stored_replica:-0}}}
+	[[ $PGBOUNCER_ON == [01] ]] || die "CHAT_PGBOUNCER '$PGBOUNCER_ON' must be 0 or 1"
+	[[ $REPLICA_ON == [01] ]] || die "CHAT_REPLICA '$REPLICA_ON' must be 0 or 1"
 
 	[[ $HOST =~ ^[A-Za-z0-9.:-]+$ ]] || die "--host '$HOST' is not an address or host name"
 	if [[ ! $PORT =~ ^[1-9][0-9]{0,4}$ ]] || ((PORT > 65535)); then
@@ -305,6 +329,8 @@ resolve_settings() {
 	RUN_DIR=$STACK_DIR/run
 	LOG_DIR=$STACK_DIR/log
 	PG_LOG=$LOG_DIR/postgresql.log
+	REPLICA_DATA=$STACK_DIR/pg/replica
+	REPLICA_LOG=$LOG_DIR/postgresql-replica.log
 	CHAT_CONF=$STACK_DIR/chat.conf
 	JWT_SECRET=$STACK_DIR/jwt_secret
 	# chat-fcgi on its own behind nginx and Apache (lighttpd uses
@@ -359,6 +385,8 @@ CHAT_PUSH_PORT=$PUSH_PORT_SETTING
 CHAT_DB_HOST=$DB_HOST
 CHAT_NODE_PREFIX=$NODE_PREFIX
 CHAT_SANITIZE=$SANITIZE
+CHAT_PGBOUNCER=$PGBOUNCER_ON
+CHAT_REPLICA=$REPLICA_ON
 PUSH_BIN=$PUSH_RUN_BIN
 EOF
 	mv -f "$tmp" "$STACK_DIR/stack.env"

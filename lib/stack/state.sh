@@ -68,7 +68,8 @@ ensure_jwt_secret() {
 }
 
 # write_chat_conf: etc/chat.conf.example with the database and the secret
-# of this stack, the push daemons on loopback, and chat-fcgi's metrics file
+# of this stack (chat-fcgi through PgBouncer with --pgbouncer, history and
+# search from the replica with --replica), the push daemons on loopback, and chat-fcgi's metrics file
 # in its run directory; every other key keeps its
 # default (each daemon gets its node id and port on its command line), but
 # for CHAT_PRESENCE_TIMEOUT and CHAT_PUSH_PING, which the test stack sets
@@ -84,13 +85,23 @@ STACK_ADDRESS_LIMITS="login_failures_per_address=1000000 registrations_per_addre
 write_chat_conf() {
 	local example=$ROOT/etc/chat.conf.example tmp=$CHAT_CONF.tmp
 	[[ -f $example ]] || die "$example is missing"
+	local fcgi_conninfo='' pooled=0 replica=''
+	if ((PGBOUNCER_ON)); then
+		fcgi_conninfo=$(pgbouncer_conninfo)
+		pooled=1
+	fi
+	((REPLICA_ON)) && replica=$(replica_conninfo)
 	awk -v conninfo="$CONNINFO" -v secret="$JWT_SECRET" -v push_host="$PUSH_HOST" \
+	    -v fcgi_conninfo="$fcgi_conninfo" -v pooled="$pooled" -v replica="$replica" \
 	    -v metrics_file="$RUN_DIR/fcgi-metrics" \
 	    -v presence_timeout="${CHAT_PRESENCE_TIMEOUT:-}" -v ping="${CHAT_PUSH_PING:-}" \
 	    -v proxies="${CHAT_TRUSTED_PROXIES:-}" -v limits="${CHAT_ADDRESS_LIMITS:-$STACK_ADDRESS_LIMITS}" '
 		BEGIN { print "; Written by ./stack up from etc/chat.conf.example: edits are overwritten." }
 		/^[ \t]*\[/ { section = $0; gsub(/[][ \t]/, "", section) }
 		section == "database" && /^[ \t]*conninfo[ \t]*=/ { print "conninfo = " conninfo; done++; next }
+		section == "database" && /^[ \t]*fcgi_conninfo[ \t]*=/ { print "fcgi_conninfo = " fcgi_conninfo; next }
+		section == "database" && /^[ \t]*pooled[ \t]*=/ { print "pooled = " pooled; next }
+		section == "database" && /^[ \t]*replica_conninfo[ \t]*=/ { print "replica_conninfo = " replica; next }
 		section == "auth" && /^[ \t]*jwt_secret_file[ \t]*=/ { print "jwt_secret_file = " secret; done++; next }
 		section == "push" && /^[ \t]*listen_address[ \t]*=/ { print "listen_address = " push_host; next }
 		section == "metrics" && /^[ \t]*fcgi_file[ \t]*=/ { print "fcgi_file = " metrics_file; next }

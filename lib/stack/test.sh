@@ -144,12 +144,29 @@ e2e_round() {
 	TEST_STACK_DIR=''
 }
 
+# The web server whose round runs chat-fcgi through PgBouncer in
+# transaction mode with history and search from a streaming replica
+# (./stack up --pgbouncer --replica), so that the whole suite passes that
+# way too; the other rounds connect directly.
+TEST_POOLED_SERVER=apache
+
+# test_database_options SERVER: the ./stack up options of SERVER's round.
+test_database_options() {
+	if [[ $1 == "$TEST_POOLED_SERVER" ]]; then
+		printf '%s\n' --pgbouncer --replica
+	else
+		printf '%s\n' --direct
+	fi
+}
+
 # start_test_stack SERVER: a new throwaway stack (sanitizer build) behind
 # web server SERVER in TEST_STACK_DIR, with TEST_DAEMONS push daemons on
 # the ports after its own (TEST_STACK_PORT); fails if it does not come up.
 TEST_STACK_PORT=''
 start_test_stack() {
 	local server=$1 port
+	local -a database
+	mapfile -t database < <(test_database_options "$server")
 	TEST_STACK_DIR=$(mktemp -d "/tmp/chat-test-$server.XXXXXX")
 	chmod 755 "$TEST_STACK_DIR"
 	port=$(free_ports $((TEST_DAEMONS + 1)))
@@ -157,7 +174,7 @@ start_test_stack() {
 	TEST_STACK_STARTED=1
 	note "starting a throwaway stack behind $server in $TEST_STACK_DIR on port $port, push daemons on $((port + 1))..$((port + TEST_DAEMONS))"
 	test_stack up --sanitize --host 127.0.0.1 --port "$port" --server "$server" \
-		--daemons "$TEST_DAEMONS" --push-port $((port + 1)) >&2
+		--daemons "$TEST_DAEMONS" --push-port $((port + 1)) "${database[@]}" >&2
 }
 
 # export_test_env SERVER: the environment tests/e2e (and tests/chaos) read
@@ -186,6 +203,11 @@ export_test_env() {
 	CHAT_PUSH_BIN=$(stack_env_value "$TEST_STACK_DIR/stack.env" PUSH_BIN)
 	export CHAT_PUSH_BIN
 	export CHAT_STACK_CMD=$STACK_CMD
+	if [[ $server == "$TEST_POOLED_SERVER" ]]; then
+		export CHAT_PGBOUNCER_DB="host=$TEST_STACK_DIR/run port=$PGBOUNCER_PORT dbname=pgbouncer user=$DB_ROLE"
+		export CHAT_REPLICA_DB="host=$TEST_STACK_DIR/run port=$REPLICA_PORT dbname=$DB_NAME user=$DB_ROLE"
+		export CHAT_REPLICA_PGDATA=$TEST_STACK_DIR/pg/replica
+	fi
 	export NO_PROXY=127.0.0.1,localhost,::1 no_proxy=127.0.0.1,localhost,::1
 	export PYTHONDONTWRITEBYTECODE=1
 }

@@ -26,6 +26,31 @@ LANGUAGE sql AS $$
            set_config('chat.burst_register', register_burst::text, false);
 $$;
 
+-- Whether the session has these limits (rate_configure's parameters).
+-- chat-fcgi behind a pooler in transaction mode does not set them itself
+-- (its statements run on any of the pooler's server connections): the
+-- pooler does, on each server connection (PgBouncer's connect_query), and
+-- chat-fcgi checks with this that it did. Compared as float8, the type
+-- rate_configure keeps them in, so that 0.0111111111 equals itself.
+CREATE OR REPLACE FUNCTION rate_configured(send_rate float8, send_burst float8,
+    read_rate float8, read_burst float8, login_rate float8, login_burst float8,
+    login_addr_rate float8, login_addr_burst float8, register_rate float8,
+    register_burst float8) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT bool_and(coalesce(nullif(current_setting(s.name, true), '')::float8
+                             = s.value, false))
+      FROM (VALUES ('chat.rate_send', send_rate),
+                   ('chat.burst_send', send_burst),
+                   ('chat.rate_read', read_rate),
+                   ('chat.burst_read', read_burst),
+                   ('chat.rate_login', login_rate),
+                   ('chat.burst_login', login_burst),
+                   ('chat.rate_login_addr', login_addr_rate),
+                   ('chat.burst_login_addr', login_addr_burst),
+                   ('chat.rate_register', register_rate),
+                   ('chat.burst_register', register_burst)) s(name, value)
+$$;
+
 -- The tokens of a bucket that held tokens at time at, at time t.
 CREATE OR REPLACE FUNCTION rate_fill(tokens float8, at timestamptz,
     t timestamptz, rate float8, burst float8) RETURNS float8

@@ -84,8 +84,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	cfg->jwt_secret_len = sizeof(FUZZ_SECRET) - 1;
 	/* No server listens there: every query but auth_active (above)
 	 * answers DB_UNAVAILABLE. */
-	db_init(&fuzz_app.db, "host=/nonexistent/chat-fuzz dbname=chat "
-	    "connect_timeout=1");
+	db_init(&fuzz_app.db, "database", "host=/nonexistent/chat-fuzz "
+	    "dbname=chat connect_timeout=1", 0);
 	/* Valid for a year from now: long enough for any run. */
 	token = token_sign(cfg->jwt_secret, cfg->jwt_secret_len, FUZZ_ACCOUNT,
 	    TOKEN_ACCESS, (long)time(NULL), 365L * 24 * 3600);
