@@ -321,6 +321,8 @@ resolve_settings() {
 		die "CHAT_DB_HOST '$DB_HOST' is not an address or host name"
 	[[ -z $PG_LISTEN || $PG_LISTEN =~ ^[0-9.]+/[0-9]{1,2}$ ]] ||
 		die "CHAT_PG_LISTEN '$PG_LISTEN' is not an IPv4 ADDRESS/PREFIX"
+	[[ -z $DB_HOST ]] || ((!REPLICA_ON)) ||
+		die "--replica is made from the stack's own cluster: not with CHAT_DB_HOST"
 	[[ $NODE_PREFIX =~ ^[a-z][a-z0-9-]{0,31}$ ]] ||
 		die "CHAT_NODE_PREFIX '$NODE_PREFIX' must be a lowercase letter, then up to 31 lowercase letters, digits and -"
 	SERVER=$(server_name "$SERVER") || die "--server '$SERVER': unknown web server (${WEB_SERVERS[*]})"
