@@ -21,6 +21,7 @@ TEST_PORT_FIRST=18000
 TEST_DAEMONS=2
 E2E_TIMEOUT=540                  # seconds one run of tests/e2e may take
 BROWSER_TIMEOUT=300              # seconds one run of tests/browser may take
+MULTIHOST_TIMEOUT=400            # seconds tests/multihost/run may take
 BROWSER_PACKAGES=(chromium)      # the browser tests' headless Chromium
 CHAOS_DEFAULT_SECONDS=600        # ./stack chaos without SECONDS
 HEALTH_TIMEOUT=30
@@ -68,9 +69,11 @@ Commands:
             that stack:
             ${WEB_SERVERS[*]} (only the one of --server, if
             given); then, in the full run, tests/deploy/follow-guide.sh
-            (docs/DEPLOY.md followed with nginx); a line per part, last
-            line "total: N passed, N failed". Arguments after -- go to
-            pytest.
+            (docs/DEPLOY.md followed with nginx) and tests/multihost/run
+            (a database host and two hosts in network namespaces, a host
+            cut off and back); a line per part, last line "total: N
+            passed, N failed". Arguments after -- go to the end-to-end
+            suite's pytest.
   chaos [SECONDS]
             load with multi-device users reconnecting with since, while
             push daemons and FastCGI processes are killed (-9) and

@@ -13,6 +13,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 
+import psycopg2
 import pytest
 
 from chat_api import (api, body, create_group, delete_message, friend_accept,
@@ -292,6 +293,36 @@ async def test_group_events_cross_hosts():
         frame = await conn.expect("group_member_removed", group_id=gid)
         assert frame["member"]["account_id"] == m3.account_id
     await close_all(cl, c1, c2, c3)
+
+
+def pgbouncer_show(host, what):
+    """SHOW what on the console of host's PgBouncer (its socket is in the
+    host's run directory: the clients' namespace reaches it through the
+    file system): a dict per row."""
+    conn = psycopg2.connect(
+        host=os.path.join(os.environ["CHAT_MH_STATE"], host.name, "run"),
+        port=6432, dbname="pgbouncer", user="chat_app")
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SHOW {what}")
+            names = [c.name for c in cur.description]
+            return [dict(zip(names, row)) for row in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def test_each_host_serves_rest_through_its_pgbouncer():
+    """chat-fcgi reaches PostgreSQL through the host's PgBouncer, in
+    transaction mode."""
+    for host in HOSTS:
+        user_on(host)
+        pools = [p for p in pgbouncer_show(host, "POOLS")
+                 if p["database"] == "chat"]
+        assert [p["pool_mode"] for p in pools] == ["transaction"], pools
+        stats = [s for s in pgbouncer_show(host, "STATS")
+                 if s["database"] == "chat"]
+        assert stats and stats[0]["total_xact_count"] > 0, stats
 
 
 # ------------------------------------------------- a host cut off and back
