@@ -21,7 +21,8 @@ from chat_api import (api, body, create_group, delete_message, friend_accept,
                       group_path, group_remove, group_send, history,
                       mark_read, new_user, online_friends, send_message, via)
 from ws_client import (WAIT, WS_PATH, assert_cursor, blocking, close_all,
-                       connect, new_message_of, of_type, session, ws_test)
+                       connect, new_message_of, of_type, open_ws, session,
+                       wait_status, ws_test)
 
 RECOVERY = 40       # seconds a host back on the network may take to serve
                     # its users again (TCP retransmission backs off while
@@ -293,6 +294,59 @@ async def test_group_events_cross_hosts():
         frame = await conn.expect("group_member_removed", group_id=gid)
         assert frame["member"]["account_id"] == m3.account_id
     await close_all(cl, c1, c2, c3)
+
+
+async def group_socket(user, group, host=None):
+    """A connection of the per-group URL (CONTRACT §11) on user's host,
+    past connection_established and its first online_members. A daemon
+    knows of a new member once it has read the event: the handshake is
+    tried again while refused."""
+    host = host or user.host
+    url = host.ws.replace("/chat/ws/chat",
+                          f"/group-chat/ws/group/{group['group_id']}")
+    assert await wait_status(user.access, 101, url=url) == 101
+    conn = await open_ws(user.access, url=url,
+                         label=f"{user.username}@{host.name} group")
+    first = await conn.expect("connection_established")
+    assert first["group_id"] == group["group_id"]
+    await conn.expect("online_members")
+    return conn
+
+
+@ws_test
+async def test_per_group_sockets_cross_hosts():
+    h1, h2 = HOSTS
+    leader, a, b = user_on(h1), user_on(h2), user_on(h2)
+    for m in (a, b):
+        befriend(leader, m)
+    group = body(await rest(leader, create_group, leader.access, "pages",
+                            [a.account_id, b.account_id]), 201)
+    gid = group["group_id"]
+    pl = await group_socket(leader, group)
+    pa = await group_socket(a, group)
+    pb = await group_socket(b, group)
+    # online_members on h1 counts the members on h2.
+    await pl.take(lambda f: f.get("type") == "online_members"
+                  and {a.account_id, b.account_id} <= set(f["members"]),
+                  timeout=10)
+    await pa.send({"type": "send_message", "content": "from a group page"})
+    sent = await pa.expect("message_sent")
+    assert (sent["group_id"], sent["status"]) == (gid, "sent")
+    frame = await pl.take(lambda f: f.get("type") == "group_message"
+                          and f["data"]["message_id"] == sent["message_id"])
+    assert frame["data"]["content"] == "from a group page"
+    await pl.send({"type": "typing", "is_typing": True})
+    assert await pb.expect("typing_indicator") == {
+        "type": "typing_indicator", "group_id": gid,
+        "user_id": leader.account_id, "is_typing": True}
+    # Removed through h1, b's page on h2 is told and closed.
+    body(await rest(leader, group_remove, leader.access, gid, b.account_id),
+         200)
+    assert await pb.expect("status_changed") == {
+        "type": "status_changed", "group_id": gid, "my_status": "removed",
+        "is_active": True}
+    assert (await pb.wait_closed())[0] == 4003
+    await close_all(pl, pa, pb)
 
 
 def pgbouncer_show(host, what):
