@@ -33,7 +33,8 @@ pgbouncer_connect_query() {
 # empty: no TCP) and on a Unix socket in SOCKET_DIR (empty: none). Clients
 # are trusted (auth_type trust: on a socket of $RUN_USER's, or a private
 # network), as $DB_ROLE, which may also read SHOW POOLS and SHOW STATS on
-# the console (database pgbouncer). Logs go to stderr.
+# the console (database pgbouncer), and as $RUN_USER, its administrator
+# there (RELOAD, KILL, RESUME). Logs go to stderr.
 pgbouncer_write_config() {
 	local dir=$1 query=$2 server_host=$3 server_port=$4 listen_addr=$5
 	local listen_port=$6 socket_dir=$7
@@ -53,6 +54,7 @@ listen_port = $listen_port
 unix_socket_dir = $socket_dir
 auth_type = trust
 auth_file = $dir/userlist.txt
+admin_users = $RUN_USER
 stats_users = $DB_ROLE
 ; Each chat-fcgi process holds one client connection; a server
 ; connection serves whichever has a transaction to run.
@@ -66,7 +68,7 @@ server_login_retry = 1
 query_wait_timeout = 5
 ignore_startup_parameters = extra_float_digits
 EOF
-	printf '"%s" ""\n' "$DB_ROLE" >"$dir/userlist.txt.tmp"
+	printf '"%s" ""\n' "$DB_ROLE" "$RUN_USER" >"$dir/userlist.txt.tmp"
 	local f
 	for f in pgbouncer.ini userlist.txt; do
 		chown "$RUN_USER:$RUN_USER" "$dir/$f.tmp"

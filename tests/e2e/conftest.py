@@ -18,6 +18,8 @@ serve again (REST and every push daemon) before the next test starts.
 `-m "not disruptive"` leaves them out.
 """
 
+import os
+
 import pytest
 
 import chat_api
@@ -30,13 +32,24 @@ def pytest_configure(config):
         "PostgreSQL, kills or signals a push daemon, replaces an SQL "
         "function); runs after every other test")
     config.addinivalue_line(
+        "markers", "pooled_replica: needs chat-fcgi behind PgBouncer with "
+        "a streaming replica (the apache round of ./stack test, which "
+        "sets CHAT_PGBOUNCER_DB); deselected elsewhere")
+    config.addinivalue_line(
         "markers", "stack_cluster: makes databases of its own in the test "
         "stack's PostgreSQL cluster, as the cluster's owner (./stack test "
         "gives the tests that cluster; a deployment's suite has none)")
 
 
 def pytest_collection_modifyitems(config, items):
-    """The disruptive tests last, each group in its collected order."""
+    """The disruptive tests last, each group in its collected order; the
+    tests of PgBouncer and the replica only where the stack has them."""
+    if not os.environ.get("CHAT_PGBOUNCER_DB"):
+        left = [i for i in items
+                if i.get_closest_marker("pooled_replica") is not None]
+        if left:
+            config.hook.pytest_deselected(items=left)
+            items[:] = [i for i in items if i not in left]
     calm = [i for i in items if i.get_closest_marker("disruptive") is None]
     items[:] = calm + [i for i in items
                        if i.get_closest_marker("disruptive") is not None]

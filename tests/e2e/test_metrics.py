@@ -278,6 +278,7 @@ FCGI_FAMILIES = {
     "chat_fcgi_requests_total": "counter",
     "chat_fcgi_request_duration_seconds": "histogram",
     "chat_fcgi_database_errors_total": "counter",
+    "chat_fcgi_replica_reads_total": "counter",
 }
 
 
@@ -287,8 +288,11 @@ def test_fcgi_metrics_follow_the_conventions():
     for name, type_ in FCGI_FAMILIES.items():
         assert scrape.types.get(name) == type_, name
     scrape.check_conventions("chat_fcgi_")
-    for kind in ("connect", "lost", "statement"):
+    for kind in ("connect", "lost", "statement", "limits"):
         assert scrape.has("chat_fcgi_database_errors_total", kind=kind)
+    for served in ("replica", "primary_replica_unreachable",
+                   "primary_replica_behind"):
+        assert scrape.has("chat_fcgi_replica_reads_total", served=served)
 
 
 def test_fcgi_counters_move_with_requests():
