@@ -78,7 +78,8 @@ cmd_up() {
 	PUSH_RUN_BIN=$(reachable_for_chat "$PUSH_BIN" "$STACK_DIR/bin/chat-push")
 	save_settings
 
-	# The database host of several runs the cluster and the migrations.
+	# With CHAT_DB_HOST the database is another host's, which runs the
+	# cluster and the migrations.
 	if [[ -z $DB_HOST ]]; then
 		ensure_cluster
 		start_postgres

@@ -6,6 +6,8 @@ chat-fcgi and two push daemons) and sets, in the clients' namespace:
   CHAT_MH_SWITCH         the switch's namespace, where each host's port is
   CHAT_MH_PORTS          "p-h1 p-h2": the switch ports, in the same order
   CHAT_MH_NODE_TIMEOUT   presence.node_timeout_seconds of the hosts
+  CHAT_MH_STATE          the hosts' state: DIR/h1/run holds host h1's
+                         sockets (its PgBouncer's among them)
 The end-to-end suite's helpers (tests/e2e) serve here too."""
 
 import os
