@@ -34,12 +34,15 @@ pgbouncer_connect_query() {
 # are trusted (auth_type trust: on a socket of $RUN_USER's, or a private
 # network), as $DB_ROLE, which may also read SHOW POOLS and SHOW STATS on
 # the console (database pgbouncer), and as $RUN_USER, its administrator
-# there (RELOAD, KILL, RESUME). Logs go to stderr.
+# there (RELOAD, KILL, RESUME). Server connections: PGBOUNCER_POOL_SIZE
+# (default 20). Logs go to stderr.
 pgbouncer_write_config() {
 	local dir=$1 query=$2 server_host=$3 server_port=$4 listen_addr=$5
 	local listen_port=$6 socket_dir=$7
 	[[ $query =~ ^[A-Za-z0-9_.,\ \(\)-]+$ ]] ||
 		die "the connect query '$query' holds more than a statement of numbers"
+	[[ ${PGBOUNCER_POOL_SIZE:-20} =~ ^[1-9][0-9]{0,3}$ ]] ||
+		die "PGBOUNCER_POOL_SIZE '$PGBOUNCER_POOL_SIZE' must be a number from 1 to 9999"
 	install -d -m 755 "$dir"
 	cat >"$dir/pgbouncer.ini.tmp" <<EOF
 ; Written by ./stack (lib/stack/pgbouncer.sh) from chat.conf: edits are
@@ -59,7 +62,7 @@ stats_users = $DB_ROLE
 ; Each chat-fcgi process holds one client connection; a server
 ; connection serves whichever has a transaction to run.
 max_client_conn = 1000
-default_pool_size = 20
+default_pool_size = ${PGBOUNCER_POOL_SIZE:-20}
 ; A server that went away (a restart) is tried again within a second,
 ; and a statement waits no longer for a server connection than chat-fcgi
 ; would for a database it cannot reach: it fails, and the client gets

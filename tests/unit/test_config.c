@@ -641,6 +641,11 @@ test_example_file(void)
 	CHECK(ex.presence_timeout_seconds == def.presence_timeout_seconds);
 	CHECK(ex.cors_origins != NULL && def.cors_origins != NULL &&
 	    strcmp(ex.cors_origins, def.cors_origins) == 0);
+	CHECK(ex.db_pooled == 0 && def.db_pooled == 0);
+	CHECK(ex.db_fcgi_conninfo != NULL && ex.db_fcgi_conninfo[0] == '\0');
+	CHECK(ex.db_replica_conninfo != NULL &&
+	    ex.db_replica_conninfo[0] == '\0');
+	CHECK(ex.db_replica_wait_ms == def.db_replica_wait_ms);
 	config_free(&ex);
 	config_free(&def);
 }

@@ -1,4 +1,7 @@
-/* Unit tests of shared/ratelimit.c: the token bucket and Retry-After. */
+/*
+ * Unit tests of shared/ratelimit.c: the token bucket, Retry-After, and
+ * the statement a pooler runs to give a session the limits.
+ */
 #include <string.h>
 
 #include "check.h"
@@ -47,11 +50,33 @@ test_retry_after_header(void)
 	CHECK(ratelimit_retry_after_header(-3) == 1);
 }
 
+/*
+ * The defaults' statement, with the values ratelimit_params() passes as
+ * parameters, in their order; -1 for a buffer it does not fit.
+ */
+static void
+test_configure_text(void)
+{
+	struct config cfg;
+	char err[CONFIG_ERRLEN], sql[512];
+
+	CHECK(config_defaults(&cfg, err, sizeof(err)) == 0);
+	CHECK(ratelimit_configure_text(&cfg, sql, sizeof(sql)) == 0);
+	CHECK(strcmp(sql, "SELECT rate_configure(20, 60, 50, 200, "
+	    "0.0111111111, 10, 0.111111111, 100, 0.00555555556, 20)") == 0);
+	CHECK(ratelimit_configure_text(&cfg, sql, 40) == -1);
+	CHECK(ratelimit_configure_text(&cfg, sql, strlen(
+	    "SELECT rate_configure(20, 60, 50, 200, 0.0111111111, 10, "
+	    "0.111111111, 100, 0.00555555556, 20)")) == -1);
+	config_free(&cfg);
+}
+
 int
 main(void)
 {
 	test_burst_then_rate();
 	test_refills_to_burst_only();
 	test_retry_after_header();
+	test_configure_text();
 	return check_done("test_ratelimit");
 }
