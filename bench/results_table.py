@@ -15,7 +15,7 @@ import sys
 # The order of the issue; scenarios unknown here come after, by name.
 ORDER = ["history", "send", "fcgi_overhead", "idle", "latency", "max_rate",
          "connects", "history_depth", "flood", "group_fanout", "big_group",
-         "peer", "daemons"]
+         "peer", "daemons", "hosts"]
 
 
 def machine_text(m):

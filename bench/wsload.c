@@ -2,7 +2,7 @@
  * wsload: a WebSocket load generator for the push daemon, on plain epoll
  * sockets (one process holds thousands of connections).
  *
- *   wsload -f accounts.txt -h 127.0.0.1 -p PORT[,PORT...] [-b 127.0.0.2,...]
+ *   wsload -f accounts.txt -h 127.0.0.1 -p [ADDR:]PORT[,...] [-b 127.0.0.2,...]
  *          [-m idle|pairs|group|flood] [-r messages/s] [-d seconds]
  *          [-c connects/s] [-t connect-timeout-seconds] [-w settle-seconds]
  *          [-W]
@@ -38,7 +38,9 @@
  *
  * Connections are spread over the ports round robin, and over the source
  * addresses (-b) so that each (source, port) pair gets its share: one
- * source address reaches one port from at most ~28,000 client ports.
+ * source address reaches one port from at most ~28,000 client ports. A
+ * port given as ADDR:PORT is on that IPv4 address instead of -h's (the
+ * web servers of several hosts, say).
  *
  * Mode flood makes each connection a client that misbehaves (CONTRACT §12):
  * for -d seconds it writes send_message and typing frames to its peer, in
@@ -147,6 +149,7 @@ static struct {
 	int		 ep;
 	const char	*host;
 	int		 ports[MAX_ADDRS];
+	struct in_addr	 port_addrs[MAX_ADDRS];	/* each port's address */
 	int		 nports;
 	struct in_addr	 binds[MAX_ADDRS];
 	int		 nbinds;
@@ -468,7 +471,7 @@ conn_start(struct conn *c, size_t index)
 		}
 	}
 	sa.sin_port = htons((uint16_t)w.ports[index % (size_t)w.nports]);
-	inet_pton(AF_INET, w.host, &sa.sin_addr);
+	sa.sin_addr = w.port_addrs[index % (size_t)w.nports];
 	c->started_ns = now_ns();
 	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 &&
 	    errno != EINPROGRESS) {
@@ -993,9 +996,23 @@ parse_list(char *arg, int is_port)
 	for (char *t; (t = strsep(&arg, ",")) != NULL;) {
 		if (*t == '\0')
 			continue;
-		if (is_port && w.nports < MAX_ADDRS)
+		if (is_port && w.nports < MAX_ADDRS) {
+			char *colon = strrchr(t, ':');
+
+			/* Without an address: -h's (main() fills it in). */
+			w.port_addrs[w.nports].s_addr = 0;
+			if (colon != NULL) {
+				*colon = '\0';
+				if (inet_pton(AF_INET, t,
+				    &w.port_addrs[w.nports]) != 1) {
+					fprintf(stderr, "wsload: -p: %s is no "
+					    "IPv4 address\n", t);
+					exit(2);
+				}
+				t = colon + 1;
+			}
 			w.ports[w.nports++] = (int)strtol(t, NULL, 10);
-		else if (!is_port && w.nbinds < MAX_ADDRS &&
+		} else if (!is_port && w.nbinds < MAX_ADDRS &&
 		    inet_pton(AF_INET, t, &w.binds[w.nbinds]) == 1)
 			w.nbinds++;
 	}
@@ -1019,6 +1036,7 @@ main(int argc, char *argv[])
 	struct epoll_event events[512];
 	struct sigaction sa;
 	const char *accounts = NULL;
+	struct in_addr host_addr;
 	uint64_t start, end = 0, next_send = 0, next_connect, drain;
 	uint64_t last_start_ns = 0, ready_ns = 0, go_ns = 0;
 	size_t to_start = 0, send_index = 0;
@@ -1052,6 +1070,13 @@ main(int argc, char *argv[])
 			return 2;
 		}
 	}
+	if (inet_pton(AF_INET, w.host, &host_addr) != 1) {
+		fprintf(stderr, "wsload: -h %s is no IPv4 address\n", w.host);
+		return 2;
+	}
+	for (int i = 0; i < w.nports; i++)
+		if (w.port_addrs[i].s_addr == 0)
+			w.port_addrs[i] = host_addr;
 	if (accounts == NULL || w.nports == 0 || w.connect_rate <= 0) {
 		fprintf(stderr, "wsload: -f accounts and -p ports needed\n");
 		return 2;

@@ -78,10 +78,14 @@ cmd_up() {
 	PUSH_RUN_BIN=$(reachable_for_chat "$PUSH_BIN" "$STACK_DIR/bin/chat-push")
 	save_settings
 
-	ensure_cluster
-	start_postgres
-	ensure_database
-	run_migrations
+	# With CHAT_DB_HOST the database is another host's, which runs the
+	# cluster and the migrations.
+	if [[ -z $DB_HOST ]]; then
+		ensure_cluster
+		start_postgres
+		ensure_database
+		run_migrations
+	fi
 	ensure_jwt_secret
 	write_chat_conf
 	check_chat_conf "$FCGI_RUN_BIN"
@@ -105,7 +109,7 @@ cmd_up() {
 	printf 'chat service up at %s (%s)\n' "$URL" "$SERVER"
 	local k daemons=''
 	for ((k = 1; k <= DAEMONS; k++)); do
-		daemons+="${daemons:+, }node-$k at $PUSH_HOST:$(push_port "$k")"
+		daemons+="${daemons:+, }$(push_node "$k") at $PUSH_HOST:$(push_port "$k")"
 	done
 	printf 'WebSocket at %s, proxied to %s\n' "$WS_URL" "$daemons"
 }
@@ -128,7 +132,9 @@ cmd_down() {
 cmd_status() {
 	require_root
 	local ok=1 pid pids
-	if pg_running; then
+	if [[ -n $DB_HOST ]]; then
+		printf 'postgresql: on %s (CHAT_DB_HOST)\n' "$DB_HOST"
+	elif pg_running; then
 		printf 'postgresql: running (pid %s, socket in %s)\n' "$(pg_pid)" "$RUN_DIR"
 	else
 		printf 'postgresql: stopped\n'
@@ -205,20 +211,19 @@ status_push_daemons() {
 	for ((k = 1; k <= DAEMONS; k++)); do
 		port=$(push_port "$k")
 		if ! pid=$(push_pid "$k"); then
-			printf '%-11s stopped (node node-%s, port %s)\n' "push-$k:" "$k" "$port"
+			printf '%-11s stopped (node %s, port %s)\n' "push-$k:" "$(push_node "$k")" "$port"
 			rc=1
 		elif push_listening "$port" "$pid"; then
-			printf '%-11s running (pid %s, node node-%s) on %s:%s\n' "push-$k:" "$pid" "$k" "$PUSH_HOST" "$port"
+			printf '%-11s running (pid %s, node %s) on %s:%s\n' "push-$k:" "$pid" "$(push_node "$k")" "$PUSH_HOST" "$port"
 		else
-			printf '%-11s running (pid %s, node node-%s) but not listening on %s:%s\n' \
-				"push-$k:" "$pid" "$k" "$PUSH_HOST" "$port"
+			printf '%-11s running (pid %s, node %s) but not listening on %s:%s\n' \
+				"push-$k:" "$pid" "$(push_node "$k")" "$PUSH_HOST" "$port"
 			rc=1
 		fi
 	done
 	while read -r pid role; do
 		[[ $role == fastcgi* ]] && continue
-		if [[ $role =~ ^node-([0-9]+)$ ]]; then
-			k=$((10#${BASH_REMATCH[1]}))
+		if k=$(push_number "$role"); then
 			((k <= DAEMONS)) && [[ $(push_pid "$k") == "$pid" ]] && continue
 		fi
 		printf '%-11s unexpected daemon %s (pid %s); ./stack up or down stops it\n' "push:" "$role" "$pid"
@@ -242,8 +247,8 @@ cmd_daemon_restart() {
 	[[ -x $PUSH_RUN_BIN ]] || die "the push daemon program $PUSH_RUN_BIN is gone: run ./stack up"
 	stop_push_daemons "$k" "$k"
 	start_push "$k"
-	pid=$(push_pid "$k") || die "push daemon node-$k started, but its pid file $(push_pidfile "$k") is not right"
-	printf 'push daemon node-%s running (pid %s) on %s:%s\n' "$k" "$pid" "$PUSH_HOST" "$(push_port "$k")"
+	pid=$(push_pid "$k") || die "push daemon $(push_node "$k") started, but its pid file $(push_pidfile "$k") is not right"
+	printf 'push daemon %s running (pid %s) on %s:%s\n' "$(push_node "$k")" "$pid" "$PUSH_HOST" "$(push_port "$k")"
 }
 
 cmd_build() {

@@ -109,7 +109,8 @@ ensure_pgbouncer() {
 	dir=$(pgbouncer_dir)
 	query=$(pgbouncer_connect_query "$FCGI_RUN_BIN" "$CHAT_CONF") ||
 		die "chat-fcgi --connect-query failed"
-	pgbouncer_write_config "$dir" "$query" "$RUN_DIR" 5432 '' "$PGBOUNCER_PORT" "$RUN_DIR"
+	# The stack's cluster, or the database host of CHAT_DB_HOST.
+	pgbouncer_write_config "$dir" "$query" "${DB_HOST:-$RUN_DIR}" 5432 '' "$PGBOUNCER_PORT" "$RUN_DIR"
 	if pid=$(pgbouncer_pid); then
 		if [[ ! $dir/pgbouncer.ini -nt $(pgbouncer_pidfile) ]]; then
 			note "PgBouncer already running (pid $pid)"

@@ -13,7 +13,8 @@ pg_running() {
 pg_pid() { head -n 1 "$PGDATA/postmaster.pid" 2>/dev/null; }
 
 # ensure_cluster: initdb once; on every start, the settings that follow the
-# stack directory (socket only, no TCP) go to an included stack.conf.
+# stack directory (socket only, no TCP, unless CHAT_PG_LISTEN) go to an
+# included stack.conf.
 ensure_cluster() {
 	if [[ ! -f $PGDATA/PG_VERSION ]]; then
 		note "creating the PostgreSQL cluster in $PGDATA"
@@ -28,9 +29,14 @@ ensure_cluster() {
 	fi
 	local conf=$PGDATA/stack.conf
 	{
-		printf '# Written by ./stack on every start: Unix socket only, no TCP.\n'
-		printf "listen_addresses = ''\n"
+		printf '# Written by ./stack on every start: the Unix socket, and TCP only on\n'
+		printf '# the address of CHAT_PG_LISTEN.\n'
+		printf "listen_addresses = '%s'\n" "${PG_LISTEN%/*}"
 		printf "unix_socket_directories = '%s'\n" "$RUN_DIR"
+		if [[ -n $PG_LISTEN ]]; then
+			write_stack_hba
+			printf "hba_file = '%s'\n" "$PGDATA/stack_hba.conf"
+		fi
 		# Throwaway test clusters need no protection from an OS crash;
 		# a PostgreSQL crash still loses nothing with fsync off.
 		[[ ${CHAT_PG_FSYNC:-on} == off ]] && printf 'fsync = off\n'
@@ -48,6 +54,21 @@ ensure_cluster() {
 	chown "$RUN_USER:$RUN_USER" "$conf.tmp"
 	chmod 600 "$conf.tmp"
 	mv -f "$conf.tmp" "$conf"
+}
+
+# write_stack_hba: initdb's pg_hba.conf, and the application role from the
+# network of CHAT_PG_LISTEN without a password: the hosts of a test on
+# this machine (tests/multihost), on a network no one else reaches.
+write_stack_hba() {
+	local hba=$PGDATA/stack_hba.conf
+	{
+		cat "$PGDATA/pg_hba.conf"
+		printf '\n# Added by ./stack for CHAT_PG_LISTEN.\n'
+		printf 'host %s %s %s trust\n' "$DB_NAME" "$DB_ROLE" "$PG_LISTEN"
+	} >"$hba.tmp"
+	chown "$RUN_USER:$RUN_USER" "$hba.tmp"
+	chmod 600 "$hba.tmp"
+	mv -f "$hba.tmp" "$hba"
 }
 
 start_postgres() {

@@ -2,20 +2,29 @@
 # lib/stack/push.sh: the push daemons (chat-push), node-1..node-N: start,
 # stop, restart on change. Sourced by ./stack.
 
-# Daemon K (1..DAEMONS) is node-K on port PUSH_PORT + K - 1, with
-# run/push-K.pid and log/push-K.log.
+# Daemon K (1..DAEMONS) is node-K (NODE_PREFIX K: CHAT_NODE_PREFIX gives
+# the daemons of each of several hosts on one database ids of their own) on
+# port PUSH_PORT + K - 1, with run/push-K.pid and log/push-K.log.
+push_node() { printf '%s%s\n' "$NODE_PREFIX" "$1"; }
 push_port() { printf '%s\n' $((PUSH_PORT + $1 - 1)); }
 push_pidfile() { printf '%s\n' "$RUN_DIR/push-$1.pid"; }
 push_log() { printf '%s\n' "$LOG_DIR/push-$1.log"; }
 
 # push_command K: PUSH_CMD = the command line of daemon K.
 push_command() {
-	PUSH_CMD=("$PUSH_RUN_BIN" -c "$CHAT_CONF" -i "node-$1" -p "$(push_port "$1")")
+	PUSH_CMD=("$PUSH_RUN_BIN" -c "$CHAT_CONF" -i "$(push_node "$1")" -p "$(push_port "$1")")
 }
 
 # push_pid K: print the pid of daemon K if its pid file names a running
 # push daemon of this stack with node id node-K.
-push_pid() { pidfile_pid "$(push_pidfile "$1")" "node-$1"; }
+push_pid() { pidfile_pid "$(push_pidfile "$1")" "$(push_node "$1")"; }
+
+# push_number ROLE: print K if ROLE (as proc_role names it) is node-K.
+push_number() {
+	local k=${1#"$NODE_PREFIX"}
+	[[ $1 == "$NODE_PREFIX"* && $k =~ ^[0-9]+$ ]] || return 1
+	printf '%s\n' $((10#$k))
+}
 
 # push_listening PORT PID: PID listens on PORT.
 push_listening() {
@@ -47,8 +56,7 @@ stop_push_daemons() {
 	while read -r pid role; do
 		[[ $role == fastcgi* ]] && continue
 		if (($#)); then
-			[[ $role =~ ^node-([0-9]+)$ ]] || continue
-			k=$((10#${BASH_REMATCH[1]}))
+			k=$(push_number "$role") || continue
 			((k >= first)) || continue
 			[[ -z $last ]] || ((k <= last)) || continue
 		fi
@@ -76,10 +84,10 @@ push_port_free() {
 	[[ -z $who ]] && return 0
 	while read -r pid; do
 		proc_role "$pid" ||
-			die "port $port (push daemon node-$1) is taken: $(grep -o 'users:.*' <<<"$who" | head -n 1); $hint"
+			die "port $port (push daemon $(push_node "$1")) is taken: $(grep -o 'users:.*' <<<"$who" | head -n 1); $hint"
 	done < <(grep -o 'pid=[0-9]*' <<<"$who" | cut -d= -f2 | sort -u)
 	# A listener ss shows no process of (another network namespace?).
-	grep -q 'pid=' <<<"$who" || die "port $port (push daemon node-$1) is taken; $hint"
+	grep -q 'pid=' <<<"$who" || die "port $port (push daemon $(push_node "$1")) is taken; $hint"
 }
 
 # start_push K: start daemon K (run_detached); return once it listens.
@@ -90,9 +98,9 @@ start_push() {
 	log=$(push_log "$k")
 	push_port_free "$k"
 	push_command "$k"
-	note "starting push daemon node-$k on $PUSH_HOST:$port"
+	note "starting push daemon $(push_node "$k") on $PUSH_HOST:$port"
 	run_detached "$pidfile" "$log" "${PUSH_CMD[@]}"
-	wait_ready "push daemon node-$k" "$pidfile" "$log" "does not listen on $PUSH_HOST:$port" \
+	wait_ready "push daemon $(push_node "$k")" "$pidfile" "$log" "does not listen on $PUSH_HOST:$port" \
 		push_listening "$port"
 }
 
@@ -105,10 +113,10 @@ ensure_push_daemons() {
 		if pid=$(push_pid "$k"); then
 			why=$(push_change "$k" "$pid")
 			if [[ -z $why ]]; then
-				note "push daemon node-$k already running (pid $pid, port $(push_port "$k"))"
+				note "push daemon $(push_node "$k") already running (pid $pid, port $(push_port "$k"))"
 				continue
 			fi
-			note "push daemon node-$k: $why: restarting it"
+			note "push daemon $(push_node "$k"): $why: restarting it"
 		fi
 		stop_push_daemons "$k" "$k" # also one without a valid pid file
 		start_push "$k"

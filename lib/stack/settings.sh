@@ -21,6 +21,7 @@ TEST_PORT_FIRST=18000
 TEST_DAEMONS=2
 E2E_TIMEOUT=540                  # seconds one run of tests/e2e may take
 BROWSER_TIMEOUT=300              # seconds one run of tests/browser may take
+MULTIHOST_TIMEOUT=400            # seconds tests/multihost/run may take
 BROWSER_PACKAGES=(chromium)      # the browser tests' headless Chromium
 CHAOS_DEFAULT_SECONDS=600        # ./stack chaos without SECONDS
 HEALTH_TIMEOUT=30
@@ -68,9 +69,11 @@ Commands:
             that stack:
             ${WEB_SERVERS[*]} (only the one of --server, if
             given); then, in the full run, tests/deploy/follow-guide.sh
-            (docs/DEPLOY.md followed with nginx); a line per part, last
-            line "total: N passed, N failed". Arguments after -- go to
-            pytest.
+            (docs/DEPLOY.md followed with nginx) and tests/multihost/run
+            (a database host and two hosts in network namespaces, a host
+            cut off and back); a line per part, last line "total: N
+            passed, N failed". Arguments after -- go to the end-to-end
+            suite's pytest.
   chaos [SECONDS]
             load with multi-device users reconnecting with since, while
             push daemons and FastCGI processes are killed (-9) and
@@ -141,6 +144,18 @@ Environment:
   CHAT_FUZZ_SECONDS
                    seconds each fuzz harness runs under ./stack test
                    (default $FUZZ_TEST_SECONDS)
+  CHAT_DB_HOST     address of a PostgreSQL on another host (one of several
+                   hosts on one database, as tests/multihost builds them):
+                   up starts no cluster and runs no migrations, and the
+                   stack's processes connect to its database $DB_NAME as
+                   $DB_ROLE over TCP
+  CHAT_PG_LISTEN   ADDRESS/PREFIX: the stack's PostgreSQL also listens on
+                   ADDRESS (TCP port 5432) and lets $DB_ROLE in from that
+                   network without a password: for a private test network
+                   only (tests/multihost)
+  CHAT_NODE_PREFIX the push daemons' node ids are PREFIX1..PREFIXN
+                   (default node-); the daemons of several hosts on one
+                   database need ids of their own
 
 Files in the state directory: NAME.conf (the web server's configuration),
 log/push-K.log (stdout and stderr of push daemon K, appended),
@@ -257,6 +272,7 @@ resolve_settings() {
 	safe_path "$ROOT" "the repository directory"
 
 	local stored_host='' stored_port='' stored_server='' stored_daemons='' stored_push_port='' key value
+	local stored_db_host='' stored_node_prefix=''
 	local stored_pgbouncer='' stored_replica=''
 	STORED_PUSH_BIN='' STORED_SANITIZE=0
 	if [[ -f $STACK_DIR/stack.env ]]; then
@@ -267,6 +283,8 @@ resolve_settings() {
 			CHAT_SERVER) stored_server=$value ;;
 			CHAT_DAEMONS) stored_daemons=$value ;;
 			CHAT_PUSH_PORT) stored_push_port=$value ;;
+			CHAT_DB_HOST) stored_db_host=$value ;;
+			CHAT_NODE_PREFIX) stored_node_prefix=$value ;;
 			CHAT_SANITIZE) [[ $value == 1 ]] && STORED_SANITIZE=1 ;;
 			CHAT_PGBOUNCER) stored_pgbouncer=$value ;;
 			CHAT_REPLICA) stored_replica=$value ;;
@@ -281,6 +299,9 @@ resolve_settings() {
 	# Empty: the first push daemon follows the main port (PORT + 1).
 	PUSH_PORT_SETTING=${OPT_PUSH_PORT:-${CHAT_PUSH_PORT:-$stored_push_port}}
 	FCGI_PROCS=${CHAT_FCGI_PROCS:-2}
+	DB_HOST=${CHAT_DB_HOST:-$stored_db_host}
+	PG_LISTEN=${CHAT_PG_LISTEN:-}
+	NODE_PREFIX=${CHAT_NODE_PREFIX:-${stored_node_prefix:-node-}}
 	PGBOUNCER_ON=${OPT_PGBOUNCER:-${CHAT_PGBOUNCER:-${stored_pgbouncer:-0}}}
 	REPLICA_ON=${OPT_REPLICA:-${CHAT_REPLICA:-${stored_replica:-0}}}
 	[[ $PGBOUNCER_ON == [01] ]] || die "CHAT_PGBOUNCER '$PGBOUNCER_ON' must be 0 or 1"
@@ -299,6 +320,14 @@ resolve_settings() {
 		die "the push daemons' ports $PUSH_PORT..$((PUSH_PORT + DAEMONS - 1)) include the main port $PORT: choose another --push-port"
 	fi
 	[[ $FCGI_PROCS =~ ^[1-9][0-9]{0,2}$ ]] || die "CHAT_FCGI_PROCS '$FCGI_PROCS' must be a number from 1 to 999"
+	[[ -z $DB_HOST || $DB_HOST =~ ^[A-Za-z0-9.:-]+$ ]] ||
+		die "CHAT_DB_HOST '$DB_HOST' is not an address or host name"
+	[[ -z $PG_LISTEN || $PG_LISTEN =~ ^[0-9.]+/[0-9]{1,2}$ ]] ||
+		die "CHAT_PG_LISTEN '$PG_LISTEN' is not an IPv4 ADDRESS/PREFIX"
+	[[ -z $DB_HOST ]] || ((!REPLICA_ON)) ||
+		die "--replica is made from the stack's own cluster: not with CHAT_DB_HOST"
+	[[ $NODE_PREFIX =~ ^[a-z][a-z0-9-]{0,31}$ ]] ||
+		die "CHAT_NODE_PREFIX '$NODE_PREFIX' must be a lowercase letter, then up to 31 lowercase letters, digits and -"
 	SERVER=$(server_name "$SERVER") || die "--server '$SERVER': unknown web server (${WEB_SERVERS[*]})"
 
 	PGDATA=$STACK_DIR/pg/data
@@ -314,7 +343,11 @@ resolve_settings() {
 	FCGI_SOCKET=$RUN_DIR/chat-fcgi.sock
 	FCGI_PIDFILE=$RUN_DIR/chat-fcgi.pid
 	FCGI_LOG=$LOG_DIR/chat-fcgi.log
-	CONNINFO="host=$RUN_DIR dbname=$DB_NAME user=$DB_ROLE"
+	if [[ -n $DB_HOST ]]; then
+		CONNINFO="host=$DB_HOST dbname=$DB_NAME user=$DB_ROLE"
+	else
+		CONNINFO="host=$RUN_DIR dbname=$DB_NAME user=$DB_ROLE"
+	fi
 	# The same sanitizer settings for the FastCGI processes and the daemons.
 	ASAN_OPTS="detect_leaks=1:log_path=$LOG_DIR/asan:abort_on_error=0"
 	UBSAN_OPTS="print_stacktrace=1:log_path=$LOG_DIR/ubsan"
@@ -354,6 +387,8 @@ CHAT_PORT=$PORT
 CHAT_SERVER=$SERVER
 CHAT_DAEMONS=$DAEMONS
 CHAT_PUSH_PORT=$PUSH_PORT_SETTING
+CHAT_DB_HOST=$DB_HOST
+CHAT_NODE_PREFIX=$NODE_PREFIX
 CHAT_SANITIZE=$SANITIZE
 CHAT_PGBOUNCER=$PGBOUNCER_ON
 CHAT_REPLICA=$REPLICA_ON

@@ -231,6 +231,16 @@ e2e_tests() {
 			"$PYTHON" -m pytest -q tests/e2e --junitxml="$xml" "${PYTEST_ARGS[@]}"
 	) || rc=$?
 
+	count_pytest "$what" "$xml" "$rc" "behind $server" \
+		"CHAT_E2E_TIMEOUT ${CHAT_E2E_TIMEOUT:-$E2E_TIMEOUT} s"
+}
+
+# count_pytest WHAT XML RC WHERE LIMIT: count a pytest run from its JUnit
+# XML and its exit status RC; WHERE tells the report which run it was
+# ("behind nginx"), LIMIT what bounded its time. A skipped test, no test
+# at all and a run out of time count as failed.
+count_pytest() {
+	local what=$1 xml=$2 rc=$3 where=$4 limit=$5
 	local counts tests failures errors skipped
 	if [[ -s $xml ]] && counts=$(junit_counts "$xml"); then
 		read -r tests failures errors skipped <<<"$counts"
@@ -241,16 +251,42 @@ e2e_tests() {
 	((passed >= 0)) || passed=0
 	if ((rc == 5 || tests == 0)); then
 		failed=$((failed + 1))
-		TEST_REPORT+=("  pytest collected no test ($server)")
+		TEST_REPORT+=("  pytest collected no test ($where)")
 	elif ((rc == 124 || rc == 137)); then
 		failed=$((failed + 1))
-		TEST_REPORT+=("  pytest ran out of time behind $server (CHAT_E2E_TIMEOUT ${CHAT_E2E_TIMEOUT:-$E2E_TIMEOUT} s)")
+		TEST_REPORT+=("  pytest ran out of time $where ($limit)")
 	elif ((rc != 0 && failed == 0)); then
 		failed=1
-		TEST_REPORT+=("  pytest exited $rc ($server)")
+		TEST_REPORT+=("  pytest exited $rc ($where)")
 	fi
-	((skipped == 0)) || TEST_REPORT+=("  $skipped skipped end-to-end tests behind $server count as failed")
+	((skipped == 0)) || TEST_REPORT+=("  $skipped skipped tests $where count as failed")
 	count "$what" "$passed" "$failed"
+}
+
+# multihost_tests: tests/multihost/run, which builds a database host and
+# two hosts of lighttpd, chat-fcgi (through PgBouncer) and push daemons in
+# network namespaces, runs tests/multihost/test_hosts.py from a client
+# namespace and removes it all. Its output goes to a log, shown on failure.
+multihost_tests() {
+	local log xml rc=0
+	log=$(mktemp /tmp/chat-multihost.XXXXXX.log)
+	xml=${log%.log}.xml
+	note "running tests/multihost (hosts in network namespaces; log in $log)"
+	timeout --foreground -k 30 "$MULTIHOST_TIMEOUT" "$ROOT/tests/multihost/run" \
+		--junitxml="$xml" </dev/null >"$log" 2>&1 || rc=$?
+	if [[ ! -s $xml ]]; then
+		count multihost 0 1
+		TEST_REPORT+=("  tests/multihost/run stopped (exit $rc) before its tests ran: see $log")
+		tail -n 40 "$log" >&2
+		return
+	fi
+	local failed_before=$TEST_FAILED
+	count_pytest multihost "$xml" "$rc" "in tests/multihost" "$MULTIHOST_TIMEOUT s"
+	if ((TEST_FAILED > failed_before)); then
+		tail -n 80 "$log" >&2
+	else
+		rm -f "$log" "$xml"
+	fi
 }
 
 # browser_tests SERVER: tests/browser (node's test runner; playwright-core
@@ -388,10 +424,12 @@ cmd_test() {
 			TEST_REPORT+=("  not run: no sanitizer build of chat-fcgi")
 		fi
 	done
-	# The deployment guide, followed on this machine (the full run only).
+	# The deployment guide, followed on this machine, and several hosts
+	# (the full run only).
 	if ((${#servers[@]} > 1)) && [[ -z ${CHAT_FCGI_BIN:-} ]]; then
 		deploy_round nginx
 	fi
+	((${#servers[@]} == 1)) || multihost_tests
 	trap - EXIT INT TERM
 
 	print_test_summary

@@ -7,6 +7,7 @@ asserted here comes from shared/CONTRACT.md and docs/API.md.
 
 import base64
 import contextlib
+import contextvars
 import datetime
 import hashlib
 import hmac
@@ -60,8 +61,24 @@ def env(name):
     return value
 
 
+# The web server of via() around a call, if any (tests/multihost: each
+# user is served by the host of theirs).
+_VIA = contextvars.ContextVar("chat_api_via", default=None)
+
+
 def base_url():
-    return env("CHAT_URL").rstrip("/")
+    return (_VIA.get() or env("CHAT_URL")).rstrip("/")
+
+
+@contextlib.contextmanager
+def via(url):
+    """Requests within go to the web server at url instead of CHAT_URL
+    (in this thread or task, and in threads it starts with to_thread)."""
+    token = _VIA.set(url)
+    try:
+        yield
+    finally:
+        _VIA.reset(token)
 
 
 def web_server():

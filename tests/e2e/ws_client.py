@@ -713,9 +713,9 @@ def sync_all(user, since, limit=100):
             return events, cursor
 
 
-async def connect(user, since=None, daemon=None, label=""):
+async def connect(user, since=None, daemon=None, label="", url=None):
     """A connection past connection_established and online_friends."""
-    url = url_for(user.access, daemon)
+    url = url_for(user.access, daemon, url)
     if since is not None:
         url += "&since=" + urllib.parse.quote(since, safe="")
     ws = await websockets.connect(url, open_timeout=WAIT, close_timeout=2,
