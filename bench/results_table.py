@@ -15,7 +15,7 @@ import sys
 # The order of the issue; scenarios unknown here come after, by name.
 ORDER = ["history", "send", "fcgi_overhead", "idle", "latency", "max_rate",
          "connects", "history_depth", "flood", "group_fanout", "big_group",
-         "peer", "daemons", "hosts"]
+         "notify", "peer", "daemons", "hosts"]
 
 
 def machine_text(m):
@@ -79,6 +79,41 @@ def profile_lines(scenario, p):
         lines.append("| " + " | ".join(cell(v) for v in [
             x.get("function"), x.get("calls_per_message"),
             x.get("self_us_per_message")]) + " |")
+    return lines
+
+
+def daemons_profile_lines(runs):
+    """The top-level statements of the daemons scenario's profiles side
+    by side: what each added daemon costs the database, per message."""
+    runs = [x for x in runs if x.get("profile")]
+    names = []
+    for x in runs:
+        for st in x["profile"].get("top_level") or []:
+            if st["statement"] not in names:
+                names.append(st["statement"])
+    head = " | ".join(f"{x['daemons']} daemons" for x in runs)
+    lines = [
+        "",
+        "## The database's time by the number of daemons",
+        "",
+        "The daemons scenario's profile steps (one for each count, at"
+        f" {runs[0]['profile'].get('rate')} messages/s): each top-level"
+        " statement's calls and wall-clock µs per message sent, and"
+        " PostgreSQL's CPU per message.",
+        "",
+        f"| statement | {head} |",
+        "|---|" + "---|" * len(runs),
+        "| PostgreSQL CPU µs a message | " + " | ".join(
+            str(x["profile"].get("postgres_us_per_message")) for x in runs) + " |",
+    ]
+    for name in names:
+        cells = []
+        for x in runs:
+            st = next((t for t in x["profile"].get("top_level") or []
+                       if t["statement"] == name), None)
+            cells.append("—" if st is None else
+                         f"{st['calls_per_message']} × → {st['us_per_message']} µs")
+        lines.append(f"| `{cell(name)}` | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -157,6 +192,11 @@ def main():
         profile = (r.get("figures") or {}).get("profile")
         if profile and not r.get("error"):
             lines += profile_lines(r.get("scenario", "?"), profile)
+    for r in results:
+        runs = (r.get("figures") or {}).get("runs") or []
+        if r.get("scenario") == "daemons" and not r.get("error") and any(
+                x.get("profile") for x in runs):
+            lines += daemons_profile_lines(runs)
     lines += ["", "## Method and notes", ""]
     for r in results:
         lines.append(f"### {r.get('scenario', '?')}")
