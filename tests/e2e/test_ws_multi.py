@@ -11,6 +11,7 @@ import pytest
 from chat_api import (body, delete_message, make_friends, new_friends,
                       new_user, send)
 from ws_client import (without_cursor, WAIT, assert_new_message, assert_same_new_message,
+                       assert_typing_both_ways,
                        close_all, new_message_of, of_type, rest_online,
                        session, wait_db_status, ws_test)
 
@@ -52,16 +53,7 @@ async def test_conversation_across_daemons(db, da, db_):
         "read_by": b.account_id}
 
     # typing, both ways.
-    await cb.send({"type": "typing", "receiver_id": a.account_id,
-                   "is_typing": True})
-    assert await ca.expect("typing_indicator") == {
-        "type": "typing_indicator", "user_id": b.account_id,
-        "is_typing": True}
-    await ca.send({"type": "typing", "receiver_id": b.account_id,
-                   "is_typing": False})
-    assert await cb.expect("typing_indicator") == {
-        "type": "typing_indicator", "user_id": a.account_id,
-        "is_typing": False}
+    await assert_typing_both_ways(ca, a, cb, b)
 
     # A REST send b to a, and its deletion.
     message = send(b, a, "back by REST")

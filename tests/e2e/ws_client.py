@@ -452,6 +452,21 @@ def without_updated_at(frame):
     return dict(frame, message=message)
 
 
+async def assert_typing_both_ways(ca, a, cb, b):
+    """Typing on two friends' connections (ca of User a, cb of User b):
+    b's typing reaches a, then a's stop reaches b (CONTRACT §6)."""
+    await cb.send({"type": "typing", "receiver_id": a.account_id,
+                   "is_typing": True})
+    assert await ca.expect("typing_indicator") == {
+        "type": "typing_indicator", "user_id": b.account_id,
+        "is_typing": True}
+    await ca.send({"type": "typing", "receiver_id": b.account_id,
+                   "is_typing": False})
+    assert await cb.expect("typing_indicator") == {
+        "type": "typing_indicator", "user_id": a.account_id,
+        "is_typing": False}
+
+
 def assert_new_message(frame, message):
     """frame is the new_message of message (a Message answered by REST):
     the same fields, status delivered; updated_at not before the REST one."""

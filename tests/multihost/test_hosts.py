@@ -20,7 +20,8 @@ from chat_api import (api, body, create_group, delete_message, friend_accept,
                       friend_remove, friend_request, group_add, group_leave,
                       group_path, group_remove, group_send, history,
                       mark_read, new_user, online_friends, send_message, via)
-from ws_client import (WAIT, WS_PATH, assert_cursor, blocking, close_all,
+from ws_client import (WAIT, WS_PATH, assert_cursor, assert_typing_both_ways,
+                       blocking, close_all,
                        connect, new_message_of, of_type, open_ws, session,
                        wait_status, ws_test)
 
@@ -185,16 +186,7 @@ async def test_direct_messages_cross_hosts():
     await ca_h2.expect("message_read", message_id=mid)
 
     # Typing both ways.
-    await cb.send({"type": "typing", "receiver_id": a.account_id,
-                   "is_typing": True})
-    assert await ca.expect("typing_indicator") == {
-        "type": "typing_indicator", "user_id": b.account_id,
-        "is_typing": True}
-    await ca.send({"type": "typing", "receiver_id": b.account_id,
-                   "is_typing": False})
-    assert await cb.expect("typing_indicator") == {
-        "type": "typing_indicator", "user_id": a.account_id,
-        "is_typing": False}
+    await assert_typing_both_ways(ca, a, cb, b)
 
     # REST on h2, heard on h1; a deletes its message through h1, b hears.
     reply = body(await rest(b, send_message, b.access, a.account_id,
