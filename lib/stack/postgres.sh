@@ -46,6 +46,8 @@ ensure_cluster() {
 			printf "shared_buffers = '%s'\n" "$CHAT_PG_SHARED_BUFFERS"
 		[[ -n ${CHAT_PG_MAX_WAL_SIZE:-} ]] &&
 			printf "max_wal_size = '%s'\n" "$CHAT_PG_MAX_WAL_SIZE"
+		# The WAL a replica's slot may hold back while it is away.
+		printf "max_slot_wal_keep_size = '1GB'\n"
 		# The bench stack loads pg_stat_statements for its profiles.
 		[[ -n ${CHAT_PG_PRELOAD:-} ]] &&
 			printf "shared_preload_libraries = '%s'\n" "$CHAT_PG_PRELOAD"
@@ -129,6 +131,7 @@ run_migrations() {
 # on the socket $RUN_DIR/.s.PGSQL.$REPLICA_PORT. chat-fcgi reads history
 # and search there ([database] replica_conninfo, fcgi-app/replica.h).
 REPLICA_PORT=5433
+REPLICA_SLOT=chat_replica
 
 replica_pg_ctl() { as_chat "$PG_BIN/pg_ctl" -D "$REPLICA_DATA" "$@"; }
 
@@ -147,8 +150,16 @@ ensure_replica() {
 		note "making the streaming replica in $REPLICA_DATA (pg_basebackup)"
 		rm -rf "$REPLICA_DATA"
 		install -d -o "$RUN_USER" -g "$RUN_USER" -m 700 "$REPLICA_DATA"
+		# A replication slot keeps the WAL the replica has not received
+		# while it is stopped (up to max_slot_wal_keep_size): without
+		# one, a checkpoint meanwhile removes it and the replica never
+		# catches up again. A slot left by an earlier replica goes first.
+		as_chat "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$RUN_DIR" -U "$RUN_USER" -d postgres \
+			-c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '$REPLICA_SLOT'" \
+			>/dev/null || die "could not drop the old replication slot $REPLICA_SLOT"
 		as_chat "$PG_BIN/pg_basebackup" -D "$REPLICA_DATA" -h "$RUN_DIR" -U "$RUN_USER" \
 			--checkpoint=fast --wal-method=stream --write-recovery-conf \
+			--create-slot --slot="$REPLICA_SLOT" \
 			>"$LOG_DIR/pg_basebackup.log" 2>&1 || {
 			show_log_tail "$LOG_DIR/pg_basebackup.log"
 			rm -rf "$REPLICA_DATA"

@@ -18,7 +18,7 @@ import requests
 
 from chat_api import (TIMEOUT, api, base_url, body, env, gsend, group_history,
                       group_path, history, make_friends, new_friends, new_group,
-                      new_user,
+                      new_user, psql,
                       search_messages, send, send_message)
 
 pytestmark = pytest.mark.pooled_replica
@@ -310,6 +310,10 @@ def test_a_stopped_replica_leaves_the_reads_to_the_primary():
         delta = moved(before, reads())
         assert delta["primary_replica_unreachable"] == 6, delta
         assert delta["replica"] == 0, delta
+        # Checkpoints while it is away: the WAL it has not received stays
+        # (its replication slot), or it could never catch up again.
+        for _ in range(3):
+            psql("chat", "SELECT pg_switch_wal(); CHECKPOINT;")
     finally:
         log = os.path.join(env("CHAT_STACK_DIR"), "log",
                            "postgresql-replica.log")
