@@ -184,7 +184,6 @@ metrics_db_error(enum metrics_db_error kind)
 		metrics_add(&metrics_map->db_errors[kind], 1);
 }
 
-/* The method and route labels of route (0: none matched). */
 void
 metrics_read(enum metrics_read where)
 {
@@ -192,6 +191,7 @@ metrics_read(enum metrics_read where)
 		metrics_add(&metrics_map->reads[where], 1);
 }
 
+/* The method and route labels of route (0: none matched). */
 static void
 metrics_route_labels(int route, const char **method, char *path,
     size_t size)

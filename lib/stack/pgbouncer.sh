@@ -74,9 +74,7 @@ EOF
 	printf '"%s" ""\n' "$DB_ROLE" "$RUN_USER" >"$dir/userlist.txt.tmp"
 	local f
 	for f in pgbouncer.ini userlist.txt; do
-		chown "$RUN_USER:$RUN_USER" "$dir/$f.tmp"
-		chmod 600 "$dir/$f.tmp"
-		replace_if_changed "$dir/$f.tmp" "$dir/$f"
+		install_private "$dir/$f.tmp" "$dir/$f"
 	done
 }
 

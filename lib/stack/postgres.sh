@@ -53,9 +53,7 @@ ensure_cluster() {
 			printf "shared_preload_libraries = '%s'\n" "$CHAT_PG_PRELOAD"
 		true
 	} >"$conf.tmp"
-	chown "$RUN_USER:$RUN_USER" "$conf.tmp"
-	chmod 600 "$conf.tmp"
-	mv -f "$conf.tmp" "$conf"
+	install_private "$conf.tmp" "$conf"
 }
 
 # write_stack_hba: initdb's pg_hba.conf, and the application role from the
@@ -68,9 +66,19 @@ write_stack_hba() {
 		printf '\n# Added by ./stack for CHAT_PG_LISTEN.\n'
 		printf 'host %s %s %s trust\n' "$DB_NAME" "$DB_ROLE" "$PG_LISTEN"
 	} >"$hba.tmp"
-	chown "$RUN_USER:$RUN_USER" "$hba.tmp"
-	chmod 600 "$hba.tmp"
-	mv -f "$hba.tmp" "$hba"
+	install_private "$hba.tmp" "$hba"
+}
+
+# cluster_ctl DATA LOG WHAT start|stop: pg_ctl on the cluster in DATA (the
+# primary's or the replica's), waiting for it; when it fails, the tail of
+# its LOG, and WHAT (its name in the message) did not start, or stop.
+cluster_ctl() {
+	local data=$1 log=$2 what=$3 action=$4 args
+	if [[ $action == start ]]; then args=(-l "$log"); else args=(-m fast); fi
+	as_chat "$PG_BIN/pg_ctl" -D "$data" "$action" -w -t 60 -s "${args[@]}" >&2 || {
+		show_log_tail "$log"
+		die "$what did not $action"
+	}
 }
 
 start_postgres() {
@@ -78,19 +86,13 @@ start_postgres() {
 		return 0
 	fi
 	note "starting PostgreSQL"
-	pg_ctl start -w -t 60 -s -l "$PG_LOG" >&2 || {
-		show_log_tail "$PG_LOG"
-		die "PostgreSQL did not start"
-	}
+	cluster_ctl "$PGDATA" "$PG_LOG" PostgreSQL start
 }
 
 stop_postgres() {
 	if pg_running; then
 		note "stopping PostgreSQL (pid $(pg_pid))"
-		pg_ctl stop -w -t 60 -s -m fast >&2 || {
-			show_log_tail "$PG_LOG"
-			die "PostgreSQL did not stop"
-		}
+		cluster_ctl "$PGDATA" "$PG_LOG" PostgreSQL stop
 	fi
 }
 
@@ -133,10 +135,9 @@ run_migrations() {
 REPLICA_PORT=5433
 REPLICA_SLOT=chat_replica
 
-replica_pg_ctl() { as_chat "$PG_BIN/pg_ctl" -D "$REPLICA_DATA" "$@"; }
-
 replica_running() {
-	[[ -f $REPLICA_DATA/PG_VERSION ]] && replica_pg_ctl status >/dev/null 2>&1
+	[[ -f $REPLICA_DATA/PG_VERSION ]] &&
+		as_chat "$PG_BIN/pg_ctl" -D "$REPLICA_DATA" status >/dev/null 2>&1
 }
 
 replica_conninfo() {
@@ -177,26 +178,18 @@ ensure_replica() {
 		[[ ${CHAT_PG_FSYNC:-on} == off ]] && printf 'fsync = off\n'
 		true
 	} >"$conf.tmp"
-	chown "$RUN_USER:$RUN_USER" "$conf.tmp"
-	chmod 600 "$conf.tmp"
-	mv -f "$conf.tmp" "$conf"
+	install_private "$conf.tmp" "$conf"
 	if replica_running; then
 		return 0
 	fi
 	note "starting the replica"
-	replica_pg_ctl start -w -t 60 -s -l "$REPLICA_LOG" >&2 || {
-		show_log_tail "$REPLICA_LOG"
-		die "the replica did not start"
-	}
+	cluster_ctl "$REPLICA_DATA" "$REPLICA_LOG" "the replica" start
 }
 
 stop_replica() {
 	if replica_running; then
 		note "stopping the replica"
-		replica_pg_ctl stop -w -t 60 -s -m fast >&2 || {
-			show_log_tail "$REPLICA_LOG"
-			die "the replica did not stop"
-		}
+		cluster_ctl "$REPLICA_DATA" "$REPLICA_LOG" "the replica" stop
 	fi
 }
 

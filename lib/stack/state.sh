@@ -132,6 +132,14 @@ replace_if_changed() {
 	fi
 }
 
+# install_private NEW FILE: NEW, owned by $RUN_USER and readable by it
+# alone, in place of FILE (replace_if_changed).
+install_private() {
+	chown "$RUN_USER:$RUN_USER" "$1"
+	chmod 600 "$1"
+	replace_if_changed "$1" "$2"
+}
+
 # check_chat_conf PROGRAM: PROGRAM -n (chat-fcgi or chat-push) must accept
 # chat.conf.
 check_chat_conf() {

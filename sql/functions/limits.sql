@@ -8,22 +8,38 @@
 -- by account and address), login_addr (failed logins, by address),
 -- register (by address).
 
+-- The session settings that hold the limits, each with its value: the
+-- one list that rate_configure sets and rate_configured checks.
+CREATE OR REPLACE FUNCTION rate_settings(send_rate float8, send_burst float8,
+    read_rate float8, read_burst float8, login_rate float8, login_burst float8,
+    login_addr_rate float8, login_addr_burst float8, register_rate float8,
+    register_burst float8)
+RETURNS TABLE (name text, value float8)
+LANGUAGE sql IMMUTABLE AS $$
+    VALUES ('chat.rate_send', send_rate),
+           ('chat.burst_send', send_burst),
+           ('chat.rate_read', read_rate),
+           ('chat.burst_read', read_burst),
+           ('chat.rate_login', login_rate),
+           ('chat.burst_login', login_burst),
+           ('chat.rate_login_addr', login_addr_rate),
+           ('chat.burst_login_addr', login_addr_burst),
+           ('chat.rate_register', register_rate),
+           ('chat.burst_register', register_burst)
+$$;
+
 -- Sets the session's limits: rates a second and bursts.
 CREATE OR REPLACE FUNCTION rate_configure(send_rate float8, send_burst float8,
     read_rate float8, read_burst float8, login_rate float8, login_burst float8,
     login_addr_rate float8, login_addr_burst float8, register_rate float8,
     register_burst float8) RETURNS void
-LANGUAGE sql AS $$
-    SELECT set_config('chat.rate_send', send_rate::text, false),
-           set_config('chat.burst_send', send_burst::text, false),
-           set_config('chat.rate_read', read_rate::text, false),
-           set_config('chat.burst_read', read_burst::text, false),
-           set_config('chat.rate_login', login_rate::text, false),
-           set_config('chat.burst_login', login_burst::text, false),
-           set_config('chat.rate_login_addr', login_addr_rate::text, false),
-           set_config('chat.burst_login_addr', login_addr_burst::text, false),
-           set_config('chat.rate_register', register_rate::text, false),
-           set_config('chat.burst_register', register_burst::text, false);
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config(s.name, s.value::text, false)
+       FROM rate_settings(send_rate, send_burst, read_rate, read_burst,
+                         login_rate, login_burst, login_addr_rate,
+                         login_addr_burst, register_rate, register_burst) s;
+END
 $$;
 
 -- Whether the session has these limits (rate_configure's parameters).
@@ -39,16 +55,9 @@ CREATE OR REPLACE FUNCTION rate_configured(send_rate float8, send_burst float8,
 LANGUAGE sql STABLE AS $$
     SELECT bool_and(coalesce(nullif(current_setting(s.name, true), '')::float8
                              = s.value, false))
-      FROM (VALUES ('chat.rate_send', send_rate),
-                   ('chat.burst_send', send_burst),
-                   ('chat.rate_read', read_rate),
-                   ('chat.burst_read', read_burst),
-                   ('chat.rate_login', login_rate),
-                   ('chat.burst_login', login_burst),
-                   ('chat.rate_login_addr', login_addr_rate),
-                   ('chat.burst_login_addr', login_addr_burst),
-                   ('chat.rate_register', register_rate),
-                   ('chat.burst_register', register_burst)) s(name, value)
+      FROM rate_settings(send_rate, send_burst, read_rate, read_burst,
+                         login_rate, login_burst, login_addr_rate,
+                         login_addr_burst, register_rate, register_burst) s
 $$;
 
 -- The tokens of a bucket that held tokens at time at, at time t.

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import os
+import pathlib
 import re
 import secrets
 import shlex
@@ -565,6 +566,16 @@ def as_owner(command, stdin=None):
                           text=True, timeout=300)
     assert done.returncode == 0, (command, done.stdout, done.stderr)
     return done.stdout
+
+
+MIGRATE = pathlib.Path(__file__).resolve().parents[2] / "sql" / "migrate"
+
+
+def migrate(dbname, script=MIGRATE):
+    """script (sql/migrate, or an earlier layout's) on database dbname of
+    the stack's cluster, as the application's role: its output."""
+    return as_owner(["env", "PSQL=" + pg_bin("psql"), str(script),
+                     f"host={socket_dir()} dbname={dbname} user=chat_app"])
 
 
 def psql(dbname, sql, user=None):

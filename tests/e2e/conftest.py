@@ -19,6 +19,7 @@ serve again (REST and every push daemon) before the next test starts.
 """
 
 import os
+import uuid
 
 import pytest
 
@@ -53,6 +54,24 @@ def pytest_collection_modifyitems(config, items):
     calm = [i for i in items if i.get_closest_marker("disruptive") is None]
     items[:] = calm + [i for i in items
                        if i.get_closest_marker("disruptive") is not None]
+
+
+@pytest.fixture
+def databases():
+    """make() creates an empty database of the stack's cluster, owned by
+    the application's role, and names it; each is dropped after the test
+    (stack_cluster tests)."""
+    names = []
+
+    def make():
+        name = "test_" + uuid.uuid4().hex[:12]
+        chat_api.psql("postgres", f"CREATE DATABASE {name} OWNER chat_app")
+        names.append(name)
+        return name
+
+    yield make
+    for name in names:
+        chat_api.psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(autouse=True)

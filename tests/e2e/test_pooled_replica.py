@@ -28,15 +28,23 @@ LIMITS_ERROR = "pooled connections lack the rate limits of chat.conf"
 
 # ------------------------------------------------------------------ helpers
 
-def console(sql, admin=False):
-    """sql on PgBouncer's console: the rows, as dicts. The console speaks
-    the simple query protocol only, hence no parameters."""
-    conninfo = env("CHAT_PGBOUNCER_DB")
-    if admin:
+def connect(conninfo_env, owner=False):
+    """An autocommit connection to the conninfo of environment variable
+    conninfo_env; as the cluster's owner (and PgBouncer's administrator)
+    when owner."""
+    conninfo = env(conninfo_env)
+    if owner:
         conninfo = re.sub(r"user=\S+", "user=" + env("CHAT_RUN_AS"),
                           conninfo)
     conn = psycopg2.connect(conninfo)
     conn.autocommit = True
+    return conn
+
+
+def console(sql, admin=False):
+    """sql on PgBouncer's console: the rows, as dicts. The console speaks
+    the simple query protocol only, hence no parameters."""
+    conn = connect("CHAT_PGBOUNCER_DB", owner=admin)
     try:
         with conn.cursor() as cur:
             cur.execute(sql)
@@ -59,13 +67,7 @@ def chat_stats():
 def replica_db(superuser=False):
     """A connection to the replica; as the cluster's owner when superuser
     (pg_wal_replay_pause needs one)."""
-    conninfo = env("CHAT_REPLICA_DB")
-    if superuser:
-        conninfo = re.sub(r"user=\S+", "user=" + env("CHAT_RUN_AS"),
-                          conninfo)
-    conn = psycopg2.connect(conninfo)
-    conn.autocommit = True
-    return conn
+    return connect("CHAT_REPLICA_DB", owner=superuser)
 
 
 def replica_ctl(*args):

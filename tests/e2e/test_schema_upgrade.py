@@ -13,11 +13,10 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-import uuid
 
 import pytest
 
-from chat_api import as_owner, pg_bin, psql, socket_dir
+from chat_api import as_owner, migrate, pg_bin, psql, socket_dir
 
 pytestmark = pytest.mark.stack_cluster
 
@@ -26,32 +25,12 @@ LAYOUT_BEFORE = "6ac5ccc"
 APP_ROLE = "chat_app"
 
 
-def migrate(migrate_script, dbname):
-    return as_owner(["env", "PSQL=" + pg_bin("psql"), str(migrate_script),
-                     f"host={socket_dir()} dbname={dbname} user={APP_ROLE}"])
-
-
 def dump(dbname, *options):
     text = as_owner([pg_bin("pg_dump"), "-h", socket_dir(), "-d", dbname,
                      "--no-owner", *options])
     # pg_dump 15.14 on writes a random key in \restrict lines.
     return "\n".join(line for line in text.splitlines()
                      if not line.startswith(("\\restrict", "\\unrestrict")))
-
-
-@pytest.fixture
-def databases():
-    names = []
-
-    def make():
-        name = "schema_" + uuid.uuid4().hex[:12]
-        psql("postgres", f"CREATE DATABASE {name} OWNER {APP_ROLE}")
-        names.append(name)
-        return name
-
-    yield make
-    for name in names:
-        psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="module")
@@ -156,13 +135,13 @@ def without_added_columns(data):
 def test_upgrade_from_the_earlier_layout_ends_as_a_fresh_install(databases, layout_before):
     fresh, upgraded = databases(), databases()
 
-    migrate(ROOT / "sql" / "migrate", fresh)
+    migrate(fresh)
 
-    out = migrate(layout_before / "migrate", upgraded)
+    out = migrate(upgraded, layout_before / "migrate")
     assert "applied 020_presence_plans" in out, out
     psql(upgraded, SEED, user=APP_ROLE)
     before = data_of(upgraded)
-    out = migrate(ROOT / "sql" / "migrate", upgraded)
+    out = migrate(upgraded)
     assert "applied 020_baseline" not in out, out
 
     assert dump(upgraded, "--schema-only") == dump(fresh, "--schema-only")
@@ -181,9 +160,9 @@ def test_upgrade_from_the_earlier_layout_ends_as_a_fresh_install(databases, layo
 
 def test_migrate_again_changes_nothing(databases):
     db = databases()
-    migrate(ROOT / "sql" / "migrate", db)
+    migrate(db)
     schema = dump(db, "--schema-only")
-    out = migrate(ROOT / "sql" / "migrate", db)
+    out = migrate(db)
     assert "schema up to date" in out, out
     assert dump(db, "--schema-only") == schema
 
@@ -193,7 +172,7 @@ def test_every_function_is_defined_once_in_sql_functions(databases):
     schema is written once, in sql/functions/ or (a function an index is
     built from) in a migration."""
     db = databases()
-    migrate(ROOT / "sql" / "migrate", db)
+    migrate(db)
     names = psql(db, """
         SELECT p.proname FROM pg_proc p
          WHERE p.pronamespace = 'public'::regnamespace

@@ -19,7 +19,7 @@ import pytest
 from chat_api import (api, body, create_group, delete_message, friend_accept,
                       friend_remove, friend_request, group_add, group_leave,
                       group_path, group_remove, group_send, history,
-                      mark_read, new_user, online_friends, send_message, via)
+                      new_user, online_friends, send_message, via)
 from ws_client import (WAIT, WS_PATH, assert_cursor, assert_typing_both_ways,
                        blocking, close_all,
                        connect, new_message_of, of_type, open_ws, session,
