@@ -978,12 +978,17 @@ $$;
 -- copy of the group takes: it is read in event order) and the group's
 -- name and whether it is active. Then, for group_updated, a row for each
 -- of those members with the frame as that member sees it. The events are
--- found by primary key (= ANY), as in push_message_frames.
+-- found by primary key (= ANY) whatever the statistics say, as in
+-- push_message_frames.
 CREATE OR REPLACE FUNCTION push_group_frames(ids bigint[], cursors text[])
 RETURNS TABLE (event_id bigint, group_id uuid, account_id uuid,
                member_status text, members text, group_name text,
                group_active boolean, frame text)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE
+SET enable_seqscan = off AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     SELECT e.event_id, e.group_id, NULL::uuid,
            (SELECT m.status::text FROM group_member m
              WHERE m.group_id = e.group_id AND m.account_id = e.target_id
@@ -1005,7 +1010,8 @@ LANGUAGE sql STABLE AS $$
       JOIN group_member_span s ON s.group_id = e.group_id
        AND s.began <= e.event_id AND (s.ended IS NULL OR s.ended > e.event_id)
      WHERE e.event_id = ANY (ids) AND e.kind = 'group_updated'
-     ORDER BY 1, 3 NULLS FIRST
+     ORDER BY 1, 3 NULLS FIRST;
+END
 $$;
 
 -- A group's updated_at follows the changes of the group itself (PUT,

@@ -29,18 +29,25 @@ $$;
 -- it): the daemon merges them with a new connection's undelivered
 -- messages in created_at order and without duplicates. cursors: the
 -- cursor of each message's event, in the order of ids, which its frame
--- carries (CONTRACT §10). The messages are found by primary key (= ANY):
--- a join to unnest(ids), which the planner takes for 100 rows, read a
--- table of a few thousand messages whole at every call.
+-- carries (CONTRACT §10). The messages are found by primary key (= ANY)
+-- whatever the statistics say: the daemon keeps this plan for its whole
+-- life (PL/pgSQL), and one made on a new service's empty table would read
+-- the table whole at every call as it grew (enable_seqscan = off, as the
+-- presence look-ups, sql/functions/presence.sql).
 CREATE OR REPLACE FUNCTION push_message_frames(ids uuid[], cursors text[])
 RETURNS TABLE (message_id uuid, sender_id uuid, receiver_id uuid,
                created_at text, frame text)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE
+SET enable_seqscan = off AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     SELECT m.message_id, m.sender_id, m.receiver_id, api_time(m.created_at),
            stream_frame_with_cursor(push_message_frame(m),
                                     cursors[array_position(ids, m.message_id)])
       FROM message m
-     WHERE m.message_id = ANY (ids)
+     WHERE m.message_id = ANY (ids);
+END
 $$;
 
 -- What chat-push of the previous build calls instead of
@@ -190,9 +197,11 @@ $$;
 
 -- Marks the messages of ids still "sent" delivered, records
 -- message_delivered for each, and answers their senders (one a message;
--- NULL when none was marked): the accounts the daemon then wakes.
+-- NULL when none was marked): the accounts the daemon then wakes. By
+-- primary key whatever the statistics say, as push_message_frames.
 CREATE OR REPLACE FUNCTION push_mark_delivered(ids uuid[]) RETURNS uuid[]
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET enable_seqscan = off AS $$
 DECLARE
     senders uuid[];
 BEGIN
