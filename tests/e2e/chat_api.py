@@ -476,6 +476,33 @@ def horizon_held():
         older.close()
 
 
+def wait_for_earlier_transactions(conn, timeout=10.0):
+    """Waits until every transaction that began before this call has
+    ended: the xmin of a fresh snapshot has passed the id of a transaction
+    that starts and ends now. Until then the event readers' horizon may
+    stop below events already committed (docs/events.md): /sync answers
+    them a moment later. conn: an autocommit connection. A transaction
+    that holds the horizon for longer than timeout is named in the
+    failure."""
+    def value(sql):
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return int(cur.fetchone()[0])
+    fence = value("SELECT pg_current_xact_id()::text")
+    deadline = time.monotonic() + timeout
+    while value("SELECT pg_snapshot_xmin(pg_current_snapshot())::text") \
+            <= fence:
+        if time.monotonic() > deadline:
+            with conn.cursor() as cur:
+                cur.execute("SELECT pid, backend_xid, application_name,"
+                            " state, xact_start, left(query, 200)"
+                            " FROM pg_stat_activity"
+                            " WHERE backend_xid IS NOT NULL")
+                raise AssertionError(f"transactions older than {fence} "
+                                     f"still run: {cur.fetchall()}")
+        time.sleep(0.02)
+
+
 def set_active(db, account_id, active):
     with db.cursor() as cur:
         cur.execute("UPDATE account SET is_active = %s WHERE account_id = %s",

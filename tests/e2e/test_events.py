@@ -16,7 +16,8 @@ import pytest
 from chat_api import (assert_error, assert_422, bad_uuid, body, connect_db,
                       delete_message, friend_accept, friend_reject,
                       friend_remove, friend_request, mark_read, new_friends,
-                      new_user, send, send_message, api)
+                      new_user, send, send_message, api,
+                      wait_for_earlier_transactions)
 from ws_client import (close_all, new_message_of, open_ws, session,
                        ws_test)
 
@@ -123,26 +124,11 @@ class Listener:
             e["event_id"] for e in events), events
         return int(rows[0]["next_horizon"]), events, rows[0]["held"]
 
-    def fence(self):
-        """The id of a transaction that starts and ends now: once the
-        horizon has passed it, every earlier transaction has ended."""
-        return int(self.query("SELECT pg_current_xact_id()::text")[0][0])
-
     def wait_past_fence(self):
-        """Waits until every transaction that began before this call has
-        ended: the xmin of a fresh snapshot has passed a fence taken now.
+        """Every transaction that began before this call has ended.
         (The readers' horizon stops at the newest event's transaction,
         docs/events.md, so it need not pass the fence.)"""
-        fence = self.fence()
-        deadline = time.monotonic() + WAIT
-        while True:
-            xmin = int(self.query(
-                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text")[0][0])
-            if xmin > fence:
-                return
-            assert time.monotonic() < deadline, \
-                f"xmin stuck at {xmin}, fence {fence}"
-            time.sleep(0.02)
+        wait_for_earlier_transactions(self.conn)
 
     def settled_events(self, horizon, users):
         """The events of `users` from horizon on, once every transaction

@@ -39,8 +39,9 @@ from websockets.exceptions import (ConnectionClosed, InvalidMessage,
                                    InvalidStatusCode)
 
 import asyncapi_check
-from chat_api import (api, body, env, message_row, online_friends,
-                      parse_time)
+from chat_api import (api, body, connect_db, env, message_row,
+                      online_friends, parse_time,
+                      wait_for_earlier_transactions)
 
 WS_PATH = "/api/v1/chat/ws/chat"
 WAIT = 5                 # seconds a single expected frame may take
@@ -716,7 +717,14 @@ def sync(user, since, **params):
 
 
 def sync_all(user, since, limit=100):
-    """Every event after since, page by page: (events, last cursor)."""
+    """Every event after since, page by page: (events, last cursor); once
+    every transaction that began before the call has ended, so that the
+    test's own writes are all past the horizon."""
+    conn = connect_db()
+    try:
+        wait_for_earlier_transactions(conn)
+    finally:
+        conn.close()
     events, cursor = [], since
     while True:
         answer = body(sync(user, cursor, limit=limit), 200)
