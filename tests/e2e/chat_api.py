@@ -595,7 +595,8 @@ def as_owner(command, stdin=None):
     return done.stdout
 
 
-MIGRATE = pathlib.Path(__file__).resolve().parents[2] / "sql" / "migrate"
+ROOT = pathlib.Path(__file__).resolve().parents[2]      # the project's top
+MIGRATE = ROOT / "sql" / "migrate"
 
 
 def migrate(dbname, script=MIGRATE):

@@ -1,9 +1,10 @@
 """The database schema was built by the repository's migrations (sql/migrations)."""
 
-import pathlib
 import re
 
-SQL_DIR = pathlib.Path(__file__).resolve().parents[2] / "sql" / "migrations"
+from chat_api import ROOT
+
+SQL_DIR = ROOT / "sql" / "migrations"
 MIGRATION_FILE = re.compile(r"^(\d{3})_.+\.sql$")
 
 

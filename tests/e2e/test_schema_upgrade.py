@@ -16,11 +16,10 @@ import tempfile
 
 import pytest
 
-from chat_api import as_owner, migrate, pg_bin, psql, socket_dir
+from chat_api import ROOT, as_owner, migrate, pg_bin, psql, socket_dir
 
 pytestmark = pytest.mark.stack_cluster
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 LAYOUT_BEFORE = "6ac5ccc"
 APP_ROLE = "chat_app"
 
