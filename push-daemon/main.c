@@ -56,19 +56,27 @@ static struct {
 /*
  * The event reader's connection listens, and keeps one plan for each of
  * its statements: push_stream_read and push_message_frames are SQL
- * functions inlined into them, whose generic plans PostgreSQL estimates dearer than a plan
- * made for the call's values (a range of xids, an array of ids), so by
- * default it planned every read anew (inlining the function again): a
- * quarter of the database's time under REST sends. Their generic plans
- * are the plans made for the values (index scans; checked with EXPLAIN),
- * and the PL/pgSQL functions they call look rows up by key.
+ * functions inlined into them, whose generic plans PostgreSQL estimates
+ * dearer than a plan made for the call's values (a range of xids, an
+ * array of ids), so by default it planned every read anew (inlining the
+ * function again): a quarter of the database's time under REST sends.
+ * Their generic plans are the plans made for the values (index scans;
+ * checked with EXPLAIN), and the PL/pgSQL functions they call look rows
+ * up by key.
+ *
+ * No connection of the daemon compiles its plans (JIT): the estimate of a
+ * generic plan's xid range grows with the event table, past
+ * jit_above_cost once it holds some 100,000 events (a day of a busy
+ * service), and compiling then took 20 ms of a read that returns a few
+ * rows in 0.5 (docs/SCALING.md).
  */
+#define MAIN_NO_JIT	"SET jit = off"
 static const char *const main_events_setup[] = {
 	"LISTEN chat_events", "LISTEN chat_typing", "LISTEN chat_group_typing",
 	"LISTEN chat_control",
-	"SET plan_cache_mode = force_generic_plan", NULL
+	"SET plan_cache_mode = force_generic_plan", MAIN_NO_JIT, NULL
 };
-static const char *const main_no_setup[] = { NULL };
+static const char *const main_setup[] = { MAIN_NO_JIT, NULL };
 
 static const struct option main_long_options[] = {
 	{ "help", no_argument, NULL, 'h' },
@@ -517,11 +525,11 @@ main(int argc, char *argv[])
 	main_adopt_signals();
 	main_metrics(port);
 	m.hub.pg = pg_new(m.hub.ctx, m.hub.vhost, "requests",
-	    m.cfg.db_conninfo, main_no_setup, &owner);
+	    m.cfg.db_conninfo, main_setup, &owner);
 	m.hub.pg_events = pg_new(m.hub.ctx, m.hub.vhost, "events",
 	    m.cfg.db_conninfo, main_events_setup, &events_owner);
 	m.hub.pg_marks = pg_new(m.hub.ctx, m.hub.vhost, "marks",
-	    m.cfg.db_conninfo, main_no_setup, &marks_owner);
+	    m.cfg.db_conninfo, main_setup, &marks_owner);
 	if (m.hub.pg == NULL || m.hub.pg_events == NULL ||
 	    m.hub.pg_marks == NULL)
 		fatalx("out of memory");

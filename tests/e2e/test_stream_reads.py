@@ -10,10 +10,15 @@ Counted with track_functions, which only a superuser may set: the read
 runs as the cluster's owner, in a transaction of its own, and
 pg_stat_get_xact_function_calls() gives the calls of that transaction."""
 
+import socket
+import subprocess
+import time
+
+import psycopg2
 import pytest
 
-from chat_api import (gsend, make_friends, migrate, new_group, new_user, psql,
-                      send)
+from chat_api import (env, gsend, make_friends, migrate, new_group, new_user,
+                      psql, send, socket_dir)
 
 pytestmark = pytest.mark.stack_cluster
 
@@ -162,3 +167,74 @@ def test_frames_are_found_by_key_once_the_tables_grew(databases):
     messages, events, marked, scans = map(int, out.split("|"))
     assert (messages, events, marked) == (3, 3, 3), out
     assert scans == 0, f"{scans} sequential scans of message and event"
+
+
+def jit_loaded(pid):
+    """Whether backend pid has loaded PostgreSQL's JIT compiler, which it
+    does at its first compiled plan and keeps for its life."""
+    with open(f"/proc/{pid}/maps") as f:
+        return "llvmjit" in f.read()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_daemon_compiles_no_plan(databases, tmp_path):
+    """A daemon's generic plan of its read is estimated to cost more as
+    the event table grows, past jit_above_cost at some 100,000 events;
+    compiling each read then took 20 ms of a read of 0.5 (main.c). Here a
+    database of its own compiles every plan (jit_above_cost = 0), as a
+    client's connection shows; a push daemon started on it must make its
+    reads and never load the compiler."""
+    db = databases()
+    migrate(db)
+    psql(db, f"ALTER DATABASE {db} SET jit = on;"
+             f"ALTER DATABASE {db} SET jit_above_cost = 0")
+    client = psycopg2.connect(host=socket_dir(), dbname=db, user="chat_app")
+    with client, client.cursor() as cur:
+        cur.execute("SELECT count(*), pg_backend_pid() FROM event")
+        client_pid = cur.fetchone()[1]
+        assert jit_loaded(client_pid), "the database compiles no plan"
+    conf = tmp_path / "chat.conf"
+    conf.write_text(
+        "[database]\n"
+        f"conninfo = host={socket_dir()} dbname={db} user=chat_app\n"
+        "[auth]\n"
+        f"jwt_secret_file = {env('CHAT_JWT_SECRET_FILE')}\n"
+        "[push]\n"
+        "node_id = no-jit\n"
+        "listen_address = 127.0.0.1\n"
+        f"listen_port = {free_port()}\n")
+    log = open(tmp_path / "stderr", "w+")
+    daemon = subprocess.Popen(
+        [env("CHAT_PUSH_BIN"), "-c", str(conf)], stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            assert daemon.poll() is None, "chat-push exited"
+            rows = [line.split("|") for line in psql(db, f"""
+                SELECT pid, query LIKE '%push_stream_read%'
+                  FROM pg_stat_activity
+                 WHERE datname = '{db}' AND pid <> {client_pid}
+                   AND pid <> pg_backend_pid()
+                   AND backend_type = 'client backend'""").split()]
+            backends = [int(pid) for pid, _ in rows]
+            if len(backends) == 3 and ["t"] == [r for _, r in rows if r == "t"]:
+                break
+            assert time.monotonic() < deadline, rows
+            time.sleep(0.1)
+        psql(db, "SELECT pg_notify('chat_events', '')")    # one more read
+        time.sleep(0.5)
+        compiled = [pid for pid in backends if jit_loaded(pid)]
+        assert compiled == [], f"backends {compiled} of chat-push compile plans"
+    finally:
+        client.close()
+        daemon.terminate()
+        daemon.wait(timeout=20)
+        log.seek(0)
+        output = log.read()
+        log.close()
+    assert "error" not in output, output
