@@ -925,7 +925,8 @@ $$;
 -- its cursor; NULL for group_updated when account is NULL (that frame
 -- shows the group as each member sees it), or when what it names is gone.
 -- It shows things as they are now, as the direct messages' frames do: a
--- message deleted since has no content.
+-- message deleted since has no content; one whose sender's account was
+-- deleted, no frame (a direct message goes with its account).
 CREATE OR REPLACE FUNCTION group_stream_frame(e event, account uuid)
 RETURNS text
 LANGUAGE plpgsql STABLE AS $$
@@ -934,7 +935,8 @@ BEGIN
     WHEN 'group_message' THEN
         RETURN (SELECT json_build_object('type', 'group_message',
                                          'data', api_group_message(m))::text
-                  FROM group_message m WHERE m.message_id = e.message_id);
+                  FROM group_message m
+                 WHERE m.message_id = e.message_id AND m.sender_id IS NOT NULL);
     WHEN 'group_message_deleted' THEN
         RETURN json_build_object('type', e.kind, 'group_id', e.group_id,
                                  'message_id', e.message_id)::text;
@@ -1033,6 +1035,43 @@ CREATE OR REPLACE TRIGGER group_member_updated_at BEFORE UPDATE ON group_member
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 CREATE OR REPLACE TRIGGER group_message_updated_at BEFORE UPDATE ON group_message
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+
+-- An account being deleted (chatctl user delete, or any DELETE of its
+-- row) first leaves its groups as POST /leave does: the leadership passes
+-- on, a group left empty is deleted, the counts follow. Its messages stay,
+-- deleted, without text or sender: the unread counts subtract the deleted
+-- messages after each read mark, and would count them for ever if their
+-- rows went. No group_message_deleted events: as with its direct
+-- messages, the members' clients see them gone at their next read of
+-- the history. Finding them reads group_message whole, twice (no index
+-- on the sender alone): accounts are deleted seldom, and an index would
+-- cost every send.
+CREATE OR REPLACE FUNCTION account_leave_groups() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    gid uuid;
+    gone bigint;
+BEGIN
+    FOR gid IN SELECT group_id FROM group_member
+                WHERE account_id = OLD.account_id AND status = 'active'
+                ORDER BY group_id LOOP
+        PERFORM api_group_leave(OLD.account_id, gid);
+    END LOOP;
+    -- The groups' locks first, in one order, as every change takes them.
+    FOR gid, gone IN SELECT group_id, count(*) FILTER (WHERE NOT is_deleted)
+                       FROM group_message WHERE sender_id = OLD.account_id
+                      GROUP BY group_id ORDER BY group_id LOOP
+        UPDATE chat_group SET message_count = message_count - gone
+         WHERE group_id = gid;
+    END LOOP;
+    UPDATE group_message SET sender_id = NULL, content = '', is_deleted = true
+     WHERE sender_id = OLD.account_id;
+    RETURN OLD;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER account_leave_groups BEFORE DELETE ON account
+    FOR EACH ROW EXECUTE FUNCTION account_leave_groups();
 
 ------------------------------------------------------------------------
 -- What the push daemons ask besides the frames of events.

@@ -16,8 +16,9 @@ import pytest
 import websockets
 
 from chat_api import (api, b64url, body, connect_db, env, forge, get_me,
-                      jwt_secret, login_form, new_user, refresh,
-                      unique_email, unique_username)
+                      group_get, group_history, group_members, group_unread,
+                      gsend, jwt_secret, login_form, new_group, new_user,
+                      refresh, unique_email, unique_username)
 from ws_client import (ROOT, WAIT, Conn, blocking, handshake_status,
                        push_nodes, service_log_lines, session, url_for,
                        wait_for_log, wait_status, ws_test)
@@ -200,6 +201,34 @@ async def test_delete_needs_yes():
     assert (await conn.wait_closed())[0] == 1008
     assert login_form(user.username, user.password).status_code == 401
     assert await wait_status(user.access, 403) == 403
+
+
+def test_delete_leaves_the_accounts_groups():
+    """The account deleted leaves its groups as POST /leave does: another
+    member leads, the members are counted without it. Its messages leave
+    the group's history and every unread count: the counts subtract the
+    deleted messages after each read mark, so those rows stay, deleted,
+    without text or sender."""
+    leader, first, second = new_user(), new_user(), new_user()
+    group = new_group(leader, first, second)
+    gid = group["group_id"]
+    for text in ("gone with my account", "gone too"):
+        gsend(leader, group, text)
+    kept = gsend(second, group, "kept")
+    seen = body(group_get(first.access, gid), 200)
+    assert (seen["member_count"], seen["unread_count"]) == (3, 3), seen
+    ok("user", "delete", "--yes", leader.username)
+    seen = body(group_get(first.access, gid), 200)
+    assert (seen["member_count"], seen["unread_count"]) == (2, 1), seen
+    assert seen["group_leader"] in (first.account_id, second.account_id)
+    assert group_unread(first.access)["groups"][gid] == 1
+    members = body(group_members(first.access, gid), 200)
+    assert sorted(m["account_id"] for m in members) == \
+        sorted((first.account_id, second.account_id))
+    history = body(group_history(first.access, gid), 200)
+    assert [m["message_id"] for m in history["messages"]] == \
+        [kept["message_id"]]
+    assert history["total"] == 1
 
 
 # ------------------------------------------------------------ connections
