@@ -10,6 +10,10 @@
 #include "idmap.h"
 #include "log.h"
 #include "pg.h"
+#include "timer.h"
+
+/* How soon a load that failed with an SQL error is tried again. */
+#define GROUPS_RETRY_US		LWS_US_PER_SEC
 
 static struct pg_stmt groups_load_stmt = PG_STMT("gr_load", 0,
     "SELECT * FROM push_groups()");
@@ -37,6 +41,8 @@ static struct {
 	int		 ready;
 	int		 loaded;
 	int		 loading;
+	struct hub	*hub;		/* of the load, for its retry */
+	lws_sorted_usec_list_t	 retry;
 	int		 online_asked;	/* a query of online_members is out */
 	int		 online_again;	/* asked meanwhile: one more follows */
 } gr;
@@ -74,6 +80,7 @@ groups_free(void)
 {
 	if (!gr.ready)
 		return;
+	timer_cancel(&gr.retry);
 	idmap_sweep(&gr.groups, groups_drop, NULL);
 	idmap_free(&gr.groups);
 	idmap_free(&gr.watched);
@@ -158,13 +165,34 @@ groups_is_member(const struct group *g, const char *account_id)
 }
 
 static void
+groups_retry_due(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	groups_load(gr.hub);
+}
+
+static void
+groups_load_later(struct hub *hub)
+{
+	timer_schedule(hub->ctx, &gr.retry, groups_retry_due, GROUPS_RETRY_US);
+}
+
+static void
 groups_loaded_cb(void *arg, PGresult *res)
 {
-	(void)arg;
+	struct hub *hub = arg;
+
 	gr.loading = 0;
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-		/* Tried again when the reader's connection is back. */
+	if (res == NULL) {
+		/* Connection lost: loaded when the reader's is back. */
+		return;
+	}
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		/* An SQL error: the connection stays, and nothing else would
+		 * ask again; per-group handshakes wait meanwhile. */
+		log_warnx("groups: loading: %s", PQresultErrorMessage(res));
 		PQclear(res);
+		groups_load_later(hub);
 		return;
 	}
 	for (int i = 0; i < PQntuples(res); i++) {
@@ -185,10 +213,14 @@ groups_load(struct hub *hub)
 {
 	if (gr.loaded || gr.loading || !gr.ready)
 		return;
+	gr.hub = hub;
 	gr.loading = 1;
 	if (pg_query(hub->pg_events, &groups_load_stmt, NULL, groups_loaded_cb,
-	    hub) == -1)
+	    hub) == -1) {
 		gr.loading = 0;
+		if (pg_connected(hub->pg_events))	/* its queue is full */
+			groups_load_later(hub);
+	}
 }
 
 int

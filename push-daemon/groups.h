@@ -11,7 +11,10 @@
  * horizon: no change falls between the two), and then follows the
  * events in the order the reader reads them: each change of membership
  * brings the members it leaves, as of its event (push_group_frames), and
- * one older than the last applied is passed over.
+ * one older than the last applied is passed over. A load that fails
+ * while the connection stays is tried again a second later; the reads
+ * go on meanwhile, and the load, whose snapshot is later still, sees
+ * what they applied.
  */
 #ifndef CHAT_GROUPS_H
 #define CHAT_GROUPS_H
@@ -38,7 +41,8 @@ int	groups_init(void);
 void	groups_free(void);
 
 /* Loads the copy on the event reader's connection unless it is loaded
- * (called when the reader found its first horizon). */
+ * or loading (called when the reader found its first horizon, and when
+ * its connection is back). */
 void	groups_load(struct hub *hub);
 /* Whether the copy is loaded: handshakes of the per-group URL wait. */
 int	groups_loaded(void);

@@ -19,9 +19,9 @@ from chat_api import (GROUP_MESSAGE_KEYS, api, body, create_group, group_add,
                       send)
 from ws_client import (WAIT, assert_cursor, assert_error_frame, blocking,
                        close_all, daemon_pid, daemon_restart, daemon_running,
-                       fresh_cursor, handshake_status, of_type, open_ws,
-                       push_ports, session, sync_all, url_for, wait_status,
-                       without_cursor, ws_test, ws_url)
+                       fresh_cursor, group_url, handshake_status, of_type,
+                       open_ws, session, sync_all, url_for, wait_status,
+                       without_cursor, ws_test)
 
 GROUP_STREAM_TYPES = {"group_message", "group_message_deleted", "group_read",
                       "group_updated", "group_member_added",
@@ -155,16 +155,6 @@ async def test_sync_after_leaving_and_being_banned():
 
 
 # ------------------------------------------------------------ WebSocket
-
-def group_url(group_id, daemon=None):
-    """The per-group URL (CONTRACT §11) through the web server, or of
-    daemon k itself."""
-    path = f"/api/v1/group-chat/ws/group/{group_id}"
-    if daemon is not None:
-        return f"ws://127.0.0.1:{push_ports()[daemon - 1]}{path}"
-    parts = urllib.parse.urlsplit(ws_url())
-    return f"{parts.scheme}://{parts.netloc}{path}"
-
 
 async def group_session(user, group, daemon=None):
     """A connection of the per-group URL past connection_established and

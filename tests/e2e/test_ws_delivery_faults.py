@@ -1,7 +1,8 @@
 """The delivery guarantee (CONTRACT §7) under faults, counted message by
 message: kill -9 of a push daemon during a stream of sends, an immediate
 restart of PostgreSQL during a stream of WebSocket sends, and a
-registration of new connections that fails with an SQL error. Every
+registration of new connections that fails with an SQL error; and a
+daemon's copy of the groups that fails to load. Every
 acknowledged message (201, or message_sent) reaches the receiver, live or
 at their next connection, is in history, and arrives in created_at order.
 
@@ -19,12 +20,13 @@ import pytest
 import requests
 
 from chat_api import (Database, api, body, connect_db, history,
-                      new_friends, paced, presence_rows, send_message,
-                      wait_for_health)
+                      new_friends, new_group, new_user, paced, presence_rows,
+                      send_message, wait_for_health)
 from ws_client import (RECOVERY_SECONDS, WAIT, assert_in_order, blocking,
                        close_all, connect_when_ready, daemon_pid,
-                       daemon_restart, daemon_running, new_messages_from,
-                       of_type, open_ws, session, ws_test)
+                       daemon_restart, daemon_running, group_url,
+                       new_messages_from, of_type, open_ws, session,
+                       wait_status, ws_test)
 
 DELIVERY_SECONDS = 15      # every acknowledged message must arrive within
 
@@ -301,18 +303,20 @@ async def test_sends_while_postgresql_is_down_get_503():
         await conn.close()
 
 
-# ------------------------------------- a registration failing in SQL
+# ------------------------------------------- a function failing in SQL
 
-REGISTER = "push_connect_many(text,json,int)"
+class FailingFunction:
+    """The SQL function name (params: its (name, type) pairs; returns:
+    its RETURNS clause, a table) raises for its next `failures` calls,
+    then works again: an SQL error, the connection to the database stays
+    up. The function is wrapped around a copy of itself and restored on
+    exit."""
 
-
-class FailingRegistration:
-    """push_connect_many raises for its next `failures` calls (then works
-    again): an SQL error, the connection to the database stays up. The
-    function is wrapped around a copy of itself and restored on exit."""
-
-    def __init__(self, failures):
-        self.failures = failures
+    def __init__(self, name, params, returns, failures):
+        self.name, self.returns, self.failures = name, returns, failures
+        self.procedure = f"{name}({','.join(t for _, t in params)})"
+        self.declared = ", ".join(f"{n} {t}" for n, t in params)
+        self.args = ", ".join(n for n, _ in params)
         self.db = connect_db()
 
     def sql(self, query, *args):
@@ -321,34 +325,40 @@ class FailingRegistration:
             return cur.fetchone() if cur.description else None
 
     def calls(self):
-        return self.sql("SELECT last_value FROM welcome_fault")[0]
+        return self.sql(f"SELECT last_value FROM {self.name}_fault")[0]
 
     def __enter__(self):
         self.original = self.sql("SELECT pg_get_functiondef(%s::regprocedure)",
-                                 REGISTER)[0]
-        self.sql(self.original.replace("push_connect_many(",
-                                       "push_connect_many_saved(", 1))
-        self.sql("CREATE SEQUENCE welcome_fault")
+                                 self.procedure)[0]
+        self.sql(self.original.replace(f"{self.name}(",
+                                       f"{self.name}_saved(", 1))
+        self.sql(f"CREATE SEQUENCE {self.name}_fault")
         self.sql(f"""
-            CREATE OR REPLACE FUNCTION push_connect_many(node text,
-                batch json, timeout_seconds int)
-            RETURNS TABLE (conn bigint, frame text, events int)
+            CREATE OR REPLACE FUNCTION {self.name}({self.declared})
+            RETURNS {self.returns}
             LANGUAGE plpgsql AS $$
             BEGIN
-                IF nextval('welcome_fault') <= {int(self.failures)} THEN
-                    RAISE EXCEPTION 'injected registration fault';
+                IF nextval('{self.name}_fault') <= {int(self.failures)} THEN
+                    RAISE EXCEPTION 'injected fault';
                 END IF;
-                RETURN QUERY SELECT * FROM
-                    push_connect_many_saved(node, batch, timeout_seconds);
+                RETURN QUERY SELECT * FROM {self.name}_saved({self.args});
             END
             $$""")
         return self
 
     def __exit__(self, *exc):
         self.sql(self.original)
-        self.sql("DROP FUNCTION push_connect_many_saved(text, json, int)")
-        self.sql("DROP SEQUENCE welcome_fault")
+        self.sql(f"DROP FUNCTION {self.procedure.replace('(', '_saved(', 1)}")
+        self.sql(f"DROP SEQUENCE {self.name}_fault")
         self.db.close()
+
+
+def failing_registration(failures):
+    """The registration of new connections (push_connect_many) fails."""
+    return FailingFunction(
+        "push_connect_many",
+        [("node", "text"), ("batch", "json"), ("timeout_seconds", "int")],
+        "TABLE (conn bigint, frame text, events int)", failures)
 
 
 @ws_test(timeout=60)
@@ -358,7 +368,7 @@ async def test_a_registration_failing_twice_is_tried_again():
     a, b = new_friends()
     sent = body(send_message(a.access, b.account_id, "while away"), 201)
     conn = None
-    with FailingRegistration(2) as fault:
+    with failing_registration(2) as fault:
         try:
             conn = await session(b, daemon=1)
             assert fault.calls() >= 3, "the fault never struck"
@@ -376,7 +386,7 @@ async def test_a_registration_that_keeps_failing_closes_with_1011():
     database answers again a new connection is served."""
     a, b = new_friends()
     conn = None
-    with FailingRegistration(10 ** 9) as fault:
+    with failing_registration(10 ** 9) as fault:
         try:
             conn = await open_ws(b.access, daemon=2)
             assert (await conn.next())["type"] == "connection_established"
@@ -388,3 +398,24 @@ async def test_a_registration_that_keeps_failing_closes_with_1011():
             await close_all(conn)
     again = await session(b, daemon=2)
     await again.close()
+
+
+# -------------------------------------- the groups failing to load in SQL
+
+@ws_test(timeout=60)
+async def test_a_daemon_loads_the_groups_again_after_an_sql_error():
+    """A daemon's copy of the groups (push_groups) fails to load twice as
+    the daemon starts: it is tried again, and a per-group connection is
+    let in once it loaded (it waited for the events connection to be
+    lost and back)."""
+    leader, member = new_user(), new_user()
+    group = new_group(leader, member)
+    url = group_url(group["group_id"], daemon=1)
+    with FailingFunction("push_groups", [],
+                         "TABLE (group_id uuid, name text, members text)",
+                         2) as fault:
+        await blocking(daemon_restart, 1)
+        await connect_when_ready(member, 1)
+        assert await wait_status(member.access, 101, url=url,
+                                 seconds=RECOVERY_SECONDS) == 101
+        assert fault.calls() >= 3, fault.calls()

@@ -86,6 +86,16 @@ def daemon_url(k):
     return f"ws://127.0.0.1:{push_ports()[k - 1]}{WS_PATH}"
 
 
+def group_url(group_id, daemon=None):
+    """The per-group URL (CONTRACT §11) through the web server, or of
+    daemon k itself."""
+    path = f"/api/v1/group-chat/ws/group/{group_id}"
+    if daemon is not None:
+        return f"ws://127.0.0.1:{push_ports()[daemon - 1]}{path}"
+    parts = urllib.parse.urlsplit(ws_url())
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
 def with_token(url, token):
     return url if token is None else f"{url}?token={token}"
 
