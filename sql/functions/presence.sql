@@ -148,7 +148,8 @@ $$;
 -- Run by every daemon now and then: takes dead nodes out of the online set
 -- (their users' friends hear user_offline) and prunes the events older
 -- than keep_events (sync.retention_days), recording the transaction below
--- which events may be gone (event_pruning: older cursors have expired).
+-- which events may be gone (event_pruning: older cursors have expired),
+-- and the spans of membership that held only those.
 CREATE OR REPLACE FUNCTION push_reap(timeout_seconds int, keep_events interval)
 RETURNS int
 LANGUAGE plpgsql AS $$
@@ -170,6 +171,11 @@ BEGIN
         IF pruned IS NOT NULL THEN
             UPDATE event_pruning
                SET below = greatest(below, xid8_after(pruned));
+            -- A membership's span that ended before the oldest event kept
+            -- holds none of them. (An event of its group that commits
+            -- later takes its id under the group's lock, after the end.)
+            DELETE FROM group_member_span
+             WHERE ended < (SELECT min(event_id) FROM event);
         END IF;
         PERFORM rate_prune();
     END IF;

@@ -13,8 +13,10 @@ import secrets
 import threading
 import time
 
-from chat_api import (connect_db, make_friends, new_friends, new_user,
-                      presence_rows, send)
+import pytest
+
+from chat_api import (connect_db, make_friends, migrate, new_friends,
+                      new_user, presence_rows, psql, send)
 from ws_client import close_all, new_message_of, session, ws_test
 
 TIMEOUT = 60                  # timeout_seconds for the functions under test
@@ -98,6 +100,41 @@ def test_node_start_clears_an_earlier_run(db):
             assert cur.fetchone()[0] == 0
     finally:
         drop_nodes(db, [restarted, watcher])
+
+
+@pytest.mark.stack_cluster
+def test_reap_prunes_the_spans_that_held_only_pruned_events(databases):
+    """A membership's span (group_member_span) that ended before the
+    oldest event kept holds none of them: it goes when push_reap prunes
+    the events, and a span under way stays. In a database of its own,
+    whose events are made old."""
+    db = databases()
+    migrate(db)
+    out = psql(db, """
+        INSERT INTO account (username, email, password_hash)
+        VALUES ('span_lead', 'l@span.test', '-'),
+               ('span_member', 'm@span.test', '-');
+        SELECT l.account_id AS lead, m.account_id AS member
+          FROM account l, account m
+         WHERE l.username = 'span_lead' AND m.username = 'span_member' \\gset
+        INSERT INTO friendship (sender_id, receiver_id, status)
+        VALUES (:'lead', :'member', 'accepted');
+        SELECT (api_group_create(:'lead', 'spans', NULL, NULL,
+                                 ARRAY[:'member']::uuid[], 10)).body->>'group_id'
+               AS gid \\gset
+        SELECT status FROM api_group_leave(:'member', :'gid') \\g /dev/null
+        UPDATE event SET created_at = now() - interval '2 days';
+        INSERT INTO event (kind, actor_id, target_id)
+        VALUES ('account_enabled', :'lead', :'lead');
+        SELECT push_reap(60, interval '1 day') \\g /dev/null
+        SELECT count(*) FILTER (WHERE ended IS NULL),
+               count(*) FILTER (WHERE ended IS NOT NULL),
+               (SELECT count(*) FROM event)
+          FROM group_member_span;
+        """)
+    under_way, ended, events = map(int, out.split("|"))
+    assert events == 1, out
+    assert (under_way, ended) == (1, 0), out
 
 
 def test_reap_takes_dead_nodes_out_once(db):
