@@ -266,7 +266,8 @@ user_delete(struct ctl *ctl, int argc, char *argv[])
 	if (!yes)
 		errx(1, "deleting %s (%s) deletes every message it sent or "
 		    "received, for both sides, and the group messages it "
-		    "sent: add --yes (or deactivate it)",
+		    "sent, and it leaves its groups: add --yes (or "
+		    "deactivate it)",
 		    a.username, a.id);
 	params[0] = a.id;
 	PQclear(ctl_query(ctl, "DELETE FROM account WHERE account_id = $1", 1,

@@ -12,8 +12,10 @@
 #include "pg.h"
 #include "timer.h"
 
-/* How soon a load that failed with an SQL error is tried again. */
-#define GROUPS_RETRY_US		LWS_US_PER_SEC
+/* A load that failed with an SQL error is tried again after 1 s, then
+ * after twice as long each time, up to 30 s. */
+#define GROUPS_RETRY_FIRST_US	LWS_US_PER_SEC
+#define GROUPS_RETRY_MAX_US	(30 * LWS_US_PER_SEC)
 
 static struct pg_stmt groups_load_stmt = PG_STMT("gr_load", 0,
     "SELECT * FROM push_groups()");
@@ -43,6 +45,7 @@ static struct {
 	int		 loading;
 	struct hub	*hub;		/* of the load, for its retry */
 	lws_sorted_usec_list_t	 retry;
+	lws_usec_t	 retry_us;	/* the wait before the next one */
 	int		 online_asked;	/* a query of online_members is out */
 	int		 online_again;	/* asked meanwhile: one more follows */
 } gr;
@@ -76,11 +79,16 @@ groups_drop(void *value, void *arg)
 }
 
 void
+groups_stop(void)
+{
+	timer_cancel(&gr.retry);
+}
+
+void
 groups_free(void)
 {
 	if (!gr.ready)
 		return;
-	timer_cancel(&gr.retry);
 	idmap_sweep(&gr.groups, groups_drop, NULL);
 	idmap_free(&gr.groups);
 	idmap_free(&gr.watched);
@@ -174,7 +182,10 @@ groups_retry_due(lws_sorted_usec_list_t *sul)
 static void
 groups_load_later(struct hub *hub)
 {
-	timer_schedule(hub->ctx, &gr.retry, groups_retry_due, GROUPS_RETRY_US);
+	gr.retry_us = gr.retry_us == 0 ? GROUPS_RETRY_FIRST_US :
+	    gr.retry_us * 2 > GROUPS_RETRY_MAX_US ? GROUPS_RETRY_MAX_US :
+	    gr.retry_us * 2;
+	timer_schedule(hub->ctx, &gr.retry, groups_retry_due, gr.retry_us);
 }
 
 static void
@@ -188,9 +199,9 @@ groups_loaded_cb(void *arg, PGresult *res)
 		return;
 	}
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		/* An SQL error: the connection stays, and nothing else would
-		 * ask again; per-group handshakes wait meanwhile. */
-		log_warnx("groups: loading: %s", PQresultErrorMessage(res));
+		/* An SQL error (pg.c logged it): the connection stays, and
+		 * nothing else would ask again; per-group handshakes wait
+		 * meanwhile. */
 		PQclear(res);
 		groups_load_later(hub);
 		return;
@@ -204,6 +215,7 @@ groups_loaded_cb(void *arg, PGresult *res)
 		g->active = 1;
 	}
 	gr.loaded = 1;
+	gr.retry_us = 0;
 	log_info("groups: %d loaded", PQntuples(res));
 	PQclear(res);
 }
@@ -218,7 +230,8 @@ groups_load(struct hub *hub)
 	if (pg_query(hub->pg_events, &groups_load_stmt, NULL, groups_loaded_cb,
 	    hub) == -1) {
 		gr.loading = 0;
-		if (pg_connected(hub->pg_events))	/* its queue is full */
+		/* Connected: its queue is full, or memory short. */
+		if (pg_connected(hub->pg_events))
 			groups_load_later(hub);
 	}
 }

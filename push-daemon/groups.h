@@ -12,9 +12,9 @@
  * events in the order the reader reads them: each change of membership
  * brings the members it leaves, as of its event (push_group_frames), and
  * one older than the last applied is passed over. A load that fails
- * while the connection stays is tried again a second later; the reads
- * go on meanwhile, and the load, whose snapshot is later still, sees
- * what they applied.
+ * while the connection stays is tried again (after 1 s, then up to 30 s
+ * apart); the reads go on meanwhile, and the load, whose snapshot is
+ * later still, sees what they applied.
  */
 #ifndef CHAT_GROUPS_H
 #define CHAT_GROUPS_H
@@ -38,6 +38,8 @@ typedef char groups_id[UUID_TEXT_SIZE];
 #define GROUPS_CLOSE_BANNED	4004
 
 int	groups_init(void);
+/* Cancels its timer: before the lws context goes, as every timer. */
+void	groups_stop(void);
 void	groups_free(void);
 
 /* Loads the copy on the event reader's connection unless it is loaded

@@ -67,8 +67,8 @@ static struct {
  * No connection of the daemon compiles its plans (JIT): the estimate of a
  * generic plan's xid range grows with the event table, past
  * jit_above_cost once it holds some 100,000 events (a day of a busy
- * service), and compiling then took 20 ms of a read that returns a few
- * rows in 0.5 (docs/SCALING.md).
+ * service), and compiling then took 19 ms of a 20 ms read
+ * (docs/SCALING.md).
  */
 #define MAIN_NO_JIT	"SET jit = off"
 static const char *const main_events_setup[] = {
@@ -548,6 +548,7 @@ main(int argc, char *argv[])
 
 	/* Free everything, so that leak checkers see a clean exit. */
 	timer_cancel(&m.tick);
+	groups_stop();
 	pg_free(m.hub.pg);
 	pg_free(m.hub.pg_events);
 	pg_free(m.hub.pg_marks);

@@ -5,7 +5,8 @@
 
 /*
  * The deadlines kept: the daemon's own timers (pg.c's two for each of its
- * three connections, the tick, delivery, events, welcome) and one for each
+ * three connections, the tick, delivery, events, welcome, the groups'
+ * retry) and one for each
  * connection whose reading is paused (session.c), so the table grows; when
  * memory is short, a timer fires as lws alone would.
  */

@@ -772,7 +772,7 @@ BEGIN
         status := 404; body := group_message_not_found();
         RETURN;
     END IF;
-    IF m.sender_id <> me AND (gate.m).role = 'member' THEN
+    IF m.sender_id IS DISTINCT FROM me AND (gate.m).role = 'member' THEN
         status := 403;
         body := api_detail('Only the sender, the leader or a moderator can delete this message');
         RETURN;
@@ -971,9 +971,10 @@ $$;
 
 -- What a push daemon needs of the group events it read (ids, with the
 -- cursors it gives them): for each, in the order asked, a row with no
--- account, whose frame every listener gets (NULL for group_updated; a
--- message deleted since shows is_deleted and no content, as in a replay:
--- the next cursors pass its event); the status now of the member a
+-- account, whose frame every listener gets (NULL for group_updated, and
+-- for a message whose sender's account was deleted; a message deleted
+-- since shows is_deleted and no content, as in a replay: the next
+-- cursors pass its event); the status now of the member a
 -- membership event concerns (target: which per-group connections close,
 -- and with which code); after a change of membership or of the group,
 -- the members it leaves (members, a uuid[] literal, which the daemon's
@@ -1038,34 +1039,50 @@ CREATE OR REPLACE TRIGGER group_message_updated_at BEFORE UPDATE ON group_messag
 
 -- An account being deleted (chatctl user delete, or any DELETE of its
 -- row) first leaves its groups as POST /leave does: the leadership passes
--- on, a group left empty is deleted, the counts follow. Its messages stay,
--- deleted, without text or sender: the unread counts subtract the deleted
--- messages after each read mark, and would count them for ever if their
--- rows went. No group_message_deleted events: as with its direct
--- messages, the members' clients see them gone at their next read of
--- the history. Finding them reads group_message whole, twice (no index
--- on the sender alone): accounts are deleted seldom, and an index would
--- cost every send.
+-- on (the group hears group_updated), a group left empty is deleted, the
+-- counts follow. The others hear no group_member_left: its frame shows
+-- the member, whose row goes with the account. Its messages stay,
+-- deleted, without text, sender or key: the unread counts subtract the
+-- deleted messages after each read mark, and would count them for ever
+-- if their rows went. No group_message_deleted events either: as with
+-- its direct messages, the members' clients see them gone at their next
+-- read of the history. Every group concerned is locked first, in one
+-- order, as every change of a group locks it before counting; finding
+-- the messages reads group_message whole (no index on the sender alone:
+-- accounts are deleted seldom, and an index would cost every send).
 CREATE OR REPLACE FUNCTION account_leave_groups() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     gid uuid;
     gone bigint;
 BEGIN
+    PERFORM 1 FROM chat_group
+      WHERE group_id IN (SELECT group_id FROM group_member
+                          WHERE account_id = OLD.account_id
+                         UNION
+                         SELECT group_id FROM group_message
+                          WHERE sender_id = OLD.account_id)
+      ORDER BY group_id
+        FOR NO KEY UPDATE;
     FOR gid IN SELECT group_id FROM group_member
                 WHERE account_id = OLD.account_id AND status = 'active'
                 ORDER BY group_id LOOP
         PERFORM api_group_leave(OLD.account_id, gid);
     END LOOP;
-    -- The groups' locks first, in one order, as every change takes them.
-    FOR gid, gone IN SELECT group_id, count(*) FILTER (WHERE NOT is_deleted)
-                       FROM group_message WHERE sender_id = OLD.account_id
-                      GROUP BY group_id ORDER BY group_id LOOP
+    FOR gid, gone IN
+        WITH kept AS (
+            UPDATE group_message
+               SET sender_id = NULL, content = '', send_key = NULL,
+                   is_deleted = true
+             WHERE sender_id = OLD.account_id
+            RETURNING group_id, (SELECT NOT d.is_deleted FROM group_message d
+                                  WHERE d.message_id = group_message.message_id)
+                      AS was_shown)
+        SELECT group_id, count(*) FILTER (WHERE was_shown) FROM kept
+         GROUP BY group_id LOOP
         UPDATE chat_group SET message_count = message_count - gone
          WHERE group_id = gid;
     END LOOP;
-    UPDATE group_message SET sender_id = NULL, content = '', is_deleted = true
-     WHERE sender_id = OLD.account_id;
     RETURN OLD;
 END
 $$;

@@ -16,8 +16,8 @@ import pytest
 import websockets
 
 from chat_api import (api, b64url, body, connect_db, env, forge, get_me,
-                      group_get, group_history, group_members, group_unread,
-                      gsend, jwt_secret, login_form, new_group, new_user,
+                      group_get, group_history, group_leave, group_members,
+                      group_unread, gsend, jwt_secret, login_form, new_group, new_user,
                       refresh, unique_email, unique_username)
 from ws_client import (ROOT, WAIT, Conn, blocking, handshake_status,
                        push_nodes, service_log_lines, session, url_for,
@@ -205,8 +205,9 @@ async def test_delete_needs_yes():
 
 def test_delete_leaves_the_accounts_groups():
     """The account deleted leaves its groups as POST /leave does: another
-    member leads, the members are counted without it. Its messages leave
-    the group's history and every unread count: the counts subtract the
+    member leads, the members are counted without it, a group it was left
+    alone in is deleted. Its messages leave the group's history and every
+    unread count, in the groups it had left too: the counts subtract the
     deleted messages after each read mark, so those rows stay, deleted,
     without text or sender."""
     leader, first, second = new_user(), new_user(), new_user()
@@ -217,6 +218,12 @@ def test_delete_leaves_the_accounts_groups():
     kept = gsend(second, group, "kept")
     seen = body(group_get(first.access, gid), 200)
     assert (seen["member_count"], seen["unread_count"]) == (3, 3), seen
+    left = new_group(first, leader, befriend=False)
+    gsend(leader, left, "said before leaving")
+    body(group_leave(leader.access, left["group_id"]), 200)
+    alone = new_group(leader, second, befriend=False)
+    body(group_leave(second.access, alone["group_id"]), 200)
+
     ok("user", "delete", "--yes", leader.username)
     seen = body(group_get(first.access, gid), 200)
     assert (seen["member_count"], seen["unread_count"]) == (2, 1), seen
@@ -229,6 +236,18 @@ def test_delete_leaves_the_accounts_groups():
     assert [m["message_id"] for m in history["messages"]] == \
         [kept["message_id"]]
     assert history["total"] == 1
+    seen = body(group_get(first.access, left["group_id"]), 200)
+    assert (seen["member_count"], seen["unread_count"]) == (1, 0), seen
+    assert body(group_history(first.access, left["group_id"]),
+                200)["total"] == 0
+    db = connect_db()
+    try:
+        with db.cursor() as cur:
+            cur.execute("SELECT is_active, member_count FROM chat_group"
+                        " WHERE group_id = %s", (alone["group_id"],))
+            assert cur.fetchone() == (False, 0)
+    finally:
+        db.close()
 
 
 # ------------------------------------------------------------ connections

@@ -204,6 +204,8 @@ def test_a_daemon_compiles_no_plan(databases, tmp_path):
         f"conninfo = host={socket_dir()} dbname={db} user=chat_app\n"
         "[auth]\n"
         f"jwt_secret_file = {env('CHAT_JWT_SECRET_FILE')}\n"
+        "[metrics]\n"
+        "push_port_offset = 0\n"
         "[push]\n"
         "node_id = no-jit\n"
         "listen_address = 127.0.0.1\n"
@@ -219,7 +221,7 @@ def test_a_daemon_compiles_no_plan(databases, tmp_path):
                 SELECT pid, query LIKE '%push_stream_read%'
                   FROM pg_stat_activity
                  WHERE datname = '{db}' AND pid <> {client_pid}
-                   AND pid <> pg_backend_pid()
+                   AND usename = 'chat_app'
                    AND backend_type = 'client backend'""").split()]
             backends = [int(pid) for pid, _ in rows]
             if len(backends) == 3 and ["t"] == [r for _, r in rows if r == "t"]:

@@ -406,8 +406,8 @@ async def test_a_registration_that_keeps_failing_closes_with_1011():
 async def test_a_daemon_loads_the_groups_again_after_an_sql_error():
     """A daemon's copy of the groups (push_groups) fails to load twice as
     the daemon starts: it is tried again, and a per-group connection is
-    let in once it loaded (it waited for the events connection to be
-    lost and back)."""
+    let in once it loaded. (Without the retry the daemon refused every
+    per-group handshake until its events connection was lost and back.)"""
     leader, member = new_user(), new_user()
     group = new_group(leader, member)
     url = group_url(group["group_id"], daemon=1)
@@ -415,7 +415,10 @@ async def test_a_daemon_loads_the_groups_again_after_an_sql_error():
                          "TABLE (group_id uuid, name text, members text)",
                          2) as fault:
         await blocking(daemon_restart, 1)
-        await connect_when_ready(member, 1)
-        assert await wait_status(member.access, 101, url=url,
-                                 seconds=RECOVERY_SECONDS) == 101
-        assert fault.calls() >= 3, fault.calls()
+        conn = await connect_when_ready(member, 1)
+        try:
+            assert await wait_status(member.access, 101, url=url,
+                                     seconds=RECOVERY_SECONDS) == 101
+            assert fault.calls() >= 3, fault.calls()
+        finally:
+            await close_all(conn)
