@@ -32,6 +32,8 @@
 /* A batch of sends, in an order free of deadlocks (push_send_batch). */
 static struct pg_stmt frames_send_stmt = PG_STMT("ws_send", 1,
     "SELECT * FROM push_send_batch($1)");
+static struct pg_stmt frames_wake_stmt = PG_STMT("ws_wake", 3,
+    "SELECT wake_after_sends($1, $2, $3)");
 static struct pg_stmt frames_read_stmt = PG_STMT("ws_read", 2,
     "SELECT * FROM api_mark_read($1, $2)");
 static struct pg_stmt frames_typing_stmt = PG_STMT("ws_typing", 3,
@@ -309,7 +311,8 @@ frames_batch_sent(void *arg, PGresult *res)
 {
 	struct frames_batch *b = arg;
 	struct frames_req *req, *next;
-	struct idlist woken = IDLIST_EMPTY;
+	struct idlist woken = IDLIST_EMPTY, senders = IDLIST_EMPTY;
+	char conn[24];
 	int i = 0, wake_all = 0;
 	int ok = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
 	    PQnfields(res) == 3;
@@ -322,20 +325,32 @@ frames_batch_sent(void *arg, PGresult *res)
 		else {
 			frames_reply_sent(req, (int)strtol(PQgetvalue(res, i, 0),
 			    NULL, 10), PQgetvalue(res, i, 1));
+			snprintf(conn, sizeof(conn), "%llu",
+			    (unsigned long long)req->ref.id);
 			if (strcmp(PQgetvalue(res, i, 2), "0") != 0 &&
 			    (idlist_add(&woken, req->ref.account_id) == -1 ||
-			    idlist_add(&woken, req->receiver) == -1))
+			    idlist_add(&woken, req->receiver) == -1 ||
+			    idlist_add(&senders, conn) == -1))
 				wake_all = 1;	/* out of memory */
 		}
 		frames_req_free(req);
 	}
 	/* Stored and answered: now the daemons of both sides read (after
-	 * the commit, docs/events.md). Event reads that came back meanwhile
-	 * with these messages (another wake-up, a deferred read) go out now,
+	 * the commit, docs/events.md), but not for the sending sessions
+	 * (wake_after_sends). Event reads that came back meanwhile with
+	 * these messages (another wake-up, a deferred read) go out now,
 	 * after message_sent told each session its own ids. */
-	if (wake_all || idlist_text(&woken) != NULL)
-		events_notify(b->hub, wake_all ? NULL : idlist_text(&woken));
+	if (wake_all)
+		events_notify(b->hub, NULL);
+	else if (idlist_text(&woken) != NULL) {
+		const char *params[] = { idlist_text(&woken), b->hub->node_id,
+		    idlist_text(&senders) };
+
+		pg_query(b->hub->pg, &frames_wake_stmt, params, pg_ignore,
+		    NULL);
+	}
 	idlist_free(&woken);
+	idlist_free(&senders);
 	PQclear(res);
 	frames_waiting.in_flight = 0;
 	events_sends_answered(b->hub);

@@ -375,3 +375,24 @@ BEGIN
     PERFORM push_notify_accounts(accounts);
 END
 $$;
+
+-- The wake-up after a daemon's batch of WebSocket sends, as
+-- wake_push_daemons for their senders and receivers (accounts), but for
+-- the connections that sent (conns of node): each has had message_sent,
+-- and its own message never comes back to it (CONTRACT §6). A sender
+-- with no other connection thus wakes nobody, and its daemon reads the
+-- send with its next read for others (within 200 ms) instead of at once:
+-- a read a message fewer when the two sides are on different daemons.
+CREATE OR REPLACE FUNCTION wake_after_sends(accounts uuid[], node text,
+    conns bigint[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    woken uuid[] := presence_held_elsewhere(accounts, node, conns);
+BEGIN
+    IF cardinality(woken) = 0 THEN
+        RETURN;
+    END IF;
+    PERFORM set_config('synchronous_commit', 'off', true);
+    PERFORM push_notify_accounts(woken);
+END
+$$;

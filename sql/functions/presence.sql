@@ -39,6 +39,19 @@ BEGIN
 END
 $$;
 
+-- Of accounts, those with a connection registered other than the
+-- connections conns of node (the check of wake_after_sends, as above).
+CREATE OR REPLACE FUNCTION presence_held_elsewhere(accounts uuid[],
+    node text, conns bigint[]) RETURNS uuid[]
+LANGUAGE plpgsql STABLE
+SET enable_seqscan = off AS $$
+BEGIN
+    RETURN ARRAY(SELECT DISTINCT account_id FROM presence_connection
+                  WHERE account_id = ANY (accounts)
+                    AND NOT (node_id = node AND connection_id = ANY (conns)));
+END
+$$;
+
 -- The friends of an account that are online now, by id.
 CREATE OR REPLACE FUNCTION online_friends_of(me uuid, timeout_seconds int)
 RETURNS SETOF uuid

@@ -15,8 +15,8 @@ import pytest
 
 from chat_api import (assert_error, assert_422, bad_uuid, body, connect_db,
                       delete_message, friend_accept, friend_reject,
-                      friend_remove, friend_request, mark_read, new_friends,
-                      new_user, send, send_message, api,
+                      friend_remove, friend_request, make_friends, mark_read,
+                      new_friends, new_user, send, send_message, api,
                       wait_for_earlier_transactions)
 from ws_client import (close_all, new_message_of, open_ws, session,
                        ws_test)
@@ -222,6 +222,34 @@ async def test_a_connection_made_after_a_send_that_woke_nobody_gets_it(
     cb = await session(b, daemon=1)
     await cb.take(new_message_of(sent["message_id"]))
     await close_all(cb)
+
+
+@ws_test
+async def test_a_websocket_send_to_someone_offline_wakes_nobody(
+        listener, friends):
+    """wake_after_sends: the connection that sent had message_sent, and
+    its own message never comes back to it, so a sender with no other
+    connection is not named, and its send to someone offline wakes no
+    daemon (before, it made the sender's daemon read at once for
+    nothing). A second send, to someone online, names that receiver
+    alone; both wake-ups would go out on one connection of the daemon,
+    in order, so once the second is heard the first would have been."""
+    a, b = friends
+    c = new_user()
+    make_friends(a, c)
+    cc = await session(c, daemon=2)
+    ca = await session(a, daemon=1)
+    listener.horizon()
+    for receiver, key in ((b, "offline"), (c, "online")):
+        await ca.send({"type": "send_message",
+                       "receiver_id": receiver.account_id,
+                       "content": f"to someone {key}", "temp_id": key})
+        await ca.expect("message_sent", temp_id=key)
+    found = listener.payloads(WAIT, lambda p: c.account_id in p.split())
+    assert found and found[-1].split() == [c.account_id], found
+    assert not [p for p in found
+                if {a.account_id, b.account_id} & set(p.split())], found
+    await close_all(ca, cc)
 
 
 def waits_for_advisory_lock_of(listener, holder_pid, seconds=10):
@@ -466,18 +494,27 @@ def test_delivered_marks_answer_the_senders_without_notifying(
 @ws_test
 async def test_websocket_sends_wake_the_daemons_of_their_sides(listener):
     """The daemon wakes the others after its batches commit: a send names
-    its two sides; its delivered mark names the sender."""
+    its receiver, and its sender only when the sender has a connection
+    other than the one that sent (wake_after_sends); its delivered mark
+    names the sender."""
     a, b = new_friends()
     ca, cb = await session(a, daemon=1), await session(b, daemon=2)
     listener.horizon()
     await ca.send({"type": "send_message", "receiver_id": b.account_id,
                    "content": "wake them", "temp_id": "w1"})
     ack = await ca.expect("message_sent", temp_id="w1")
-    assert listener.woke(WAIT, [a.account_id, b.account_id])
+    assert listener.woke(WAIT, [b.account_id])
     await cb.take(new_message_of(ack["message_id"]))
     assert listener.woke(WAIT, [a.account_id])
     await ca.expect("message_delivered", message_id=ack["message_id"])
-    await close_all(ca, cb)
+    other = await session(a, daemon=2)     # the sender's other device
+    listener.horizon()
+    await ca.send({"type": "send_message", "receiver_id": b.account_id,
+                   "content": "and my other device", "temp_id": "w2"})
+    ack = await ca.expect("message_sent", temp_id="w2")
+    assert listener.woke(WAIT, [a.account_id, b.account_id])
+    await other.take(new_message_of(ack["message_id"]))
+    await close_all(ca, cb, other)
 
 
 def test_reads_record_nothing(listener, friends):
