@@ -786,6 +786,12 @@ events_heard(struct hub *hub, const char *payload)
 		events_wake(hub);
 		return;
 	}
+	events_soon(hub);
+}
+
+void
+events_soon(struct hub *hub)
+{
 	if (!ev.lazy)
 		events_later(hub, EVENTS_LAZY_US);
 }

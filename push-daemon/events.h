@@ -27,6 +27,10 @@ void	events_wake(struct hub *hub);
  * read follows at once when one of them is held here, else within 200 ms.
  */
 void	events_heard(struct hub *hub, const char *payload);
+/* A read within 200 ms, unless one is set already: after sends that woke
+ * no daemon for their senders (frames.c), whose own-send lists the read
+ * empties. */
+void	events_soon(struct hub *hub);
 /*
  * Connections being welcomed are registered: asks for a read that begins
  * from now on (at once, or after the read under way) and returns its

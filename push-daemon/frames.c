@@ -32,8 +32,8 @@
 /* A batch of sends, in an order free of deadlocks (push_send_batch). */
 static struct pg_stmt frames_send_stmt = PG_STMT("ws_send", 1,
     "SELECT * FROM push_send_batch($1)");
-static struct pg_stmt frames_wake_stmt = PG_STMT("ws_wake", 3,
-    "SELECT wake_after_sends($1, $2, $3)");
+static struct pg_stmt frames_wake_stmt = PG_STMT("ws_wake", 4,
+    "SELECT wake_after_sends($1, $2, $3, $4)");
 static struct pg_stmt frames_read_stmt = PG_STMT("ws_read", 2,
     "SELECT * FROM api_mark_read($1, $2)");
 static struct pg_stmt frames_typing_stmt = PG_STMT("ws_typing", 3,
@@ -311,7 +311,9 @@ frames_batch_sent(void *arg, PGresult *res)
 {
 	struct frames_batch *b = arg;
 	struct frames_req *req, *next;
-	struct idlist woken = IDLIST_EMPTY, senders = IDLIST_EMPTY;
+	/* Of each message stored, in parallel: sender, connection, receiver. */
+	struct idlist senders = IDLIST_EMPTY, conns = IDLIST_EMPTY;
+	struct idlist receivers = IDLIST_EMPTY;
 	char conn[24];
 	int i = 0, wake_all = 0;
 	int ok = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
@@ -328,29 +330,33 @@ frames_batch_sent(void *arg, PGresult *res)
 			snprintf(conn, sizeof(conn), "%llu",
 			    (unsigned long long)req->ref.id);
 			if (strcmp(PQgetvalue(res, i, 2), "0") != 0 &&
-			    (idlist_add(&woken, req->ref.account_id) == -1 ||
-			    idlist_add(&woken, req->receiver) == -1 ||
-			    idlist_add(&senders, conn) == -1))
+			    (idlist_add(&senders, req->ref.account_id) == -1 ||
+			    idlist_add(&conns, conn) == -1 ||
+			    idlist_add(&receivers, req->receiver) == -1))
 				wake_all = 1;	/* out of memory */
 		}
 		frames_req_free(req);
 	}
 	/* Stored and answered: now the daemons of both sides read (after
-	 * the commit, docs/events.md), but not for the sending sessions
-	 * (wake_after_sends). Event reads that came back meanwhile with
-	 * these messages (another wake-up, a deferred read) go out now,
-	 * after message_sent told each session its own ids. */
+	 * the commit, docs/events.md), but none for the session that sent a
+	 * message alone (wake_after_sends). This daemon reads them within
+	 * 200 ms anyway: the read empties the sessions' lists of own sends.
+	 * Event reads that came back meanwhile with these messages (another
+	 * wake-up, a deferred read) go out now, after message_sent told each
+	 * session its own ids. */
 	if (wake_all)
 		events_notify(b->hub, NULL);
-	else if (idlist_text(&woken) != NULL) {
-		const char *params[] = { idlist_text(&woken), b->hub->node_id,
-		    idlist_text(&senders) };
+	else if (idlist_text(&senders) != NULL) {
+		const char *params[] = { b->hub->node_id, idlist_text(&senders),
+		    idlist_text(&conns), idlist_text(&receivers) };
 
 		pg_query(b->hub->pg, &frames_wake_stmt, params, pg_ignore,
 		    NULL);
+		events_soon(b->hub);
 	}
-	idlist_free(&woken);
 	idlist_free(&senders);
+	idlist_free(&conns);
+	idlist_free(&receivers);
 	PQclear(res);
 	frames_waiting.in_flight = 0;
 	events_sends_answered(b->hub);

@@ -376,18 +376,19 @@ BEGIN
 END
 $$;
 
--- The wake-up after a daemon's batch of WebSocket sends, as
--- wake_push_daemons for their senders and receivers (accounts), but for
--- the connections that sent (conns of node): each has had message_sent,
--- and its own message never comes back to it (CONTRACT §6). A sender
--- with no other connection thus wakes nobody, and its daemon reads the
--- send with its next read for others (within 200 ms) instead of at once:
--- a read a message fewer when the two sides are on different daemons.
-CREATE OR REPLACE FUNCTION wake_after_sends(accounts uuid[], node text,
-    conns bigint[]) RETURNS void
+-- The wake-up after a daemon's batch of WebSocket sends, message by
+-- message (senders[i] on connection conns[i] of node sent to
+-- receivers[i]), as wake_push_daemons, but without the connection that
+-- sent each: it had message_sent, and its own message never comes back
+-- to it (CONTRACT §6). A sender with no other connection thus wakes
+-- nobody for itself, and its daemon, which reads within 200 ms after a
+-- batch anyway (push-daemon/frames.c), does not read at once: a read a
+-- message fewer when the two sides are on different daemons.
+CREATE OR REPLACE FUNCTION wake_after_sends(node text, senders uuid[],
+    conns bigint[], receivers uuid[]) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-    woken uuid[] := presence_held_elsewhere(accounts, node, conns);
+    woken uuid[] := presence_woken_by_sends(node, senders, conns, receivers);
 BEGIN
     IF cardinality(woken) = 0 THEN
         RETURN;

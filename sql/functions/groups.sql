@@ -1056,12 +1056,10 @@ DECLARE
     gid uuid;
     gone bigint;
 BEGIN
+    -- Its memberships, ended ones too: a group it wrote in is one of them.
     PERFORM 1 FROM chat_group
       WHERE group_id IN (SELECT group_id FROM group_member
-                          WHERE account_id = OLD.account_id
-                         UNION
-                         SELECT group_id FROM group_message
-                          WHERE sender_id = OLD.account_id)
+                          WHERE account_id = OLD.account_id)
       ORDER BY group_id
         FOR NO KEY UPDATE;
     FOR gid IN SELECT group_id FROM group_member

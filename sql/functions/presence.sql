@@ -39,16 +39,24 @@ BEGIN
 END
 $$;
 
--- Of accounts, those with a connection registered other than the
--- connections conns of node (the check of wake_after_sends, as above).
-CREATE OR REPLACE FUNCTION presence_held_elsewhere(accounts uuid[],
-    node text, conns bigint[]) RETURNS uuid[]
+-- Whom a batch of sends wakes (wake_after_sends), message by message
+-- (senders[i] on connection conns[i] of node sent to receivers[i]): each
+-- receiver with a connection registered, and each sender with one other
+-- than the connection that sent, which had message_sent and never gets
+-- its own message back. The SET clause goes here, as above.
+CREATE OR REPLACE FUNCTION presence_woken_by_sends(node text, senders uuid[],
+    conns bigint[], receivers uuid[]) RETURNS uuid[]
 LANGUAGE plpgsql STABLE
 SET enable_seqscan = off AS $$
 BEGIN
-    RETURN ARRAY(SELECT DISTINCT account_id FROM presence_connection
-                  WHERE account_id = ANY (accounts)
-                    AND NOT (node_id = node AND connection_id = ANY (conns)));
+    RETURN ARRAY(
+        SELECT p.account_id FROM presence_connection p
+         WHERE p.account_id = ANY (receivers)
+        UNION
+        SELECT p.account_id
+          FROM unnest(senders, conns) s (account, conn)
+          JOIN presence_connection p ON p.account_id = s.account
+         WHERE (p.node_id = node AND p.connection_id = s.conn) IS NOT TRUE);
 END
 $$;
 
@@ -185,8 +193,10 @@ BEGIN
             UPDATE event_pruning
                SET below = greatest(below, xid8_after(pruned));
             -- A membership's span that ended before the oldest event kept
-            -- holds none of them. (An event of its group that commits
-            -- later takes its id under the group's lock, after the end.)
+            -- holds none of them: the events of its group take their ids
+            -- under the group's lock, in commit order, but for group_read,
+            -- which takes no lock; only one open for longer than the
+            -- retention could fall in a span pruned.
             DELETE FROM group_member_span
              WHERE ended < (SELECT min(event_id) FROM event);
         END IF;
