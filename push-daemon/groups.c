@@ -182,9 +182,10 @@ groups_retry_due(lws_sorted_usec_list_t *sul)
 static void
 groups_load_later(struct hub *hub)
 {
-	gr.retry_us = gr.retry_us == 0 ? GROUPS_RETRY_FIRST_US :
-	    gr.retry_us * 2 > GROUPS_RETRY_MAX_US ? GROUPS_RETRY_MAX_US :
-	    gr.retry_us * 2;
+	if (gr.retry_us == 0)
+		gr.retry_us = GROUPS_RETRY_FIRST_US;
+	else if ((gr.retry_us *= 2) > GROUPS_RETRY_MAX_US)
+		gr.retry_us = GROUPS_RETRY_MAX_US;
 	timer_schedule(hub->ctx, &gr.retry, groups_retry_due, gr.retry_us);
 }
 

@@ -351,6 +351,16 @@ BEGIN
 END
 $$;
 
+-- The NOTIFY of a wake-up (wake_push_daemons, wake_after_sends), whose
+-- transaction does not wait for the disk (below).
+CREATE OR REPLACE FUNCTION push_wake(accounts uuid[]) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true);
+    PERFORM push_notify_accounts(accounts);
+END
+$$;
+
 -- The wake-up after a change: a NOTIFY in a transaction of its own, sent
 -- once the change committed, naming the accounts concerned (NULL: every
 -- daemon reads). It stores nothing a crash could lose but the wake-up
@@ -371,8 +381,7 @@ BEGIN
     IF cardinality(accounts) > 0 AND NOT presence_holds_any(accounts) THEN
         RETURN;
     END IF;
-    PERFORM set_config('synchronous_commit', 'off', true);
-    PERFORM push_notify_accounts(accounts);
+    PERFORM push_wake(accounts);
 END
 $$;
 
@@ -393,7 +402,6 @@ BEGIN
     IF cardinality(woken) = 0 THEN
         RETURN;
     END IF;
-    PERFORM set_config('synchronous_commit', 'off', true);
-    PERFORM push_notify_accounts(woken);
+    PERFORM push_wake(woken);
 END
 $$;
