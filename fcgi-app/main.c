@@ -62,9 +62,10 @@ main_usage(FILE *out, int status)
 	    "(lighttpd, spawn-fcgi)\n"
 	    "  -w workers  worker processes with -s (default 2)\n"
 	    "  --connect-query  print the statement that gives a database "
-	    "session the rate\n"
-	    "              limits of the configuration (PgBouncer's "
-	    "connect_query) and exit\n"
+	    "session its\n"
+	    "              settings (the configuration's rate limits, no "
+	    "JIT; PgBouncer's\n"
+	    "              connect_query) and exit\n"
 	    "Signals: SIGTERM stops it after the request in hand; SIGHUP is "
 	    "ignored.\n",
 	    CONFIG_DEFAULT_PATH);
@@ -95,19 +96,20 @@ main_signals(void)
 	signal(SIGHUP, SIG_IGN);
 }
 
-static struct db_stmt main_limits_stmt = DB_STMT("rate_configure",
-    RATELIMIT_NPARAMS, RATELIMIT_CONFIGURE_SQL);
-static struct db_stmt main_limits_check_stmt = DB_STMT("rate_configured",
-    RATELIMIT_NPARAMS, RATELIMIT_CHECK_SQL);
+static struct db_stmt main_session_stmt = DB_STMT("session_configure",
+    RATELIMIT_NPARAMS, SESSION_CONFIGURE_SQL);
+static struct db_stmt main_session_check_stmt = DB_STMT("session_configured",
+    RATELIMIT_NPARAMS, SESSION_CONFIGURED_SQL);
 
 /*
- * A new connection's session: given the rate limits of chat.conf, which
- * sql/functions/limits.sql reads from it (a session without them is not
- * limited). Behind a pooler in transaction mode (database.pooled) the
- * pooler gives them to each server connection (connect_query): a setting
- * made here would reach one server connection only, so they are checked
- * instead, on the server connection this statement lands on, and a
- * pooler that does not give them is named in the log at every connection.
+ * A new connection's session, to the primary or the replica: given its
+ * settings (the rate limits of chat.conf, which sql/functions/limits.sql
+ * reads from it, and no JIT). Behind a pooler in transaction mode
+ * (database.pooled) the pooler gives them to each server connection
+ * (connect_query): a setting made here would reach one server connection
+ * only, so they are checked instead, on the server connection this
+ * statement lands on, and a pooler that does not give them is named in
+ * the log at every connection.
  */
 static void
 main_db_session(struct db *db, void *arg)
@@ -116,23 +118,24 @@ main_db_session(struct db *db, void *arg)
 	PGresult *res;
 	enum db_status st;
 
-	if (!app->cfg.db_pooled) {
-		st = db_run(db, &main_limits_stmt, app->ratelimit_params, &res);
+	if (db != &app->db || !app->cfg.db_pooled) {
+		st = db_run(db, &main_session_stmt, app->ratelimit_params, &res);
 		if (st == DB_FAILED)
-			log_warnx("database: setting the rate limits: %s",
+			log_warnx("%s: setting the session: %s", db->label,
 			    PQresultErrorMessage(res));
 		PQclear(res);
 		return;
 	}
-	st = db_run(db, &main_limits_check_stmt, app->ratelimit_params, &res);
+	st = db_run(db, &main_session_check_stmt, app->ratelimit_params, &res);
 	if (st == DB_FAILED)
-		log_warnx("database: checking the rate limits: %s",
+		log_warnx("%s: checking the session: %s", db->label,
 		    PQresultErrorMessage(res));
 	else if (st == DB_OK && (PQntuples(res) != 1 ||
 	    strcmp(PQgetvalue(res, 0, 0), "t") != 0)) {
-		log_errorx("database: pooled connections lack the rate limits "
-		    "of chat.conf: set connect_query in pgbouncer.ini to the "
-		    "output of chat-fcgi --connect-query (docs/DEPLOY.md)");
+		log_errorx("%s: pooled connections lack the session settings "
+		    "of chat.conf (rate limits, no JIT): set connect_query in "
+		    "pgbouncer.ini to the output of chat-fcgi --connect-query "
+		    "(docs/DEPLOY.md)", db->label);
 		metrics_db_error(METRICS_DB_LIMITS);
 	}
 	PQclear(res);
@@ -144,8 +147,8 @@ main_connect_query(const struct config *cfg)
 {
 	char sql[512];
 
-	if (ratelimit_configure_text(cfg, sql, sizeof(sql)) == -1) {
-		log_warnx("the rate limits do not fit a statement");
+	if (session_configure_text(cfg, sql, sizeof(sql)) == -1) {
+		log_warnx("the session's settings do not fit a statement");
 		return 1;
 	}
 	printf("%s\n", sql);
@@ -325,6 +328,7 @@ main(int argc, char *argv[])
 	ratelimit_params(&app.cfg, app.ratelimit_buf, app.ratelimit_params);
 	db_on_connect(&app.db, main_db_session, &app);
 	replica_init(&app);
+	db_on_connect(&app.replica, main_db_session, &app);
 	FCGX_InitRequest(&fcgx, listen_fd, 0);
 
 	while (!main_stopping && FCGX_Accept_r(&fcgx) >= 0) {

@@ -119,7 +119,7 @@ static struct {
 } frames_rates;
 
 static struct pg_stmt frames_limits_stmt = PG_STMT("ws_limits",
-    RATELIMIT_NPARAMS, RATELIMIT_CONFIGURE_SQL);
+    RATELIMIT_NPARAMS, SESSION_CONFIGURE_SQL);
 
 /*
  * The request's type once frames_header() accepted it, else "invalid":

@@ -75,7 +75,7 @@ ratelimit_params(const struct config *cfg,
 	double login_window = cfg->limits_login_failure_window_seconds;
 	double reg_window = cfg->limits_registration_window_seconds;
 
-	/* In rate_configure's order: send, read, login, login_addr,
+	/* In session_configure's order: send, read, login, login_addr,
 	 * register, each its rate a second and its burst. */
 	ratelimit_param(buf[0], cfg->limits_send_per_second);
 	ratelimit_param(buf[1], cfg->limits_send_burst);
@@ -95,10 +95,10 @@ ratelimit_params(const struct config *cfg,
 }
 
 int
-ratelimit_configure_text(const struct config *cfg, char *buf, size_t size)
+session_configure_text(const struct config *cfg, char *buf, size_t size)
 {
 	char values[RATELIMIT_NPARAMS][RATELIMIT_PARAM_SIZE];
-	const char *params[RATELIMIT_NPARAMS], *sql = RATELIMIT_CONFIGURE_SQL;
+	const char *params[RATELIMIT_NPARAMS], *sql = SESSION_CONFIGURE_SQL;
 	size_t used = 0;
 	int n;
 

@@ -2,8 +2,9 @@
 -- (tokens a second) and the burst (the bucket's size) of each kind are
 -- settings of the database session, chat.rate_KIND and chat.burst_KIND,
 -- that chat-fcgi and the push daemon set from their configuration when
--- they connect (rate_configure); a session without them is not limited
--- (psql, the migration, benchmarks calling functions directly). Kinds:
+-- they connect (session_configure, below); a session without them is not
+-- limited (psql, the migration, benchmarks calling functions directly).
+-- Kinds:
 -- send (by account), read (mark read, by account), login (failed logins,
 -- by account and address), login_addr (failed logins, by address),
 -- register (by address).
@@ -46,7 +47,7 @@ $$;
 -- chat-fcgi behind a pooler in transaction mode does not set them itself
 -- (its statements run on any of the pooler's server connections): the
 -- pooler does, on each server connection (PgBouncer's connect_query), and
--- chat-fcgi checks with this that it did. Compared as float8, the type
+-- chat-fcgi checks that it did (session_configured). Compared as float8, the type
 -- rate_configure keeps them in, so that 0.0111111111 equals itself.
 CREATE OR REPLACE FUNCTION rate_configured(send_rate float8, send_burst float8,
     read_rate float8, read_burst float8, login_rate float8, login_burst float8,
@@ -58,6 +59,43 @@ LANGUAGE sql STABLE AS $$
       FROM rate_settings(send_rate, send_burst, read_rate, read_burst,
                          login_rate, login_burst, login_addr_rate,
                          login_addr_burst, register_rate, register_burst) s
+$$;
+
+-- The settings of every database session of chat-fcgi and chat-push,
+-- given when they connect (behind a pooler in transaction mode, by the
+-- pooler on each server connection: PgBouncer's connect_query, the text
+-- `chat-fcgi --connect-query` prints): the rate limits, and no JIT. Their
+-- statements are look-ups by key, but the estimate of a generic plan over
+-- a range (history pages, the event stream) grows with the tables, past
+-- jit_above_cost on a busy service, and compiling a plan then costs some
+-- 20 ms where running it costs a fraction of one. rate_configure alone is
+-- the connect_query of pgbouncer.ini files written before: its limits
+-- hold, and chat-fcgi logs the settings that lack (session_configured).
+CREATE OR REPLACE FUNCTION session_configure(send_rate float8,
+    send_burst float8, read_rate float8, read_burst float8,
+    login_rate float8, login_burst float8, login_addr_rate float8,
+    login_addr_burst float8, register_rate float8, register_burst float8)
+RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('jit', 'off', false);
+    PERFORM rate_configure(send_rate, send_burst, read_rate, read_burst,
+                           login_rate, login_burst, login_addr_rate,
+                           login_addr_burst, register_rate, register_burst);
+END
+$$;
+
+-- Whether the session has what session_configure gives it.
+CREATE OR REPLACE FUNCTION session_configured(send_rate float8,
+    send_burst float8, read_rate float8, read_burst float8,
+    login_rate float8, login_burst float8, login_addr_rate float8,
+    login_addr_burst float8, register_rate float8, register_burst float8)
+RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT current_setting('jit') = 'off'
+       AND rate_configured(send_rate, send_burst, read_rate, read_burst,
+                           login_rate, login_burst, login_addr_rate,
+                           login_addr_burst, register_rate, register_burst)
 $$;
 
 -- The tokens of a bucket that held tokens at time at, at time t.

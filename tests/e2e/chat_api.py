@@ -606,6 +606,14 @@ def migrate(dbname, script=MIGRATE):
                      f"host={socket_dir()} dbname={dbname} user=chat_app"])
 
 
+def jit_loaded(pid):
+    """Whether backend pid (of the stack's machine) has loaded PostgreSQL's
+    JIT compiler, which it does at its first compiled plan and keeps for
+    its life."""
+    with open(f"/proc/{pid}/maps") as f:
+        return "llvmjit" in f.read()
+
+
 def psql(dbname, sql, user=None):
     """sql (psql's standard input) on database dbname of the stack's
     cluster, as its owner (a superuser), or as user: its output."""

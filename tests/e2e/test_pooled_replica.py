@@ -7,6 +7,7 @@ CHAT_REPLICA_DB and CHAT_REPLICA_PGDATA; in the other rounds, which connect
 straight to PostgreSQL, conftest.py deselects them (marker pooled_replica).
 """
 
+import contextlib
 import os
 import re
 import subprocess
@@ -17,13 +18,13 @@ import pytest
 import requests
 
 from chat_api import (TIMEOUT, api, base_url, body, env, gsend, group_history,
-                      group_path, history, make_friends, new_friends, new_group,
-                      new_user, psql,
-                      search_messages, send, send_message)
+                      group_path, history, jit_loaded, make_friends,
+                      new_friends, new_group, new_user, psql, search_messages,
+                      send, send_message, socket_dir)
 
 pytestmark = pytest.mark.pooled_replica
 
-LIMITS_ERROR = "pooled connections lack the rate limits of chat.conf"
+LIMITS_ERROR = "pooled connections lack the session settings of chat.conf"
 
 
 # ------------------------------------------------------------------ helpers
@@ -117,6 +118,17 @@ def log_since(offset):
         return f.read()
 
 
+def reconnect_pooled():
+    """PgBouncer reads its configuration again and drops every client and
+    server connection of database chat: chat-fcgi connects again at its
+    next request, and the pooler opens new server connections."""
+    console("RELOAD", admin=True)
+    console("KILL chat", admin=True)
+    console("RESUME chat", admin=True)
+    for _ in range(8):
+        assert body(api("GET", "/health"), 200)["status"] == "ok"
+
+
 def conversation():
     """Two friends who have exchanged a message, and a group of three."""
     a, b = new_friends()
@@ -168,32 +180,102 @@ def test_a_pooler_without_connect_query_is_named_in_the_log():
     without, n = re.subn(r" connect_query='[^']*'", "", kept)
     assert n == 1, kept
 
-    def reconnect_all():
-        console("RELOAD", admin=True)
-        # Drops every client and server connection of database chat:
-        # chat-fcgi connects again at its next request.
-        console("KILL chat", admin=True)
-        console("RESUME chat", admin=True)
-        for _ in range(8):
-            assert body(api("GET", "/health"), 200)["status"] == "ok"
-
     stat = os.stat(ini)
     offset, errors = log_size(), limits_errors()
     try:
         with open(ini, "w") as f:
             f.write(without)
-        reconnect_all()
+        reconnect_pooled()
         assert LIMITS_ERROR in log_since(offset)
         assert limits_errors() > errors
     finally:
         with open(ini, "w") as f:
             f.write(kept)
         os.chown(ini, stat.st_uid, stat.st_gid)
-        reconnect_all()
+        reconnect_pooled()
     offset, errors = log_size(), limits_errors()
-    reconnect_all()
+    reconnect_pooled()
     assert LIMITS_ERROR not in log_since(offset)
     assert limits_errors() == errors
+
+
+def test_chat_fcgi_compiles_no_plan():
+    """chat-fcgi's statements are look-ups, but the estimate of a generic
+    plan over a range (a history page) grows with the tables, past
+    jit_above_cost on a busy service, and compiling a plan costs some 20 ms
+    (sql/functions/limits.sql, session_configure). Here the database
+    compiles every plan that reads a table (jit_above_cost = 1: above the
+    session's first statement, a function call costed 0.26), as a client's
+    connections to the primary and the replica show; the server
+    connections the pooler opens (its connect_query) and chat-fcgi's
+    connections to the replica then serve sends, history, search and
+    /sync without loading the compiler."""
+    a, b, group = conversation()
+    gid = group["group_id"]
+    started = psql("chat", "ALTER DATABASE chat SET jit = on;"
+                           "ALTER DATABASE chat SET jit_above_cost = 1;"
+                           "SELECT now()").strip()
+    primary = lambda: psycopg2.connect(host=socket_dir(), dbname="chat",
+                                       user="chat_app")
+    replica = lambda: replica_db(superuser=True)
+
+    def compiles(connect):
+        """Whether a new connection's read of a table loads the compiler,
+        once the settings have reached its server."""
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.closing(connect()) as conn, conn.cursor() as cur:
+                cur.execute("SELECT current_setting('jit_above_cost'),"
+                            "       pg_backend_pid(), count(*) FROM event")
+                cost, pid, _ = cur.fetchone()
+                if cost == "1" or time.monotonic() > deadline:
+                    return jit_loaded(pid)
+            time.sleep(0.1)
+
+    def drop_replica_sessions():
+        with contextlib.closing(replica()) as conn, conn.cursor() as cur:
+            cur.execute("SELECT pg_terminate_backend(pid)"
+                        "  FROM pg_stat_activity"
+                        " WHERE usename = 'chat_app'"
+                        "   AND backend_type = 'client backend'")
+
+    def new_backends(connect):
+        """chat_app's backends begun since the settings changed."""
+        with contextlib.closing(connect()) as conn, conn.cursor() as cur:
+            cur.execute("SELECT pid FROM pg_stat_activity"
+                        " WHERE usename = 'chat_app'"
+                        "   AND backend_type = 'client backend'"
+                        "   AND backend_start > %s"
+                        "   AND pid <> pg_backend_pid()", (started,))
+            return [row[0] for row in cur.fetchall()]
+
+    try:
+        assert compiles(primary) and compiles(replica), \
+            "the database compiles no plan"
+        reconnect_pooled()
+        drop_replica_sessions()
+        before = reads()
+        for i in range(5):
+            send(a, b, f"compiled {i}")
+            assert history(a.access, b.account_id).status_code == 200
+            assert search_messages(a.access, b.account_id,
+                                   keyword="compiled").status_code == 200
+            assert group_history(b.access, gid).status_code == 200
+            assert api("GET", "/sync", token=a.access,
+                       params={"since": "1.1.0"}).status_code in (200, 410)
+        assert moved(before, reads())["replica"] >= 1
+        served = {"primary": new_backends(primary),
+                  "replica": new_backends(replica)}
+        assert served["primary"] and served["replica"], served
+        compiled = {k: [pid for pid in pids if jit_loaded(pid)]
+                    for k, pids in served.items()}
+        assert compiled == {"primary": [], "replica": []}, \
+            f"chat-fcgi's backends compile plans: {compiled}"
+    finally:
+        psql("chat", "ALTER DATABASE chat RESET jit;"
+                     "ALTER DATABASE chat RESET jit_above_cost")
+        reconnect_pooled()
+        drop_replica_sessions()
 
 
 # -------------------------------------------------------------- the replica

@@ -17,8 +17,8 @@ import time
 import psycopg2
 import pytest
 
-from chat_api import (env, gsend, make_friends, migrate, new_group, new_user,
-                      psql, send, socket_dir)
+from chat_api import (env, gsend, jit_loaded, make_friends, migrate,
+                      new_group, new_user, psql, send, socket_dir)
 
 pytestmark = pytest.mark.stack_cluster
 
@@ -167,13 +167,6 @@ def test_frames_are_found_by_key_once_the_tables_grew(databases):
     messages, events, marked, scans = map(int, out.split("|"))
     assert (messages, events, marked) == (3, 3, 3), out
     assert scans == 0, f"{scans} sequential scans of message and event"
-
-
-def jit_loaded(pid):
-    """Whether backend pid has loaded PostgreSQL's JIT compiler, which it
-    does at its first compiled plan and keeps for its life."""
-    with open(f"/proc/{pid}/maps") as f:
-        return "llvmjit" in f.read()
 
 
 def free_port():

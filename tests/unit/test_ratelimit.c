@@ -61,12 +61,12 @@ test_configure_text(void)
 	char err[CONFIG_ERRLEN], sql[512];
 
 	CHECK(config_defaults(&cfg, err, sizeof(err)) == 0);
-	CHECK(ratelimit_configure_text(&cfg, sql, sizeof(sql)) == 0);
-	CHECK(strcmp(sql, "SELECT rate_configure(20, 60, 50, 200, "
+	CHECK(session_configure_text(&cfg, sql, sizeof(sql)) == 0);
+	CHECK(strcmp(sql, "SELECT session_configure(20, 60, 50, 200, "
 	    "0.0111111111, 10, 0.111111111, 100, 0.00555555556, 20)") == 0);
-	CHECK(ratelimit_configure_text(&cfg, sql, 40) == -1);
-	CHECK(ratelimit_configure_text(&cfg, sql, strlen(
-	    "SELECT rate_configure(20, 60, 50, 200, 0.0111111111, 10, "
+	CHECK(session_configure_text(&cfg, sql, 40) == -1);
+	CHECK(session_configure_text(&cfg, sql, strlen(
+	    "SELECT session_configure(20, 60, 50, 200, 0.0111111111, 10, "
 	    "0.111111111, 100, 0.00555555556, 20)")) == -1);
 	config_free(&cfg);
 }
