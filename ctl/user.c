@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -245,11 +246,48 @@ user_set_active(struct ctl *ctl, const char *who, int active)
 	return 0;
 }
 
+/*
+ * Deleting an account locks its row first, then what refers to it
+ * (friendships, conversations, groups: sql/functions/groups.sql); a
+ * transaction of the same account at the same moment (a send) holds some
+ * of those and then wants the account's row (its foreign keys), so the
+ * two can deadlock. PostgreSQL aborts the one that began waiting first,
+ * mostly the deletion, whose try is then made again: the other
+ * transaction has its locks by then, and the next try waits for its end.
+ */
+#define USER_DELETE_TRIES	5
+
+static void
+user_delete_row(struct ctl *ctl, const char *id)
+{
+	const struct timespec pause = { .tv_sec = 0, .tv_nsec = 100000000 };
+	const char *params[1] = { id };
+
+	for (int try = 1;; try++) {
+		PGresult *res = PQexecParams(ctl_db(ctl),
+		    "DELETE FROM account WHERE account_id = $1", 1, NULL,
+		    params, NULL, NULL, 0);
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+		if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+			PQclear(res);
+			return;
+		}
+		if (try == USER_DELETE_TRIES || state == NULL ||
+		    strcmp(state, "40P01") != 0)
+			errx(1, "database: %s", PQresultErrorMessage(res));
+		warnx("deadlock with another transaction of the account: "
+		    "deleting again");
+		PQclear(res);
+		nanosleep(&pause, NULL);
+	}
+}
+
 static int
 user_delete(struct ctl *ctl, int argc, char *argv[])
 {
 	struct ctl_account a;
-	const char *params[1], *who = NULL;
+	const char *who = NULL;
 	int yes = 0;
 
 	for (int i = 2; i < argc; i++) {
@@ -269,9 +307,7 @@ user_delete(struct ctl *ctl, int argc, char *argv[])
 		    "sent, and it leaves its groups: add --yes (or "
 		    "deactivate it)",
 		    a.username, a.id);
-	params[0] = a.id;
-	PQclear(ctl_query(ctl, "DELETE FROM account WHERE account_id = $1", 1,
-	    params));
+	user_delete_row(ctl, a.id);
 	ctl_wake_daemons(ctl);
 	printf("deleted %s (%s)\n", a.username, a.id);
 	return 0;

@@ -10,15 +10,18 @@ import re
 import select
 import secrets
 import subprocess
+import time
 import urllib.parse
 
+import psycopg2
 import pytest
 import websockets
 
 from chat_api import (api, b64url, body, connect_db, env, forge, get_me,
                       group_get, group_history, group_leave, group_members,
-                      group_unread, gsend, jwt_secret, login_form, new_group, new_user,
-                      refresh, unique_email, unique_username)
+                      group_unread, gsend, jwt_secret, login_form,
+                      new_friends, new_group, new_user, refresh, unique_email,
+                      unique_username)
 from ws_client import (ROOT, WAIT, Conn, blocking, handshake_status,
                        push_nodes, service_log_lines, session, url_for,
                        wait_for_log, wait_status, ws_test)
@@ -248,6 +251,56 @@ def test_delete_leaves_the_accounts_groups():
             assert cur.fetchone() == (False, 0)
     finally:
         db.close()
+
+
+def test_delete_outlasts_a_deadlock_with_the_accounts_send():
+    """A send of the account being deleted holds its friendship (FOR
+    SHARE), then wants the account's row (the message's foreign key: FOR
+    KEY SHARE); the deletion holds that row and wants the friendship. The
+    transaction here takes those locks in the send's order, as a superuser
+    whose deadlock_timeout outlasts the deletion's: PostgreSQL aborts the
+    deletion, and chatctl deletes again once the send has ended."""
+    a, b = new_friends()
+    owner = re.sub(r"user=\S+", "user=" + env("CHAT_RUN_AS"), env("CHAT_DB"))
+    send = psycopg2.connect(owner)
+    watch = connect_db()
+    try:
+        with send.cursor() as cur:
+            cur.execute("SET deadlock_timeout = '60s'")
+            cur.execute("SELECT 1 FROM friendship"
+                        " WHERE %s IN (sender_id, receiver_id) FOR SHARE",
+                        (a.account_id,))
+        deleting = subprocess.Popen(
+            [chatctl_path(), "-c", env("CHAT_CONFIG"),
+             "-s", os.path.join(ROOT, "sql"), "user", "delete", "--yes",
+             a.username],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 20
+        with watch.cursor() as cur:
+            while True:    # the deletion waits for the friendship
+                cur.execute("SELECT count(*) FROM pg_stat_activity"
+                            " WHERE query LIKE 'DELETE FROM account%%'"
+                            "   AND wait_event_type = 'Lock'")
+                if cur.fetchone()[0] == 1:
+                    break
+                assert time.monotonic() < deadline, "the deletion never waited"
+                time.sleep(0.02)
+        with send.cursor() as cur:
+            cur.execute("SELECT 1 FROM account WHERE account_id = %s"
+                        " FOR KEY SHARE", (a.account_id,))
+        send.rollback()
+        out, err = deleting.communicate(timeout=60)
+        assert deleting.returncode == 0, (out, err)
+        assert "deadlock" in err, err
+        with watch.cursor() as cur:
+            cur.execute("SELECT count(*) FROM account WHERE account_id = %s",
+                        (a.account_id,))
+            assert cur.fetchone()[0] == 0
+        assert body(get_me(b.access), 200)["account_id"] == b.account_id
+    finally:
+        send.close()
+        watch.close()
 
 
 # ------------------------------------------------------------ connections
