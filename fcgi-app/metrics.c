@@ -34,6 +34,7 @@ struct metrics_file {
 	uint64_t	 latency_us[METRICS_ROUTES_MAX];
 	uint64_t	 db_errors[METRICS_DB_NERRORS];
 	uint64_t	 reads[METRICS_READ_NKINDS];
+	uint64_t	 replica_polls;
 };
 
 #define METRICS_HEADER_SIZE	offsetof(struct metrics_file, requests)
@@ -191,6 +192,13 @@ metrics_read(enum metrics_read where)
 		metrics_add(&metrics_map->reads[where], 1);
 }
 
+void
+metrics_replica_poll(void)
+{
+	if (metrics_map != NULL)
+		metrics_add(&metrics_map->replica_polls, 1);
+}
+
 /* The method and route labels of route (0: none matched). */
 static void
 metrics_route_labels(int route, const char **method, char *path,
@@ -264,8 +272,8 @@ metrics_write(const struct metrics_file *m, struct promtext *pt)
 	promtext_family(pt, "chat_fcgi_database_errors_total", "counter",
 	    "Database failures, the replica's included, by kind: connect "
 	    "(no connection made), lost (in a statement), statement (one "
-	    "that failed), limits (a pooled connection without the rate "
-	    "limits of chat.conf).");
+	    "that failed), limits (a pooled connection without the session "
+	    "settings of chat.conf).");
 	for (int k = 0; k < METRICS_DB_NERRORS; k++) {
 		const char *labels[] = { "kind", metrics_db_kinds[k], NULL };
 
@@ -284,6 +292,12 @@ metrics_write(const struct metrics_file *m, struct promtext *pt)
 		promtext_count(pt, "chat_fcgi_replica_reads_total", labels,
 		    metrics_get(&m->reads[k]));
 	}
+
+	promtext_family(pt, "chat_fcgi_replica_polls_total", "counter",
+	    "Looks at the replica's replay position before a read: one a "
+	    "read when it has caught up, more while it is behind.");
+	promtext_count(pt, "chat_fcgi_replica_polls_total", NULL,
+	    metrics_get(&m->replica_polls));
 }
 
 void

@@ -20,7 +20,8 @@ enum metrics_db_error {
 	METRICS_DB_CONNECT,	/* no connection could be made */
 	METRICS_DB_LOST,	/* the connection was lost in a statement */
 	METRICS_DB_STATEMENT,	/* a statement (or its prepare) failed */
-	/* A pooled connection without chat.conf's rate limits (main.c). */
+	/* A pooled connection without chat.conf's session settings
+	 * (main.c: the rate limits, no JIT). */
 	METRICS_DB_LIMITS,
 	METRICS_DB_NERRORS
 };
@@ -45,6 +46,8 @@ void	metrics_close(void);
 void	metrics_request(int route, int status, double seconds);
 void	metrics_db_error(enum metrics_db_error kind);
 void	metrics_read(enum metrics_read where);
+/* A look at the replica's replay position before a read (replica.c). */
+void	metrics_replica_poll(void);
 
 /* GET /metrics: the text of the counters; 404 unless from loopback. */
 void	metrics_reply(struct request *rq, struct reply *rp);

@@ -8,8 +8,14 @@
 
 /* After a failed connection, the primary serves for so long. */
 #define REPLICA_RETRY_SECONDS	2
-/* Between two looks at the replica's replay. */
-#define REPLICA_POLL_NS		(1000 * 1000)
+/*
+ * Between two looks at the replica's replay while it is behind: 1 ms,
+ * doubled after each look up to 32 ms, so that a replica a few ms behind
+ * is seen at once and one that stays behind costs about a dozen round
+ * trips in replica_wait_ms (200 ms), not one a millisecond.
+ */
+#define REPLICA_POLL_FIRST_NS	(1000L * 1000)
+#define REPLICA_POLL_MAX_NS	(32L * 1000 * 1000)
 #define REPLICA_LSN_MAX		32
 
 static struct db_stmt replica_lsn_stmt = DB_STMT("replica_lsn", 0,
@@ -69,6 +75,7 @@ replica_caught_up(struct app *app, const char *lsn)
 	PGresult *res;
 	int rc = -1;
 
+	metrics_replica_poll();
 	if (db_run(&app->replica, &replica_caught_up_stmt, params, &res) ==
 	    DB_OK && PQntuples(res) == 1)
 		rc = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
@@ -84,7 +91,8 @@ static int
 replica_choose(struct app *app)
 {
 	char lsn[REPLICA_LSN_MAX];
-	double now = replica_now(), until;
+	double now = replica_now(), until, left;
+	long pause_ns = REPLICA_POLL_FIRST_NS;
 	int caught;
 
 	if (app->replica.conn == NULL && now < app->replica_retry_at)
@@ -97,11 +105,15 @@ replica_choose(struct app *app)
 		return -1;
 	until = replica_now() + app->cfg.db_replica_wait_ms / 1000.0;
 	while ((caught = replica_caught_up(app, lsn)) == 0) {
-		struct timespec pause = { 0, REPLICA_POLL_NS };
+		struct timespec pause = { 0, pause_ns };
 
-		if (replica_now() >= until)
+		if ((left = until - replica_now()) <= 0)
 			return METRICS_READ_BEHIND;
+		if (left < pause_ns / 1e9)
+			pause.tv_nsec = (long)(left * 1e9);
 		nanosleep(&pause, NULL);
+		if (pause_ns < REPLICA_POLL_MAX_NS)
+			pause_ns *= 2;
 	}
 	return caught == 1 ? METRICS_READ_REPLICA : METRICS_READ_UNREACHABLE;
 }

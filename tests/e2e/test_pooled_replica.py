@@ -91,6 +91,15 @@ def reads():
     return {k: int(v) for k, v in found.items()}
 
 
+def polls():
+    """chat_fcgi_replica_polls_total: looks at the replica's replay."""
+    r = requests.get(base_url() + "/metrics", timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
+    m = re.search(r"^chat_fcgi_replica_polls_total (\d+)$", r.text, re.M)
+    assert m, "no chat_fcgi_replica_polls_total in the metrics"
+    return int(m.group(1))
+
+
 def limits_errors():
     r = requests.get(base_url() + "/metrics", timeout=TIMEOUT)
     assert r.status_code == 200, r.text
@@ -357,12 +366,15 @@ def test_reads_wait_for_a_replica_that_applies_late():
 
 
 def test_a_paused_replica_leaves_the_reads_to_the_primary():
+    """Each read waits for the replica up to replica_wait_ms (200 ms),
+    looking at its replay 1, 2, 4 ... up to 32 ms apart: about a dozen
+    round trips, not one a millisecond; then the primary serves it."""
     a, b = new_friends()
     conn = replica_db(superuser=True)
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT pg_wal_replay_pause()")
-        before = reads()
+        before, looks = reads(), polls()
         for i in range(3):
             sent = send(a, b, f"while paused {i}")
             page = body(history(a.access, b.account_id), 200)
@@ -371,6 +383,7 @@ def test_a_paused_replica_leaves_the_reads_to_the_primary():
         delta = moved(before, reads())
         assert delta["primary_replica_behind"] == 3, delta
         assert delta["replica"] == 0, delta
+        assert 3 * 4 <= polls() - looks <= 3 * 16, polls() - looks
     finally:
         with conn.cursor() as cur:
             cur.execute("SELECT pg_wal_replay_resume()")
