@@ -4,7 +4,6 @@ a priority on every line that journald reads ("<3>" error, "<4>" warning,
 closed, per refused handshake and per refused login, with the client's
 address, and never a token or a password."""
 
-import asyncio
 import re
 import secrets
 import socket
