@@ -1,6 +1,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,6 +17,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "presence.h"
+#include "rxwatch.h"
 #include "welcome.h"
 #include "token.h"
 #include "utf8.h"
@@ -293,6 +295,14 @@ ws_close(struct lws *wsi, struct session *s, enum lws_close_status code,
 	return -1;
 }
 
+/* A client frame without its mask (RFC 6455 §5.1, rxwatch.h). */
+static int
+ws_unmasked(struct lws *wsi, struct session *s)
+{
+	return ws_close(wsi, s, LWS_CLOSE_STATUS_PROTOCOL_ERR,
+	    "frame not masked");
+}
+
 static int
 ws_established(struct hub *hub, struct lws *wsi, struct session *s)
 {
@@ -311,6 +321,8 @@ ws_established(struct hub *hub, struct lws *wsi, struct session *s)
 	log_info("connection opened: account %s, node %s, session %llu, "
 	    "address %s", s->account_id, hub->node_id,
 	    (unsigned long long)s->id, s->addr);
+	if (rxwatch_attach(lws_get_socket_fd(wsi), wsi) == -1)
+		return ws_unmasked(wsi, s);
 	if (s->group_id[0] != '\0') {
 		groups_attach(s);
 		if (ws_group_established(s) == -1)
@@ -469,6 +481,8 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	struct session *s = user;
 
 	switch (reason) {
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+		return rxwatch_open((int)(intptr_t)in);
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		return ws_filter(hub, wsi, s);
 	case LWS_CALLBACK_ESTABLISHED:
@@ -485,8 +499,11 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		ws_dropped(hub, wsi, s);
 		return 0;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
+		if (rxwatch_refused(lws_get_socket_fd(wsi)))
+			return ws_unmasked(wsi, s);
 		return session_writeable(s);
 	case LWS_CALLBACK_CLOSED:
+		rxwatch_detach(lws_get_socket_fd(wsi));
 		ws_closed(hub, s);
 		return 0;
 	default:

@@ -7,9 +7,10 @@ version 13. Valid traffic still works: masked frames, pings of up to 125
 bytes answered with the same payload, fragmented text, a close with 1000 and
 a reason answered with 1000.
 
-A client frame that is not masked is not refused: libwebsockets 4.1.6
-reads the mask bit and never checks it, nor tells its user (see
-docs/ARCHITECTURE.md, "RFC 6455").
+A client frame that is not masked (RFC 6455 §5.1) is closed with 1002,
+and what it asks is not done: libwebsockets 4.1.6 never checks the mask
+bit, so the daemon reads the frame headers itself as lws receives them
+(push-daemon/rxwatch.h).
 
 Every test runs through the web server and against a daemon's own port:
 the web servers handle the handshake, then only carry the bytes.
@@ -20,7 +21,8 @@ import struct
 
 import pytest
 
-from ws_client import OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, RawWs
+from ws_client import (OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, RawWs,
+                       ws_frame)
 
 PROTOCOL_ERROR = 1002
 
@@ -173,3 +175,62 @@ def test_masked_frames_are_served(user, daemon):
     assert answer["request_type"] == "mark_read", answer
     raw.send_frame(OP_CLOSE, close_payload(1000, b"done"))
     assert closed_with(raw) == 1000
+
+
+# ------------------------------------------------------- unmasked frames
+
+def unanswered(frames, request_type):
+    """Whether none of frames answers a request of request_type."""
+    return not any(op == OP_TEXT and json.loads(payload).get(
+        "request_type") == request_type for op, payload in frames)
+
+
+@ROUTES
+@pytest.mark.parametrize("opcode", [OP_TEXT, OP_PING, OP_CLOSE],
+                         ids=["text", "ping", "close"])
+def test_unmasked_frame_is_closed_with_1002(user, daemon, opcode):
+    """Its request is not served, its ping not answered, its close not
+    taken for the client's own."""
+    raw = opened(user, daemon)
+    payload = {OP_TEXT: b'{"type": "mark_read"}', OP_PING: b"unmasked",
+               OP_CLOSE: close_payload(1000)}[opcode]
+    raw.send_frame(opcode, payload, masked=False)
+    frames, code, how = raw.read_to_close()
+    raw.close()
+    assert (how, code) == ("close", PROTOCOL_ERROR), (how, code, frames)
+    assert unanswered(frames, "mark_read"), frames
+    assert OP_PONG not in [op for op, _ in frames], frames
+
+
+@ROUTES
+def test_unmasked_frame_after_masked_ones_is_closed_with_1002(user, daemon):
+    """Masked requests before it are served; the unmasked one, and a
+    masked one right behind it in the same write, are not."""
+    raw = opened(user, daemon)
+    raw.send_text('{"type": "mark_read", "temp_id": "masked"}')
+    answer = raw.read_json()
+    while answer.get("type") != "error":
+        answer = raw.read_json()
+    assert answer["temp_id"] == "masked", answer
+    raw.sock.sendall(
+        ws_frame(OP_TEXT, b'{"type": "mark_read", "temp_id": "bare"}',
+                 masked=False)
+        + ws_frame(OP_TEXT, b'{"type": "mark_read", "temp_id": "after"}'))
+    frames, code, how = raw.read_to_close()
+    raw.close()
+    assert (how, code) == ("close", PROTOCOL_ERROR), (how, code, frames)
+    assert unanswered(frames, "mark_read"), frames
+
+
+def test_unmasked_frame_sent_with_the_handshake_is_closed_with_1002(user):
+    """A frame written with the request, before the 101 came back: the
+    connection is closed with 1002 as soon as it opens, its request not
+    served. On the daemon's own port: what a client sends a web server
+    before its 101 is the web server's to handle."""
+    raw = RawWs(user.access, daemon=1, early=ws_frame(
+        OP_TEXT, b'{"type": "mark_read"}', masked=False))
+    assert raw.status == 101, (raw.status, raw.headers)
+    frames, code, how = raw.read_to_close()
+    raw.close()
+    assert (how, code) == ("close", PROTOCOL_ERROR), (how, code, frames)
+    assert unanswered(frames, "mark_read"), frames

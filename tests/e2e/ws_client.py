@@ -545,12 +545,30 @@ async def wait_db_status(db, message_id, status, seconds=WAIT, every=0.05):
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0, 1, 2, 8, 9, 10
 
 
+def ws_frame(opcode, payload, fin=True, masked=True):
+    """The bytes of one client frame (RFC 6455 §5.2)."""
+    head = bytes([(0x80 if fin else 0) | opcode])
+    bit = 0x80 if masked else 0
+    n = len(payload)
+    if n < 126:
+        head += bytes([bit | n])
+    elif n < 65536:
+        head += bytes([bit | 126]) + struct.pack("!H", n)
+    else:
+        head += bytes([bit | 127]) + struct.pack("!Q", n)
+    if not masked:
+        return head + payload
+    mask = os.urandom(4)
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
 class RawWs:
     """A blocking WebSocket client written by hand (RFC 6455)."""
 
     def __init__(self, token, daemon=None, url=None, rcvbuf=None,
-                 timeout=WAIT, version="13"):
-        """version: the Sec-WebSocket-Version sent (None: none)."""
+                 timeout=WAIT, version="13", early=b""):
+        """version: the Sec-WebSocket-Version sent (None: none); early:
+        bytes sent with the request, before its answer."""
         parts = urllib.parse.urlsplit(url_for(token, daemon, url))
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf is not None:
@@ -566,7 +584,7 @@ class RawWs:
                    + ("" if version is None else
                       f"Sec-WebSocket-Version: {version}\r\n")
                    + "\r\n")
-        self.sock.sendall(request.encode())
+        self.sock.sendall(request.encode() + early)
         self.buf = b""
         while b"\r\n\r\n" not in self.buf:
             chunk = self.sock.recv(4096)
@@ -595,21 +613,7 @@ class RawWs:
 
     def send_frame(self, opcode, payload, fin=True, masked=True):
         """One frame, masked as a client must send it unless told not to."""
-        head = bytes([(0x80 if fin else 0) | opcode])
-        bit = 0x80 if masked else 0
-        n = len(payload)
-        if n < 126:
-            head += bytes([bit | n])
-        elif n < 65536:
-            head += bytes([bit | 126]) + struct.pack("!H", n)
-        else:
-            head += bytes([bit | 127]) + struct.pack("!Q", n)
-        if not masked:
-            self.sock.sendall(head + payload)
-            return
-        mask = os.urandom(4)
-        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.sock.sendall(head + mask + payload)
+        self.sock.sendall(ws_frame(opcode, payload, fin, masked))
 
     def send_text(self, text):
         self.send_frame(OP_TEXT, text.encode())
