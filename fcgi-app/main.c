@@ -102,9 +102,10 @@ static struct db_stmt main_session_check_stmt = DB_STMT("session_configured",
     RATELIMIT_NPARAMS, SESSION_CONFIGURED_SQL);
 
 /*
- * A new connection's session, to the primary or the replica: given its
- * settings (the rate limits of chat.conf, which sql/functions/limits.sql
- * reads from it, and no JIT). Behind a pooler in transaction mode
+ * A new connection's session, to the primary or the replica (always a
+ * session of its own): given its settings (the rate limits of
+ * chat.conf, which sql/functions/limits.sql reads from it, and no JIT).
+ * Behind a pooler in transaction mode
  * (database.pooled) the pooler gives them to each server connection
  * (connect_query): a setting made here would reach one server connection
  * only, so they are checked instead, on the server connection this
@@ -124,6 +125,10 @@ main_db_session(struct db *db, void *arg)
 			log_warnx("%s: setting the session: %s", db->label,
 			    PQresultErrorMessage(res));
 		PQclear(res);
+		/* A replica that has not replayed the migration making the
+		 * function yet: the primary serves until it has. */
+		if (st == DB_FAILED && db != &app->db)
+			db_close(db);
 		return;
 	}
 	st = db_run(db, &main_session_check_stmt, app->ratelimit_params, &res);

@@ -11,8 +11,8 @@
 /*
  * Between two looks at the replica's replay while it is behind: 1 ms,
  * doubled after each look up to 32 ms, so that a replica a few ms behind
- * is seen at once and one that stays behind costs about a dozen round
- * trips in replica_wait_ms (200 ms), not one a millisecond.
+ * is seen within a few ms more, and one that stays behind costs about a
+ * dozen round trips in replica_wait_ms (200 ms), not one a millisecond.
  */
 #define REPLICA_POLL_FIRST_NS	(1000L * 1000)
 #define REPLICA_POLL_MAX_NS	(32L * 1000 * 1000)

@@ -2,43 +2,32 @@
 
 #include "rxscan.h"
 
-static const char rxscan_blank[] = "\r\n\r\n";
-static const char rxscan_word[] = "websocket";
-
 void
 rxscan_init(struct rxscan *scan)
 {
 	memset(scan, 0, sizeof(*scan));
-	scan->phase = RXSCAN_REQUEST;
+	scan->phase = RXSCAN_HEAD;
 }
 
-/* One byte of a request's head; at its end, frames if it named websocket. */
+/*
+ * One byte of the head, which ends at an empty line: an LF with nothing
+ * but CRs since the LF before it ("\r\n\r\n", and the "\n\n" or
+ * "\r\n\n" of broken peers). lws's own reading differs in corners;
+ * rxwatch.c refuses a head where the two disagree.
+ */
 static void
 rxscan_head(struct rxscan *scan, unsigned char c)
 {
-	unsigned char lower = c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-
-	if (++scan->head_len > RXSCAN_REQUEST_MAX) {
+	if (++scan->head_len > RXSCAN_HEAD_MAX) {
 		scan->phase = RXSCAN_UNSCANNED;
 		return;
 	}
-	if (!scan->upgrade) {
-		if (lower == (unsigned char)rxscan_word[scan->word])
-			scan->word++;
-		else
-			scan->word = lower == (unsigned char)rxscan_word[0];
-		scan->upgrade = scan->word == sizeof(rxscan_word) - 1;
-	}
-	if (c == (unsigned char)rxscan_blank[scan->blank])
-		scan->blank++;
-	else
-		scan->blank = c == '\r';
-	if (scan->blank < sizeof(rxscan_blank) - 1)
-		return;
-	if (scan->upgrade)
-		scan->phase = RXSCAN_FRAMES;
-	scan->head_len = 0;
-	scan->blank = scan->word = scan->upgrade = 0;
+	if (c == '\n') {
+		if (scan->line_empty)
+			scan->phase = RXSCAN_FRAMES;
+		scan->line_empty = 1;
+	} else if (c != '\r')
+		scan->line_empty = 0;
 }
 
 /*
@@ -75,10 +64,11 @@ rxscan_feed(struct rxscan *scan, const unsigned char *buf, size_t len)
 
 	while (i < len) {
 		switch (scan->phase) {
-		case RXSCAN_REQUEST:
+		case RXSCAN_HEAD:
 			rxscan_head(scan, buf[i++]);
 			break;
 		case RXSCAN_FRAMES:
+			scan->past_head = 1;
 			if (scan->payload > 0) {
 				uint64_t skip = len - i;
 

@@ -56,50 +56,70 @@ rxwatch_open(int fd)
 }
 
 int
-rxwatch_attach(int fd, struct lws *wsi)
+rxwatch_head_ok(struct lws *wsi)
 {
-	struct rxwatch_conn *c = rxwatch_find(fd);
+	struct rxwatch_conn *c = rxwatch_find(lws_get_socket_fd(wsi));
 
-	if (c == NULL)
-		return 0;
-	c->wsi = wsi;
-	if (c->scan.phase == RXSCAN_UNMASKED)
-		c->refused = 1;
-	return c->refused ? -1 : 0;
+	return c != NULL && c->scan.phase == RXSCAN_FRAMES &&
+	    !c->scan.past_head && lws_get_network_wsi(wsi) == wsi;
 }
 
 void
-rxwatch_detach(int fd)
+rxwatch_attach(struct lws *wsi)
 {
-	struct rxwatch_conn *c = rxwatch_find(fd);
+	struct rxwatch_conn *c = rxwatch_find(lws_get_socket_fd(wsi));
+
+	if (c != NULL)
+		c->wsi = wsi;
+}
+
+void
+rxwatch_detach(struct lws *wsi)
+{
+	struct rxwatch_conn *c = rxwatch_find(lws_get_socket_fd(wsi));
 
 	if (c != NULL)
 		c->wsi = NULL;
 }
 
 int
-rxwatch_refused(int fd)
+rxwatch_refused(struct lws *wsi)
 {
-	struct rxwatch_conn *c = rxwatch_find(fd);
+	struct rxwatch_conn *c = rxwatch_find(lws_get_socket_fd(wsi));
 
 	return c != NULL && c->refused;
 }
 
-/*
- * Before its handshake is through, a connection gets all it sent (lws
- * answers the handshake, then rxwatch_attach refuses it); once
- * established, only the bytes before an unmasked frame.
- */
+/* How much of what fd holds makes its next line, up to len: the bytes up
+ * to and with the first LF, or all there are. */
+static size_t
+rxwatch_line(int fd, void *buf, size_t len, int flags)
+{
+	ssize_t n = recvfrom(fd, buf, len, flags | MSG_PEEK, NULL, NULL);
+	const char *lf;
+
+	if (n <= 0)
+		return len;	/* the read itself says what happened */
+	lf = memchr(buf, '\n', (size_t)n);
+	return lf != NULL ? (size_t)(lf - (const char *)buf) + 1 : (size_t)n;
+}
+
 ssize_t
 recv(int fd, void *buf, size_t len, int flags)
 {
-	ssize_t n = recvfrom(fd, buf, len, flags, NULL, NULL);
-	struct rxwatch_conn *c;
+	struct rxwatch_conn *c = rxwatch_find(fd);
+	ssize_t n;
 	size_t keep;
 
-	if (n <= 0 || (flags & MSG_PEEK) || (c = rxwatch_find(fd)) == NULL)
+	if (c == NULL || (flags & MSG_PEEK))
+		return recvfrom(fd, buf, len, flags, NULL, NULL);
+	if (c->scan.phase == RXSCAN_HEAD)
+		len = rxwatch_line(fd, buf, len, flags);
+	if ((n = recvfrom(fd, buf, len, flags, NULL, NULL)) <= 0)
 		return n;
-	keep = rxscan_feed(&c->scan, buf, (size_t)n);
+	keep = c->refused ? 0 : rxscan_feed(&c->scan, buf, (size_t)n);
+	/* Before the handshake, lws gets it all: a byte past the head makes
+	 * rxwatch_head_ok refuse the handshake. */
 	if (keep == (size_t)n || c->wsi == NULL)
 		return n;
 	if (!c->refused) {

@@ -4,8 +4,14 @@
  * rxwatch.c defines recv() and close() for the whole program: the dynamic
  * linker binds lws's calls (and libpq's) to them. What a watched
  * connection receives goes through its scanner (rxscan.h) on its way to
- * lws; from the first unmasked frame on, none of it reaches lws, and the
- * connection is closed with 1002 at its next writeable callback (ws.c).
+ * lws:
+ * - While in the request's head, lws gets one line a read, so that when
+ *   lws finds the head complete (it can only on an LF), the scanner has
+ *   seen exactly what lws has. The handshake is refused (400) unless both
+ *   end the head at the same byte (rxwatch_head_ok).
+ * - Then frames: once an unmasked one has come, lws gets only the bytes
+ *   before it and nothing more, and the connection is closed with 1002 at
+ *   its next writeable callback (ws.c).
  * Everything else passes through untouched: descriptors not watched,
  * MSG_PEEK, errors.
  */
@@ -19,15 +25,19 @@
 int	rxwatch_open(int fd);
 
 /*
- * The connection on fd is established as wsi. Returns -1 when it has sent
- * an unmasked frame already (with its handshake): it must be closed.
+ * At the handshake of wsi: whether its scanner ended the head where lws
+ * did, with no byte after it, and it is a connection of its own (not an
+ * HTTP/2 stream). Otherwise its frames could not be read: refuse it.
  */
-int	rxwatch_attach(int fd, struct lws *wsi);
+int	rxwatch_head_ok(struct lws *wsi);
 
-/* wsi is going: its connection is no longer told about (ws.c, closed). */
-void	rxwatch_detach(int fd);
+/* wsi is established: an unmasked frame makes it writeable (ws.c). */
+void	rxwatch_attach(struct lws *wsi);
 
-/* Whether the connection on fd has sent an unmasked frame. */
-int	rxwatch_refused(int fd);
+/* wsi is going: it is no longer told about. */
+void	rxwatch_detach(struct lws *wsi);
+
+/* Whether wsi's connection has sent an unmasked frame. */
+int	rxwatch_refused(struct lws *wsi);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <json-c/json.h>
@@ -31,6 +32,7 @@
  * reason in its log line), and the reason's name in the metrics.
  */
 enum ws_refusal {
+	WS_BAD_HEAD,
 	WS_NO_VERSION,
 	WS_OTHER_VERSION,
 	WS_BAD_PATH,
@@ -48,6 +50,7 @@ static const struct {
 	const char	*why;
 	const char	*name;
 } ws_refusals[] = {
+	[WS_BAD_HEAD] = { HTTP_STATUS_BAD_REQUEST, "Bad Request", "head" },
 	[WS_NO_VERSION] = { HTTP_STATUS_BAD_REQUEST, "Bad Request",
 	    "no_version" },
 	[WS_OTHER_VERSION] = { 426, "Upgrade Required", "version" },
@@ -207,6 +210,8 @@ ws_filter(struct hub *hub, struct lws *wsi, struct session *s)
 	const char *token;
 
 	ws_client_addr(cfg, wsi, s);
+	if (!rxwatch_head_ok(wsi))
+		return ws_refuse(wsi, s, WS_BAD_HEAD);
 	if (ws_version_check(wsi, s) == -1)
 		return -1;
 	if (!ws_path_ok(wsi, group))
@@ -295,12 +300,27 @@ ws_close(struct lws *wsi, struct session *s, enum lws_close_status code,
 	return -1;
 }
 
-/* A client frame without its mask (RFC 6455 §5.1, rxwatch.h). */
+/*
+ * A client frame without its mask (RFC 6455 §5.1, rxwatch.h). The close
+ * frame is written here, raw, and the connection ends at once: the
+ * client's own close would not get through rxwatch.c, and an endpoint
+ * failing the connection need not wait for it (§7.1.7).
+ */
 static int
 ws_unmasked(struct lws *wsi, struct session *s)
 {
-	return ws_close(wsi, s, LWS_CLOSE_STATUS_PROTOCOL_ERR,
-	    "frame not masked");
+	static const char reason[] = "frame not masked";
+	unsigned char buf[LWS_PRE + 4 + sizeof(reason)], *frame = buf + LWS_PRE;
+	size_t len = 4 + sizeof(reason) - 1;
+
+	frame[0] = 0x88;			/* FIN, close */
+	frame[1] = (unsigned char)(len - 2);
+	frame[2] = LWS_CLOSE_STATUS_PROTOCOL_ERR >> 8;
+	frame[3] = LWS_CLOSE_STATUS_PROTOCOL_ERR & 0xff;
+	memcpy(frame + 4, reason, sizeof(reason) - 1);
+	lws_write(wsi, frame, len, LWS_WRITE_RAW);
+	s->close_code = LWS_CLOSE_STATUS_PROTOCOL_ERR;
+	return -1;
 }
 
 static int
@@ -321,8 +341,7 @@ ws_established(struct hub *hub, struct lws *wsi, struct session *s)
 	log_info("connection opened: account %s, node %s, session %llu, "
 	    "address %s", s->account_id, hub->node_id,
 	    (unsigned long long)s->id, s->addr);
-	if (rxwatch_attach(lws_get_socket_fd(wsi), wsi) == -1)
-		return ws_unmasked(wsi, s);
+	rxwatch_attach(wsi);
 	if (s->group_id[0] != '\0') {
 		groups_attach(s);
 		if (ws_group_established(s) == -1)
@@ -483,6 +502,18 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	switch (reason) {
 	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
 		return rxwatch_open((int)(intptr_t)in);
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		/* WebSocket only: no HTTP/2 (h2c), whose streams' frames
+		 * rxwatch.c could not read. */
+		return in != NULL && strcasecmp(in, "websocket") == 0 ? 0 : -1;
+	case LWS_CALLBACK_HTTP:
+		/* A request that is not a handshake ends its connection, so
+		 * what follows a head is always frames (rxscan.h). */
+		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
+		return -1;
+	case LWS_CALLBACK_RAW_ADOPT:
+		/* A CONNECT request, which lws makes a raw connection. */
+		return -1;
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		return ws_filter(hub, wsi, s);
 	case LWS_CALLBACK_ESTABLISHED:
@@ -499,11 +530,11 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		ws_dropped(hub, wsi, s);
 		return 0;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
-		if (rxwatch_refused(lws_get_socket_fd(wsi)))
+		if (rxwatch_refused(wsi))
 			return ws_unmasked(wsi, s);
 		return session_writeable(s);
 	case LWS_CALLBACK_CLOSED:
-		rxwatch_detach(lws_get_socket_fd(wsi));
+		rxwatch_detach(wsi);
 		ws_closed(hub, s);
 		return 0;
 	default:

@@ -253,6 +253,7 @@ def test_delete_leaves_the_accounts_groups():
         db.close()
 
 
+@pytest.mark.stack_cluster
 def test_delete_outlasts_a_deadlock_with_the_accounts_send():
     """A send of the account being deleted holds its friendship (FOR
     SHARE), then wants the account's row (the message's foreign key: FOR
@@ -264,6 +265,7 @@ def test_delete_outlasts_a_deadlock_with_the_accounts_send():
     owner = re.sub(r"user=\S+", "user=" + env("CHAT_RUN_AS"), env("CHAT_DB"))
     send = psycopg2.connect(owner)
     watch = connect_db()
+    deleting = None
     try:
         with send.cursor() as cur:
             cur.execute("SET deadlock_timeout = '60s'")
@@ -299,6 +301,9 @@ def test_delete_outlasts_a_deadlock_with_the_accounts_send():
             assert cur.fetchone()[0] == 0
         assert body(get_me(b.access), 200)["account_id"] == b.account_id
     finally:
+        if deleting is not None and deleting.poll() is None:
+            deleting.kill()
+            deleting.wait()
         send.close()
         watch.close()
 

@@ -10,19 +10,24 @@ a reason answered with 1000.
 A client frame that is not masked (RFC 6455 §5.1) is closed with 1002,
 and what it asks is not done: libwebsockets 4.1.6 never checks the mask
 bit, so the daemon reads the frame headers itself as lws receives them
-(push-daemon/rxwatch.h).
+(push-daemon/rxwatch.h). So that it always can, a request head it could
+not follow byte for byte is refused with 400, and a request that is not
+a handshake (plain, CONNECT, an HTTP/2 upgrade) ends its connection.
 
 Every test runs through the web server and against a daemon's own port:
 the web servers handle the handshake, then only carry the bytes.
 """
 
 import json
+import socket
 import struct
+import time
+import urllib.parse
 
 import pytest
 
-from ws_client import (OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, RawWs,
-                       ws_frame)
+from ws_client import (WAIT, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT,
+                       RawWs, url_for, ws_frame)
 
 PROTOCOL_ERROR = 1002
 
@@ -223,10 +228,11 @@ def test_unmasked_frame_after_masked_ones_is_closed_with_1002(user, daemon):
 
 
 def test_unmasked_frame_sent_with_the_handshake_is_closed_with_1002(user):
-    """A frame written with the request, before the 101 came back: the
-    connection is closed with 1002 as soon as it opens, its request not
-    served. On the daemon's own port: what a client sends a web server
-    before its 101 is the web server's to handle."""
+    """A frame written with the request, before the 101 came back: lws
+    reads the head line by line, so the frame waits for the connection to
+    open, then is refused like any other. On the daemon's own port: what
+    a client sends a web server before its 101 is the web server's to
+    handle."""
     raw = RawWs(user.access, daemon=1, early=ws_frame(
         OP_TEXT, b'{"type": "mark_read"}', masked=False))
     assert raw.status == 101, (raw.status, raw.headers)
@@ -234,3 +240,69 @@ def test_unmasked_frame_sent_with_the_handshake_is_closed_with_1002(user):
     raw.close()
     assert (how, code) == ("close", PROTOCOL_ERROR), (how, code, frames)
     assert unanswered(frames, "mark_read"), frames
+
+
+def daemon_exchange(user, request):
+    """request (bytes) on daemon 1's own port: everything it answers
+    until it closes the connection, and whether it did within WAIT."""
+    parts = urllib.parse.urlsplit(url_for(user.access, 1))
+    with socket.create_connection((parts.hostname, parts.port),
+                                  timeout=WAIT) as sock:
+        sock.sendall(request)
+        answer, deadline = b"", time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            try:
+                chunk = sock.recv(4096)
+            except ConnectionResetError:
+                return answer, True
+            except TimeoutError:
+                return answer, False
+            if not chunk:
+                return answer, True
+            answer += chunk
+        return answer, False
+
+
+def test_a_plain_request_ends_its_connection(user):
+    """A request that is not a handshake is answered 404 and its
+    connection closed, so that what follows a request's head on a
+    connection is always frames (push-daemon/rxscan.h)."""
+    answer, closed = daemon_exchange(
+        user, b"GET /api/v1/chat/ws/chat?websocket HTTP/1.1\r\n"
+              b"Host: daemon\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 404"), answer
+    assert closed, "the connection stayed open"
+
+
+def test_an_http2_upgrade_is_refused(user):
+    """Upgrade: h2c is not taken: WebSocket streams of HTTP/2 (RFC 8441)
+    would carry frames the daemon cannot read for their mask bit."""
+    answer, closed = daemon_exchange(
+        user, b"GET / HTTP/1.1\r\nHost: daemon\r\n"
+              b"Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+              b"HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n")
+    assert not answer.startswith(b"HTTP/1.1 101"), answer
+    assert closed, "the connection stayed open"
+
+
+def test_a_connect_request_ends_its_connection(user):
+    """lws would make a CONNECT a raw connection, kept open for ever."""
+    answer, closed = daemon_exchange(
+        user, b"CONNECT daemon:1 HTTP/1.1\r\nHost: daemon:1\r\n\r\n")
+    assert closed, f"the connection stayed open: {answer!r}"
+
+
+def test_a_head_read_otherwise_is_refused(user):
+    """A line of CRs before its LF ends the head for the daemon's
+    scanner, not for lws, which reads on: the header bytes that follow
+    would be taken for frames and their masks. The handshake is refused
+    with 400."""
+    parts = urllib.parse.urlsplit(url_for(user.access, 1))
+    request = (f"GET {parts.path}?{parts.query} HTTP/1.1\r\n"
+               f"Host: {parts.hostname}:{parts.port}\r\n"
+               "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+               "Sec-WebSocket-Version: 13\r\n"
+               "\r\r\nX-After: \x82\r\n\r\n").encode("latin-1")
+    answer, _ = daemon_exchange(user, request)
+    assert not answer.startswith(b"HTTP/1.1 101"), answer

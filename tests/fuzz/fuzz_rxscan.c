@@ -12,8 +12,8 @@ static int
 fuzz_same(const struct rxscan *a, const struct rxscan *b)
 {
 	return a->phase == b->phase && a->head_len == b->head_len &&
-	    a->blank == b->blank && a->word == b->word &&
-	    a->upgrade == b->upgrade && a->header == b->header &&
+	    a->line_empty == b->line_empty && a->past_head == b->past_head &&
+	    a->header == b->header &&
 	    a->header_len == b->header_len && a->length == b->length &&
 	    a->payload == b->payload;
 }
