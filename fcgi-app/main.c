@@ -105,12 +105,11 @@ static struct db_stmt main_session_check_stmt = DB_STMT("session_configured",
  * A new connection's session, to the primary or the replica (always a
  * session of its own): given its settings (the rate limits of
  * chat.conf, which sql/functions/limits.sql reads from it, and no JIT).
- * Behind a pooler in transaction mode
- * (database.pooled) the pooler gives them to each server connection
- * (connect_query): a setting made here would reach one server connection
- * only, so they are checked instead, on the server connection this
- * statement lands on, and a pooler that does not give them is named in
- * the log at every connection.
+ * Behind a pooler in transaction mode (database.pooled) the pooler gives
+ * them to each server connection (connect_query): a setting made here
+ * would reach one server connection only, so they are checked instead,
+ * on the server connection this statement lands on, and a pooler that
+ * does not give them is named in the log at every connection.
  */
 static void
 main_db_session(struct db *db, void *arg)

@@ -47,8 +47,9 @@ $$;
 -- chat-fcgi behind a pooler in transaction mode does not set them itself
 -- (its statements run on any of the pooler's server connections): the
 -- pooler does, on each server connection (PgBouncer's connect_query), and
--- chat-fcgi checks that it did (session_configured). Compared as float8, the type
--- rate_configure keeps them in, so that 0.0111111111 equals itself.
+-- chat-fcgi checks that it did (session_configured). Compared as
+-- float8, the type rate_configure keeps them in, so that 0.0111111111
+-- equals itself.
 CREATE OR REPLACE FUNCTION rate_configured(send_rate float8, send_burst float8,
     read_rate float8, read_burst float8, login_rate float8, login_burst float8,
     login_addr_rate float8, login_addr_burst float8, register_rate float8,
@@ -61,10 +62,12 @@ LANGUAGE sql STABLE AS $$
                          login_addr_burst, register_rate, register_burst) s
 $$;
 
--- The settings of every database session of chat-fcgi and chat-push,
--- given when they connect (behind a pooler in transaction mode, by the
--- pooler on each server connection: PgBouncer's connect_query, the text
--- `chat-fcgi --connect-query` prints): the rate limits, and no JIT. Their
+-- The settings of every database session of chat-fcgi, and of chat-push's
+-- requests connection (chat-push turns JIT off on each of its three
+-- connections itself too: push-daemon/main.c), given when they connect
+-- (behind a pooler in transaction mode, by the pooler on each server
+-- connection: PgBouncer's connect_query, the text `chat-fcgi
+-- --connect-query` prints): the rate limits, and no JIT. Their
 -- statements are look-ups by key, but the estimate of a generic plan over
 -- a range (history pages, the event stream) grows with the tables, past
 -- jit_above_cost on a busy service, and compiling a plan then costs some

@@ -609,9 +609,12 @@ def migrate(dbname, script=MIGRATE):
 def jit_loaded(pid):
     """Whether backend pid (of the stack's machine) has loaded PostgreSQL's
     JIT compiler, which it does at its first compiled plan and keeps for
-    its life."""
-    with open(f"/proc/{pid}/maps") as f:
-        return "llvmjit" in f.read()
+    its life; None once the backend is gone."""
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            return "llvmjit" in f.read()
+    except FileNotFoundError:
+        return None
 
 
 def psql(dbname, sql, user=None):

@@ -244,13 +244,6 @@ def test_chat_fcgi_compiles_no_plan():
                     return jit_loaded(pid)
             time.sleep(0.1)
 
-    def compiled(pid):
-        """Whether backend pid loaded the compiler; None once gone."""
-        try:
-            return jit_loaded(pid)
-        except FileNotFoundError:
-            return None
-
     def drop_replica_sessions():
         with contextlib.closing(replica()) as conn, conn.cursor() as cur:
             cur.execute("SELECT pg_terminate_backend(pid)"
@@ -288,7 +281,7 @@ def test_chat_fcgi_compiles_no_plan():
                   for k, connect in (("primary", primary),
                                      ("replica", replica))}
         assert served["primary"] and served["replica"], served
-        loaded = {k: [pid for pid in pids if compiled(pid)]
+        loaded = {k: [pid for pid in pids if jit_loaded(pid)]
                   for k, pids in served.items()}
         assert loaded == {"primary": [], "replica": []}, \
             f"chat-fcgi's backends compile plans: {loaded}"

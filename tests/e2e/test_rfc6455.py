@@ -184,10 +184,15 @@ def test_masked_frames_are_served(user, daemon):
 
 # ------------------------------------------------------- unmasked frames
 
-def unanswered(frames, request_type):
-    """Whether none of frames answers a request of request_type."""
-    return not any(op == OP_TEXT and json.loads(payload).get(
-        "request_type") == request_type for op, payload in frames)
+def closed_with_1002_unanswered(raw):
+    """Reads raw to its close, which must be 1002 with no answer to a
+    mark_read among the frames before it: those frames."""
+    frames, code, how = raw.read_to_close()
+    raw.close()
+    assert (how, code) == ("close", PROTOCOL_ERROR), (how, code, frames)
+    assert not any(op == OP_TEXT and json.loads(payload).get(
+        "request_type") == "mark_read" for op, payload in frames), frames
+    return frames
 
 
 @ROUTES
@@ -200,10 +205,7 @@ def test_unmasked_frame_is_closed_with_1002(user, daemon, opcode):
     payload = {OP_TEXT: b'{"type": "mark_read"}', OP_PING: b"unmasked",
                OP_CLOSE: close_payload(1000)}[opcode]
     raw.send_frame(opcode, payload, masked=False)
-    frames, code, how = raw.read_to_close()
-    raw.close()
-    assert (how, code) == ("close", PROTOCOL_ERROR), (how, code, frames)
-    assert unanswered(frames, "mark_read"), frames
+    frames = closed_with_1002_unanswered(raw)
     assert OP_PONG not in [op for op, _ in frames], frames
 
 
@@ -221,10 +223,7 @@ def test_unmasked_frame_after_masked_ones_is_closed_with_1002(user, daemon):
         ws_frame(OP_TEXT, b'{"type": "mark_read", "temp_id": "bare"}',
                  masked=False)
         + ws_frame(OP_TEXT, b'{"type": "mark_read", "temp_id": "after"}'))
-    frames, code, how = raw.read_to_close()
-    raw.close()
-    assert (how, code) == ("close", PROTOCOL_ERROR), (how, code, frames)
-    assert unanswered(frames, "mark_read"), frames
+    closed_with_1002_unanswered(raw)
 
 
 def test_unmasked_frame_sent_with_the_handshake_is_closed_with_1002(user):
@@ -236,10 +235,7 @@ def test_unmasked_frame_sent_with_the_handshake_is_closed_with_1002(user):
     raw = RawWs(user.access, daemon=1, early=ws_frame(
         OP_TEXT, b'{"type": "mark_read"}', masked=False))
     assert raw.status == 101, (raw.status, raw.headers)
-    frames, code, how = raw.read_to_close()
-    raw.close()
-    assert (how, code) == ("close", PROTOCOL_ERROR), (how, code, frames)
-    assert unanswered(frames, "mark_read"), frames
+    closed_with_1002_unanswered(raw)
 
 
 def daemon_exchange(user, request):
@@ -295,8 +291,8 @@ def test_a_connect_request_ends_its_connection(user):
 def test_a_head_read_otherwise_is_refused(user):
     """A line of CRs before its LF ends the head for the daemon's
     scanner, not for lws, which reads on: the header bytes that follow
-    would be taken for frames and their masks. The handshake is refused
-    with 400."""
+    would be taken for frames and their masks. The handshake is not
+    upgraded (the daemon answers 400: test_rxwatch.c follows the bytes)."""
     parts = urllib.parse.urlsplit(url_for(user.access, 1))
     request = (f"GET {parts.path}?{parts.query} HTTP/1.1\r\n"
                f"Host: {parts.hostname}:{parts.port}\r\n"
