@@ -128,6 +128,35 @@ ws_refuse_version(struct lws *wsi, const struct session *s)
 	return -1;
 }
 
+/*
+ * A request that is not a handshake: 404, and its connection ends, so
+ * that what follows a head on a connection is always frames (rxscan.h).
+ * "Connection: close" tells the client, or the web server keeping its
+ * connections to the daemon, not to send another request on it.
+ */
+static int
+ws_not_a_handshake(struct lws *wsi)
+{
+	static const char body[] = "{\"detail\": \"Not Found\"}";
+	unsigned char buf[LWS_PRE + 256], *start = buf + LWS_PRE, *p = start;
+	unsigned char *end = buf + sizeof(buf) - sizeof(body);
+
+	if (lws_add_http_header_status(wsi, HTTP_STATUS_NOT_FOUND, &p,
+	    end) == 0 &&
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
+	    (const unsigned char *)"application/json", 16, &p, end) == 0 &&
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
+	    (const unsigned char *)"close", 5, &p, end) == 0 &&
+	    lws_add_http_header_content_length(wsi, sizeof(body) - 1, &p,
+	    end) == 0 &&
+	    lws_finalize_http_header(wsi, &p, end) == 0) {
+		memcpy(p, body, sizeof(body) - 1);
+		p += sizeof(body) - 1;
+		lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP);
+	}
+	return -1;
+}
+
 /* 0 when the client speaks version 13, else its refusal. */
 static int
 ws_version_check(struct lws *wsi, const struct session *s)
@@ -507,10 +536,7 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		 * rxwatch.c could not read. */
 		return in != NULL && strcasecmp(in, "websocket") == 0 ? 0 : -1;
 	case LWS_CALLBACK_HTTP:
-		/* A request that is not a handshake ends its connection, so
-		 * what follows a head is always frames (rxscan.h). */
-		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
-		return -1;
+		return ws_not_a_handshake(wsi);
 	case LWS_CALLBACK_RAW_ADOPT:
 		/* A CONNECT request, which lws makes a raw connection. */
 		return -1;

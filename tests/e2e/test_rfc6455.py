@@ -267,6 +267,9 @@ def test_a_plain_request_ends_its_connection(user):
         user, b"GET /api/v1/chat/ws/chat?websocket HTTP/1.1\r\n"
               b"Host: daemon\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 404"), answer
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert b"\r\nconnection: close" in head.lower(), head
+    assert json.loads(body) == {"detail": "Not Found"}, body
     assert closed, "the connection stayed open"
 
 
