@@ -1,4 +1,5 @@
 #include "delivery.h"
+#include "events.h"
 #include "idlist.h"
 #include "pg.h"
 #include "timer.h"
@@ -51,7 +52,7 @@ delivery_done(void *arg, PGresult *res)
 	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
 	    PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
 		/* After the commit, the senders' daemons read. */
-		pg_wake(dl.pg, PQgetvalue(res, 0, 0));
+		events_marks_committed(dl.pg, PQgetvalue(res, 0, 0));
 	}
 	PQclear(res);
 	dl.queued--;

@@ -759,34 +759,43 @@ events_read_done(uint64_t read)
 	return ev.over >= read;
 }
 
-/* Whether payload (account ids separated by spaces) names one held here. */
+/* Whether accounts (ids separated by spaces, or a uuid[] literal,
+ * "{a,b}") names one held here. */
 static int
-events_payload_concerns(struct hub *hub, const char *payload)
+events_concern(struct hub *hub, const char *accounts)
 {
 	char id[UUID_TEXT_SIZE];
-	const char *p = payload, *end = payload + strlen(payload);
+	const char *p = accounts, *end = accounts + strlen(accounts);
 
-	while (end - p >= UUID_TEXT_SIZE - 1) {
+	for (;;) {
+		p += strspn(p, "{}, ");
+		if (end - p < UUID_TEXT_SIZE - 1)
+			return 0;
 		memcpy(id, p, UUID_TEXT_SIZE - 1);
 		id[UUID_TEXT_SIZE - 1] = '\0';
 		if (hub_account_online(hub, id))
 			return 1;
 		p += UUID_TEXT_SIZE - 1;
-		if (*p == ' ')
-			p++;
 	}
-	return 0;
 }
 
 void
 events_heard(struct hub *hub, const char *payload)
 {
 	if (payload == NULL || payload[0] == '\0' ||
-	    events_payload_concerns(hub, payload)) {
+	    events_concern(hub, payload)) {
 		events_wake(hub);
 		return;
 	}
 	events_soon(hub);
+}
+
+void
+events_marks_committed(struct pg *pg, const char *senders)
+{
+	pg_wake_others(pg, ev.hub->node_id, senders);
+	if (events_concern(ev.hub, senders))
+		events_wake(ev.hub);
 }
 
 void

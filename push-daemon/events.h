@@ -12,6 +12,7 @@
 #include <libpq-fe.h>
 
 struct hub;
+struct pg;
 
 /*
  * read_over runs each time a read has pushed its batch (welcome.c's
@@ -27,8 +28,14 @@ void	events_wake(struct hub *hub);
  * read follows at once when one of them is held here, else within 200 ms.
  */
 void	events_heard(struct hub *hub, const char *payload);
-/* A read within 200 ms, unless one is set already: after sends that woke
- * no daemon for their senders (frames.c), whose own-send lists the read
+/*
+ * Delivered marks committed on pg (delivery.c): the daemons holding one of
+ * senders (a uuid[] literal) read, the others woken through pg, this one
+ * at once by itself.
+ */
+void	events_marks_committed(struct pg *pg, const char *senders);
+/* A read within 200 ms, unless one is set already: after sends that no
+ * other session here wants (frames.c), whose own-send lists the read
  * empties. */
 void	events_soon(struct hub *hub);
 /*

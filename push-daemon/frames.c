@@ -32,8 +32,6 @@
 /* A batch of sends, in an order free of deadlocks (push_send_batch). */
 static struct pg_stmt frames_send_stmt = PG_STMT("ws_send", 1,
     "SELECT * FROM push_send_batch($1)");
-static struct pg_stmt frames_wake_stmt = PG_STMT("ws_wake", 4,
-    "SELECT wake_after_sends($1, $2, $3, $4)");
 static struct pg_stmt frames_read_stmt = PG_STMT("ws_read", 2,
     "SELECT * FROM api_mark_read($1, $2)");
 static struct pg_stmt frames_typing_stmt = PG_STMT("ws_typing", 3,
@@ -306,16 +304,31 @@ frames_in_flight(const struct frames_req *req, int step)
 		s->sends_in_flight += step;
 }
 
+/*
+ * Whether req's message, stored, is for a session here other than the
+ * one that sent it (which had message_sent, and never gets its own
+ * message back): the receiver's, or another of the sender's.
+ */
+static int
+frames_concerns_here(struct hub *hub, const struct frames_req *req)
+{
+	if (hub_account_online(hub, req->receiver))
+		return 1;
+	for (struct session *s = hub_sessions(hub, req->ref.account_id);
+	    s != NULL; s = s->next_of_account)
+		if (s->id != req->ref.id)
+			return 1;
+	return 0;
+}
+
 static void
 frames_batch_sent(void *arg, PGresult *res)
 {
 	struct frames_batch *b = arg;
 	struct frames_req *req, *next;
-	/* Of each message stored, in parallel: sender, connection, receiver. */
-	struct idlist senders = IDLIST_EMPTY, conns = IDLIST_EMPTY;
-	struct idlist receivers = IDLIST_EMPTY;
-	char conn[24];
-	int i = 0, wake_all = 0;
+	/* The senders and receivers of the messages stored. */
+	struct idlist sides = IDLIST_EMPTY;
+	int i = 0, stored = 0, wake_all = 0, here = 0;
 	int ok = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
 	    PQnfields(res) == 3;
 
@@ -327,39 +340,35 @@ frames_batch_sent(void *arg, PGresult *res)
 		else {
 			frames_reply_sent(req, (int)strtol(PQgetvalue(res, i, 0),
 			    NULL, 10), PQgetvalue(res, i, 1));
-			snprintf(conn, sizeof(conn), "%llu",
-			    (unsigned long long)req->ref.id);
-			if (strcmp(PQgetvalue(res, i, 2), "0") != 0 &&
-			    (idlist_add(&senders, req->ref.account_id) == -1 ||
-			    idlist_add(&conns, conn) == -1 ||
-			    idlist_add(&receivers, req->receiver) == -1))
-				wake_all = 1;	/* out of memory */
+			if (strcmp(PQgetvalue(res, i, 2), "0") != 0) {
+				stored = 1;
+				if (idlist_add(&sides, req->ref.account_id) == -1 ||
+				    idlist_add(&sides, req->receiver) == -1)
+					wake_all = 1;	/* out of memory */
+				here = here || frames_concerns_here(b->hub, req);
+			}
 		}
 		frames_req_free(req);
 	}
 	/* Stored and answered: now the daemons of both sides read (after
-	 * the commit, docs/events.md), but none for the session that sent a
-	 * message alone (wake_after_sends). This daemon reads them within
-	 * 200 ms anyway: the read empties the sessions' lists of own sends.
-	 * Event reads that came back meanwhile with these messages (another
-	 * wake-up, a deferred read) go out now, after message_sent told each
-	 * session its own ids. */
+	 * the commit, docs/events.md). The others are woken; this one reads
+	 * at once when one of its sessions but the senders' own wants a
+	 * message, else within 200 ms: the read empties the sessions' lists
+	 * of own sends. Event reads that came back meanwhile with these
+	 * messages (another wake-up, a deferred read) go out now, after
+	 * message_sent told each session its own ids. */
 	if (wake_all)
 		events_notify(b->hub, NULL);
-	else if (idlist_text(&senders) != NULL) {
-		const char *params[] = { b->hub->node_id, idlist_text(&senders),
-		    idlist_text(&conns), idlist_text(&receivers) };
-
-		pg_query(b->hub->pg, &frames_wake_stmt, params, pg_ignore,
-		    NULL);
-		events_soon(b->hub);
-	}
-	idlist_free(&senders);
-	idlist_free(&conns);
-	idlist_free(&receivers);
+	else if (stored)
+		pg_wake_others(b->hub->pg, b->hub->node_id, idlist_text(&sides));
+	idlist_free(&sides);
 	PQclear(res);
 	frames_waiting.in_flight = 0;
 	events_sends_answered(b->hub);
+	if (here)
+		events_wake(b->hub);
+	else if (stored)
+		events_soon(b->hub);
 	frames_flush_sends(b->hub);
 	free(b);
 }

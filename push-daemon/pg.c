@@ -54,6 +54,7 @@ struct pg {
 	int			 max_queued;	/* more are refused */
 
 	struct pg_stmt		 wake_stmt;	/* pg_wake() */
+	struct pg_stmt		 wake_others_stmt; /* pg_wake_others() */
 
 	/* The round trips of its statements (metrics.c), each from the
 	 * moment the head job went out. */
@@ -482,6 +483,8 @@ pg_new(struct lws_context *ctx, struct lws_vhost *vhost, const char *name,
 	pg->round_trips = metrics_db_histogram(name);
 	pg->wake_stmt = (struct pg_stmt)PG_STMT("pg_wake", 1,
 	    "SELECT wake_push_daemons($1)");
+	pg->wake_others_stmt = (struct pg_stmt)PG_STMT("pg_wake_others", 2,
+	    "SELECT wake_other_daemons($1, $2)");
 	pg_connect_start(pg);
 	return pg;
 }
@@ -542,6 +545,14 @@ pg_wake(struct pg *pg, const char *accounts)
 	const char *params[] = { accounts };
 
 	return pg_query(pg, &pg->wake_stmt, params, pg_ignore, NULL);
+}
+
+int
+pg_wake_others(struct pg *pg, const char *node, const char *accounts)
+{
+	const char *params[] = { node, accounts };
+
+	return pg_query(pg, &pg->wake_others_stmt, params, pg_ignore, NULL);
 }
 
 int

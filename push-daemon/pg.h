@@ -68,6 +68,12 @@ int	pg_query(struct pg *pg, struct pg_stmt *stmt, const char *const *params,
  * as pg_query().
  */
 int	pg_wake(struct pg *pg, const char *accounts);
+/*
+ * The same after a change of this daemon (node): only the other daemons
+ * holding one of accounts are woken; this one reads by itself when it
+ * holds one (frames.c, delivery.c), without a NOTIFY coming back to it.
+ */
+int	pg_wake_others(struct pg *pg, const char *node, const char *accounts);
 
 /* A pg_result_cb for queries whose answer nobody needs (wake-ups,
  * heartbeats); pg.c logs any that fails. */

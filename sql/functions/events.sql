@@ -385,23 +385,31 @@ BEGIN
 END
 $$;
 
--- The wake-up after a daemon's batch of WebSocket sends, message by
--- message (senders[i] on connection conns[i] of node sent to
--- receivers[i]), as wake_push_daemons, but without the connection that
--- sent each: it had message_sent, and its own message never comes back
--- to it (CONTRACT §6). A sender with no other connection thus wakes
--- nobody for itself, and its daemon, which reads within 200 ms after a
--- batch anyway (push-daemon/frames.c), does not read at once: a read a
--- message fewer when the two sides are on different daemons.
+-- The wake-up after a daemon's own changes (its batch of WebSocket sends,
+-- its delivered marks): as wake_push_daemons, for the accounts with a
+-- connection on another node only. The daemon of node reads at once
+-- itself when it holds one of them (push-daemon/events.h), rather than
+-- have a NOTIFY come back to it: with one daemon, its sends and marks
+-- send none. Nothing is missed, as for wake_push_daemons.
+CREATE OR REPLACE FUNCTION wake_other_daemons(node text, accounts uuid[])
+RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    elsewhere uuid[] := presence_held_elsewhere(node, accounts);
+BEGIN
+    IF cardinality(elsewhere) > 0 THEN
+        PERFORM push_wake(elsewhere);
+    END IF;
+END
+$$;
+
+-- What daemons of the release before wake_other_daemons call after their
+-- sends: they read only when notified, so every daemon holding one of the
+-- accounts is woken. For a rolling upgrade; drop it in the next release.
 CREATE OR REPLACE FUNCTION wake_after_sends(node text, senders uuid[],
     conns bigint[], receivers uuid[]) RETURNS void
 LANGUAGE plpgsql AS $$
-DECLARE
-    woken uuid[] := presence_woken_by_sends(node, senders, conns, receivers);
 BEGIN
-    IF cardinality(woken) = 0 THEN
-        RETURN;
-    END IF;
-    PERFORM push_wake(woken);
+    PERFORM wake_push_daemons(senders || receivers);
 END
 $$;

@@ -39,24 +39,16 @@ BEGIN
 END
 $$;
 
--- Whom a batch of sends wakes (wake_after_sends), message by message
--- (senders[i] on connection conns[i] of node sent to receivers[i]): each
--- receiver with a connection registered, and each sender with one other
--- than the connection that sent, which had message_sent and never gets
--- its own message back. The SET clause goes here, as above.
-CREATE OR REPLACE FUNCTION presence_woken_by_sends(node text, senders uuid[],
-    conns bigint[], receivers uuid[]) RETURNS uuid[]
+-- Which of accounts have a connection registered on a node other than
+-- node (the check of wake_other_daemons; the SET clause goes here, as
+-- above).
+CREATE OR REPLACE FUNCTION presence_held_elsewhere(node text, accounts uuid[])
+RETURNS uuid[]
 LANGUAGE plpgsql STABLE
 SET enable_seqscan = off AS $$
 BEGIN
-    RETURN ARRAY(
-        SELECT p.account_id FROM presence_connection p
-         WHERE p.account_id = ANY (receivers)
-        UNION
-        SELECT p.account_id
-          FROM unnest(senders, conns) s (account, conn)
-          JOIN presence_connection p ON p.account_id = s.account
-         WHERE (p.node_id = node AND p.connection_id = s.conn) IS NOT TRUE);
+    RETURN ARRAY(SELECT DISTINCT account_id FROM presence_connection
+                  WHERE account_id = ANY (accounts) AND node_id <> node);
 END
 $$;
 

@@ -227,11 +227,10 @@ async def test_a_connection_made_after_a_send_that_woke_nobody_gets_it(
 @ws_test
 async def test_a_websocket_send_to_someone_offline_wakes_nobody(
         listener, friends):
-    """wake_after_sends: the connection that sent had message_sent, and
-    its own message never comes back to it, so a sender with no other
-    connection is not named, and its send to someone offline wakes no
-    daemon (before, it made the sender's daemon read at once for
-    nothing). A second send, to someone online, names that receiver
+    """wake_other_daemons: the daemon that sent wakes only the others,
+    and the sender's one connection is on it, so the sender is not
+    named, and its send to someone offline wakes no daemon. A second
+    send, to someone online on another daemon, names that receiver
     alone; both wake-ups would go out on one connection of the daemon,
     in order, so once the second is heard the first would have been."""
     a, b = friends
@@ -495,8 +494,8 @@ def test_delivered_marks_answer_the_senders_without_notifying(
 async def test_websocket_sends_wake_the_daemons_of_their_sides(listener):
     """The daemon wakes the others after its batches commit: a send names
     its receiver, and its sender only when the sender has a connection
-    other than the one that sent (wake_after_sends); its delivered mark
-    names the sender."""
+    on another daemon (wake_other_daemons); its delivered mark names the
+    sender."""
     a, b = new_friends()
     ca, cb = await session(a, daemon=1), await session(b, daemon=2)
     listener.horizon()
@@ -514,6 +513,27 @@ async def test_websocket_sends_wake_the_daemons_of_their_sides(listener):
     ack = await ca.expect("message_sent", temp_id="w2")
     assert listener.woke(WAIT, [a.account_id, b.account_id])
     await other.take(new_message_of(ack["message_id"]))
+    await close_all(ca, cb, other)
+
+
+@ws_test
+async def test_a_daemon_wakes_itself_without_a_notify(listener):
+    """A daemon reads at once by itself for the sessions it holds
+    (wake_other_daemons), so a message between two accounts on one
+    daemon, and its delivered mark, send no NOTIFY (each signals every
+    daemon's listening connection), and still come: to the receiver, to
+    the sender's other device there, and the mark to the sender."""
+    a, b = new_friends()
+    ca, cb = await session(a, daemon=1), await session(b, daemon=1)
+    other = await session(a, daemon=1)
+    listener.horizon()
+    await ca.send({"type": "send_message", "receiver_id": b.account_id,
+                   "content": "one daemon", "temp_id": "here"})
+    ack = await ca.expect("message_sent", temp_id="here")
+    await cb.take(new_message_of(ack["message_id"]))
+    await other.take(new_message_of(ack["message_id"]))
+    await ca.expect("message_delivered", message_id=ack["message_id"])
+    assert listener.quiet_about(QUIET, (a, b))
     await close_all(ca, cb, other)
 
 

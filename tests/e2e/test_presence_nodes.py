@@ -102,33 +102,29 @@ def test_node_start_clears_an_earlier_run(db):
         drop_nodes(db, [restarted, watcher])
 
 
-def test_a_batch_of_sends_wakes_the_sides_of_each_message(db):
-    """presence_woken_by_sends (wake_after_sends), message by message:
-    the receiver when it has a connection, the sender when it has one
-    other than the connection that sent that message (it had
-    message_sent, and never gets its own message back). In one batch, a
-    and b each writing to the other from their one connection wake both;
-    c's two devices each writing to someone offline wake c; d alone
-    wakes nobody for its own send, and is woken as a receiver."""
-    a, b, c, d, offline = (new_user().account_id for _ in range(5))
-    node = node_name()
+def test_a_daemon_wakes_the_accounts_held_elsewhere(db):
+    """presence_held_elsewhere (wake_other_daemons): of the accounts a
+    daemon's change concerns, those with a connection on another node;
+    the daemon reads by itself for its own. a is on node 1 only, b on
+    node 2 only, c on both; the offline account on none."""
+    a, b, c, offline = (new_user().account_id for _ in range(4))
+    here, there = node_name(), node_name()
     with db.cursor() as cur:
-        add_node(cur, node, [(1, a), (2, b), (3, c), (4, c), (5, d)])
+        add_node(cur, here, [(1, a), (2, c)])
+        add_node(cur, there, [(1, b), (2, c)])
     try:
         with db.cursor() as cur:
-            def woken(senders, conns, receivers):
+            def elsewhere(node, accounts):
                 cur.execute(
                     "SELECT coalesce(array_agg(w::text ORDER BY w::text),"
-                    " '{}') FROM unnest(presence_woken_by_sends(%s,"
-                    " %s::uuid[], %s::bigint[], %s::uuid[])) w",
-                    (node, senders, conns, receivers))
+                    " '{}') FROM unnest(presence_held_elsewhere(%s,"
+                    " %s::uuid[])) w", (node, accounts))
                 return cur.fetchone()[0]
-            assert woken([a, b], [1, 2], [b, a]) == sorted([a, b])
-            assert woken([c, c], [3, 4], [offline, offline]) == [c]
-            assert woken([d], [5], [offline]) == []
-            assert woken([d, a], [5, 1], [offline, d]) == [d]
+            assert elsewhere(here, [a, b, c, offline]) == sorted([b, c])
+            assert elsewhere(there, [a, b, c, offline]) == sorted([a, c])
+            assert elsewhere(here, [a, a, offline]) == []
     finally:
-        drop_nodes(db, [node])
+        drop_nodes(db, [here, there])
 
 
 @pytest.mark.stack_cluster

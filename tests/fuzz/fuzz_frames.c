@@ -75,9 +75,11 @@ fuzz_answer_all(void)
 		stub_answer("ws_group_read", stub_result(3, 1, read));
 	while (stub_pending("ws_group_typing") > 0)
 		stub_answer("ws_group_typing", stub_result(3, 1, read));
-	/* The wake-ups of group events recorded. */
+	/* The wake-ups of group events recorded, and of sends stored. */
 	while (stub_pending("pg_wake") > 0)
 		stub_answer("pg_wake", NULL);
+	while (stub_pending("pg_wake_others") > 0)
+		stub_answer("pg_wake_others", NULL);
 }
 
 /*

@@ -55,6 +55,16 @@ pg_wake(struct pg *pg, const char *accounts)
 	return pg_query(pg, &wake, params, pg_ignore, NULL);
 }
 
+/* Likewise, "pg_wake_others". */
+int
+pg_wake_others(struct pg *pg, const char *node, const char *accounts)
+{
+	static struct pg_stmt wake = PG_STMT("pg_wake_others", 2, "");
+	const char *params[] = { node, accounts };
+
+	return pg_query(pg, &wake, params, pg_ignore, NULL);
+}
+
 int
 pg_connected(const struct pg *pg)
 {
