@@ -351,7 +351,7 @@ BEGIN
 END
 $$;
 
--- The NOTIFY of a wake-up (wake_push_daemons, wake_after_sends), whose
+-- The NOTIFY of a wake-up (wake_push_daemons, wake_other_daemons), whose
 -- transaction does not wait for the disk (below).
 CREATE OR REPLACE FUNCTION push_wake(accounts uuid[]) RETURNS void
 LANGUAGE plpgsql AS $$
@@ -403,13 +403,21 @@ BEGIN
 END
 $$;
 
--- What daemons of the release before wake_other_daemons call after their
--- sends: they read only when notified, so every daemon holding one of the
--- accounts is woken. For a rolling upgrade; drop it in the next release.
+-- The wake-up that daemons of the release before wake_other_daemons send
+-- after their batches of sends, unchanged, so that they keep it through a
+-- rolling upgrade (migrations first, then the daemons one at a time):
+-- every daemon holding a receiver, or a sender's connection other than
+-- the one that sent (presence_woken_by_sends), is woken, the sender's own
+-- included. Drop both in the next release.
 CREATE OR REPLACE FUNCTION wake_after_sends(node text, senders uuid[],
     conns bigint[], receivers uuid[]) RETURNS void
 LANGUAGE plpgsql AS $$
+DECLARE
+    woken uuid[] := presence_woken_by_sends(node, senders, conns, receivers);
 BEGIN
-    PERFORM wake_push_daemons(senders || receivers);
+    IF cardinality(woken) = 0 THEN
+        RETURN;
+    END IF;
+    PERFORM push_wake(woken);
 END
 $$;

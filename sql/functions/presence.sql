@@ -48,7 +48,29 @@ LANGUAGE plpgsql STABLE
 SET enable_seqscan = off AS $$
 BEGIN
     RETURN ARRAY(SELECT DISTINCT account_id FROM presence_connection
-                  WHERE account_id = ANY (accounts) AND node_id <> node);
+                  WHERE account_id = ANY (accounts)
+                    AND node_id IS DISTINCT FROM node);
+END
+$$;
+
+-- The check of wake_after_sends, for daemons of the release before
+-- (events.sql), unchanged: message by message (senders[i] on connection
+-- conns[i] of node sent to receivers[i]), each receiver with a connection
+-- registered, and each sender with one other than the connection that
+-- sent. Drop it with wake_after_sends.
+CREATE OR REPLACE FUNCTION presence_woken_by_sends(node text, senders uuid[],
+    conns bigint[], receivers uuid[]) RETURNS uuid[]
+LANGUAGE plpgsql STABLE
+SET enable_seqscan = off AS $$
+BEGIN
+    RETURN ARRAY(
+        SELECT p.account_id FROM presence_connection p
+         WHERE p.account_id = ANY (receivers)
+        UNION
+        SELECT p.account_id
+          FROM unnest(senders, conns) s (account, conn)
+          JOIN presence_connection p ON p.account_id = s.account
+         WHERE (p.node_id = node AND p.connection_id = s.conn) IS NOT TRUE);
 END
 $$;
 

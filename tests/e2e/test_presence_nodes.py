@@ -102,6 +102,36 @@ def test_node_start_clears_an_earlier_run(db):
         drop_nodes(db, [restarted, watcher])
 
 
+def test_a_batch_of_sends_wakes_the_sides_of_each_message(db):
+    """presence_woken_by_sends (wake_after_sends, kept for the daemons of
+    the release before), message by message:
+    the receiver when it has a connection, the sender when it has one
+    other than the connection that sent that message (it had
+    message_sent, and never gets its own message back). In one batch, a
+    and b each writing to the other from their one connection wake both;
+    c's two devices each writing to someone offline wake c; d alone
+    wakes nobody for its own send, and is woken as a receiver."""
+    a, b, c, d, offline = (new_user().account_id for _ in range(5))
+    node = node_name()
+    with db.cursor() as cur:
+        add_node(cur, node, [(1, a), (2, b), (3, c), (4, c), (5, d)])
+    try:
+        with db.cursor() as cur:
+            def woken(senders, conns, receivers):
+                cur.execute(
+                    "SELECT coalesce(array_agg(w::text ORDER BY w::text),"
+                    " '{}') FROM unnest(presence_woken_by_sends(%s,"
+                    " %s::uuid[], %s::bigint[], %s::uuid[])) w",
+                    (node, senders, conns, receivers))
+                return cur.fetchone()[0]
+            assert woken([a, b], [1, 2], [b, a]) == sorted([a, b])
+            assert woken([c, c], [3, 4], [offline, offline]) == [c]
+            assert woken([d], [5], [offline]) == []
+            assert woken([d, a], [5, 1], [offline, d]) == [d]
+    finally:
+        drop_nodes(db, [node])
+
+
 def test_a_daemon_wakes_the_accounts_held_elsewhere(db):
     """presence_held_elsewhere (wake_other_daemons): of the accounts a
     daemon's change concerns, those with a connection on another node;

@@ -293,3 +293,24 @@ stub_session_open(struct hub *hub, const char *account, struct stub_wsi *w)
 	session_open(s, STUB_WSI(w), &hub->sessions, ++hub->next_session_id);
 	return s;
 }
+
+struct session *
+stub_session_welcomed(struct hub *hub, const char *account,
+    struct stub_wsi *w)
+{
+	struct session *s = stub_session_open(hub, account, w);
+
+	session_set_state(s, SESSION_REGISTERING);
+	session_set_state(s, SESSION_REGISTERED);
+	session_set_state(s, SESSION_WELCOMING);
+	session_set_state(s, SESSION_WELCOMED);
+	return s;
+}
+
+void
+stub_session_close(struct session *s, struct stub_wsi *w)
+{
+	session_set_state(s, SESSION_CLOSED);
+	free(s);
+	stub_wsi_clear(w);
+}

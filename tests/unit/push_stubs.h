@@ -58,5 +58,10 @@ struct hub;
 /* A new session of account on w, opened in hub's index (OPENING). */
 struct session *stub_session_open(struct hub *hub, const char *account,
 	    struct stub_wsi *w);
+/* The same, WELCOMED as a session is once its welcome is over. */
+struct session *stub_session_welcomed(struct hub *hub, const char *account,
+	    struct stub_wsi *w);
+/* Closes s (CLOSED: out of the index), frees it and clears w. */
+void	stub_session_close(struct session *s, struct stub_wsi *w);
 
 #endif

@@ -62,27 +62,6 @@ test_teardown(void)
 	delivery_free();
 }
 
-/* A WELCOMED session of account, in the hub. */
-static struct session *
-test_session(const char *account, struct stub_wsi *w)
-{
-	struct session *s = stub_session_open(&test_hub, account, w);
-
-	session_set_state(s, SESSION_REGISTERING);
-	session_set_state(s, SESSION_REGISTERED);
-	session_set_state(s, SESSION_WELCOMING);
-	session_set_state(s, SESSION_WELCOMED);
-	return s;
-}
-
-static void
-test_free(struct session *s, struct stub_wsi *w)
-{
-	session_set_state(s, SESSION_CLOSED);
-	free(s);
-	stub_wsi_clear(w);
-}
-
 /* The read under way returns message id, created by A for to. */
 static void
 test_read_message(const char *next_horizon, const char *to, const char *id)
@@ -117,9 +96,9 @@ test_no_echo(void)
 	const char *const nothing[] = { NULL };
 
 	test_setup();
-	a1 = test_session(A, &wa1);
-	a2 = test_session(A, &wa2);
-	b = test_session(B, &wb);
+	a1 = stub_session_welcomed(&test_hub, A, &wa1);
+	a2 = stub_session_welcomed(&test_hub, A, &wa2);
+	b = stub_session_welcomed(&test_hub, B, &wb);
 	session_remember_send(a1, M);	/* frames.c: message_sent */
 
 	events_wake(&test_hub);
@@ -137,9 +116,9 @@ test_no_echo(void)
 	CHECK(stub_got(&wb, got));
 	/* Its event read, the send is forgotten. */
 	CHECK(!session_sent(a1, M));
-	test_free(a1, &wa1);
-	test_free(a2, &wa2);
-	test_free(b, &wb);
+	stub_session_close(a1, &wa1);
+	stub_session_close(a2, &wa2);
+	stub_session_close(b, &wb);
 	test_teardown();
 }
 
@@ -152,7 +131,7 @@ test_no_echo_alone(void)
 	const char *const nothing[] = { NULL };
 
 	test_setup();
-	a = test_session(A, &wa);
+	a = stub_session_welcomed(&test_hub, A, &wa);
 	session_remember_send(a, N);
 	events_wake(&test_hub);
 	test_read_message("200", C, N);
@@ -162,7 +141,7 @@ test_no_echo_alone(void)
 	stub_write_all(a);
 	CHECK(stub_got(&wa, nothing));
 	CHECK(!session_sent(a, N));
-	test_free(a, &wa);
+	stub_session_close(a, &wa);
 	test_teardown();
 }
 
@@ -182,9 +161,9 @@ test_parked(void)
 	uint64_t fresh;
 
 	test_setup();
-	a1 = test_session(A, &wa1);
-	a2 = test_session(A, &wa2);
-	b = test_session(B, &wb);
+	a1 = stub_session_welcomed(&test_hub, A, &wa1);
+	a2 = stub_session_welcomed(&test_hub, A, &wa2);
+	b = stub_session_welcomed(&test_hub, B, &wb);
 	a1->sends_in_flight = 1;	/* frames.c: its batch is out */
 
 	events_wake(&test_hub);
@@ -220,9 +199,9 @@ test_parked(void)
 	CHECK(stub_pending("ev_read") == 1);
 	CHECK(strcmp(stub_param("ev_read", 0), "200") == 0);
 	CHECK(!events_read_done(fresh));
-	test_free(a1, &wa1);
-	test_free(a2, &wa2);
-	test_free(b, &wb);
+	stub_session_close(a1, &wa1);
+	stub_session_close(a2, &wa2);
+	stub_session_close(b, &wb);
 	test_teardown();
 }
 
@@ -236,8 +215,8 @@ test_parked_lost(void)
 	const char *const nothing[] = { NULL };
 
 	test_setup();
-	a = test_session(A, &wa);
-	b = test_session(B, &wb);
+	a = stub_session_welcomed(&test_hub, A, &wa);
+	b = stub_session_welcomed(&test_hub, B, &wb);
 	a->sends_in_flight = 1;
 	events_wake(&test_hub);
 	test_read_message("200", B, M);
@@ -249,8 +228,35 @@ test_parked_lost(void)
 	CHECK(strcmp(stub_param("ev_read", 0), "100") == 0);
 	stub_write_all(b);
 	CHECK(stub_got(&wb, nothing));
-	test_free(a, &wa);
-	test_free(b, &wb);
+	stub_session_close(a, &wa);
+	stub_session_close(b, &wb);
+	test_teardown();
+}
+
+/*
+ * Delivered marks committed (delivery.c): the other daemons are woken for
+ * the senders, and this one reads at once when it holds one of them,
+ * rather than wait for a NOTIFY of its own; not when it holds none.
+ */
+static void
+test_marks_committed(void)
+{
+	struct stub_wsi wa = { 0 };
+	struct session *a;
+
+	test_setup();
+	a = stub_session_welcomed(&test_hub, A, &wa);
+	events_marks_committed(test_hub.pg, "{" B "}");
+	CHECK(stub_pending("pg_wake_others") == 1);
+	CHECK(strcmp(stub_param("pg_wake_others", 0), "node-1") == 0);
+	CHECK(strcmp(stub_param("pg_wake_others", 1), "{" B "}") == 0);
+	CHECK(ev.state == EVENTS_IDLE);
+	CHECK(stub_answer("pg_wake_others", NULL) == 0);
+	events_marks_committed(test_hub.pg, "{" B "," A "}");
+	CHECK(stub_pending("pg_wake_others") == 1);
+	CHECK(ev.state == EVENTS_READING);
+	CHECK(stub_pending("ev_read") == 1);
+	stub_session_close(a, &wa);
 	test_teardown();
 }
 
@@ -262,5 +268,6 @@ main(void)
 	test_no_echo_alone();
 	test_parked();
 	test_parked_lost();
+	test_marks_committed();
 	return check_done("test_events");
 }
