@@ -460,8 +460,8 @@ check "the push daemons and their metrics listen on loopback only" \
 render_nginx() {
 	sed -e "s|/run/chat/|$RUN/|g" -e "s|/var/log/nginx/|$LOG/|g" \
 		-e "s|/usr/local/share/chat/web|$WEBFILES|g" \
-		-e "s|^    listen 80;|    listen 127.0.0.1:$WEB_PORT;|" \
-		-e '/^    listen \[::\]:80;/d' \
+		-e "s|^    listen 80\( [^;]*\)\{0,1\};|    listen 127.0.0.1:$WEB_PORT\1;|" \
+		-e '/^    listen \[::\]:80[ ;]/d' \
 		-e "s|^    server 127.0.0.1:8001;|    server 127.0.0.1:$P1;|" \
 		-e "s|^    # server 127.0.0.1:8002;.*|    server 127.0.0.1:$P2;|" \
 		"$SHARE/nginx/chat.conf"
@@ -505,6 +505,11 @@ check_render() {
 	fi
 	if [[ $SERVER == lighttpd ]] && ! grep -qF '=~ "^127\.0\.0\.1(' <<<"$active"; then
 		die "etc/lighttpd/chat.conf changed: its host condition was not found ($1)"
+	fi
+	# nginx and Apache take the guide's port in the file (lighttpd in its
+	# own configuration).
+	if [[ $SERVER != lighttpd ]] && ! grep -qF "127.0.0.1:$WEB_PORT" <<<"$active"; then
+		die "etc/$SERVER/chat.conf changed: its listening address was not replaced ($1)"
 	fi
 }
 
