@@ -305,3 +305,35 @@ def test_unread_count_endpoint_on_100000_messages(big):
     # Of the 100 unread messages, the even ones went to b, the odd to a.
     assert unread_count(b.access) == UNREAD // 2
     assert unread_count(a.access) == UNREAD // 2
+
+
+def test_a_delivered_mark_writes_no_index_entry():
+    """A delivered mark writes a new version of its row on the row's own
+    page (a HOT update: no entry in any of the table's indexes, the search
+    keys' GIN index among them), even for rows marked while their page is
+    still being filled, as a busy service marks them milliseconds after
+    their sends: the table leaves room on each page for a second version
+    of every row (sql/migrations/028). In one transaction, whose pages no
+    one can prune meanwhile; rolled back."""
+    a, b = new_friends()
+    db = connect_db(autocommit=False)
+    try:
+        with db.cursor() as cur:
+            cur.execute("""
+                SELECT array_agg((s).m.message_id)::text[]
+                  FROM generate_series(1, 300) i,
+                       LATERAL send_message(%s, %s,
+                                            'delivered soon ' || i) s""",
+                        (a.account_id, b.account_id))
+            sent = cur.fetchone()[0]
+            assert len(sent) == 300
+            cur.execute("SELECT cardinality(push_mark_delivered(%s::uuid[]))",
+                        (sent,))
+            assert cur.fetchone()[0] == 300
+            cur.execute("""
+                SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables
+                 WHERE relname = 'message'""")
+            assert cur.fetchone() == (300, 300)
+    finally:
+        db.rollback()
+        db.close()
