@@ -403,6 +403,39 @@ async def test_a_connection_gets_429_past_32_requests_waiting():
     await conn.close()
 
 
+def test_pruning_the_buckets_waits_for_no_send(db):
+    """The prune of the full buckets (push_reap) skips a bucket that a
+    send holds locked, rather than wait for it: a send batch locks its
+    buckets in order, the prune held those it had deleted in no order,
+    and the two could wait for each other (a deadlock that failed the
+    batch's sends or the reap)."""
+    free, held = (f"prune-{secrets.token_hex(8)}" for _ in range(2))
+    with db.cursor() as cur:
+        for key in (free, held):
+            cur.execute("INSERT INTO rate_bucket (kind, key, tokens, at,"
+                        " full_at, granted) VALUES ('send', %s, 1, now(),"
+                        " now() - interval '1 minute', true)", (key,))
+    sender, pruner = connect_db(autocommit=False), connect_db(autocommit=False)
+    try:
+        with sender.cursor() as cur:
+            cur.execute("SELECT 1 FROM rate_bucket WHERE kind = 'send'"
+                        " AND key = %s FOR UPDATE", (held,))
+        with pruner.cursor() as cur:
+            cur.execute("SET LOCAL statement_timeout = '5s'")
+            cur.execute("SELECT rate_prune()")
+            cur.execute("SELECT key FROM rate_bucket WHERE key IN (%s, %s)",
+                        (free, held))
+            assert cur.fetchall() == [(held,)]
+        pruner.commit()
+    finally:
+        sender.rollback()
+        pruner.rollback()
+        sender.close()
+        pruner.close()
+    with db.cursor() as cur:
+        cur.execute("DELETE FROM rate_bucket WHERE key = %s", (held,))
+
+
 def count_from(db, account_id):
     with db.cursor() as cur:
         cur.execute("SELECT count(*) FROM message WHERE sender_id = %s",
