@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "detail.h"
 #include "log.h"
 #include "metrics.h"
 #include "promtext.h"
@@ -306,7 +307,7 @@ metrics_reply(struct request *rq, struct reply *rp)
 	struct promtext pt;
 
 	if (!rq->from_loopback || strcmp(rq->method, "GET") != 0) {
-		reply_error(rp, 404, "Not Found");
+		reply_error(rp, 404, DETAIL_NOT_FOUND);
 		return;
 	}
 	if (metrics_map == NULL) {

@@ -246,7 +246,7 @@ router_dispatch(struct request *rq, struct reply *rp)
 		if (rq->in_api && path_known)
 			reply_error(rp, 405, "Method Not Allowed");
 		else
-			reply_error(rp, 404, "Not Found");
+			reply_error(rp, 404, DETAIL_NOT_FOUND);
 		return;
 	}
 	rq->route = (int)(route - routes) + 1;

@@ -54,7 +54,7 @@ static const struct {
 	[WS_NO_VERSION] = { HTTP_STATUS_BAD_REQUEST, "Bad Request",
 	    "no_version" },
 	[WS_OTHER_VERSION] = { 426, "Upgrade Required", "version" },
-	[WS_BAD_PATH] = { HTTP_STATUS_NOT_FOUND, "Not Found", "path" },
+	[WS_BAD_PATH] = { HTTP_STATUS_NOT_FOUND, DETAIL_NOT_FOUND, "path" },
 	[WS_BAD_TOKEN] = { HTTP_STATUS_UNAUTHORIZED, DETAIL_BAD_CREDENTIALS,
 	    "token" },
 	[WS_BAD_CURSOR] = { 422, "Invalid cursor", "cursor" },
@@ -106,25 +106,51 @@ ws_refuse(struct lws *wsi, const struct session *s, enum ws_refusal r)
 }
 
 /*
+ * Writes a whole answer, after which the connection ends (the caller
+ * returns -1): status, one more header (token: value) and body, JSON
+ * (NULL: none).
+ */
+static void
+ws_write_answer(struct lws *wsi, unsigned int status,
+    enum lws_token_indexes token, const char *value, const char *body)
+{
+	unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start;
+	size_t len = body != NULL ? strlen(body) : 0;
+	/* The headers leave room for the body. */
+	unsigned char *end = buf + sizeof(buf) - len;
+
+	if (len > sizeof(buf) / 2 ||
+	    lws_add_http_header_status(wsi, status, &p, end) != 0 ||
+	    lws_add_http_header_by_token(wsi, token,
+	    (const unsigned char *)value, (int)strlen(value), &p, end) != 0 ||
+	    (body != NULL && lws_add_http_header_by_token(wsi,
+	    WSI_TOKEN_HTTP_CONTENT_TYPE,
+	    (const unsigned char *)"application/json", 16, &p, end) != 0) ||
+	    lws_add_http_header_content_length(wsi, len, &p, end) != 0 ||
+	    lws_finalize_http_header(wsi, &p, end) != 0)
+		return;
+	if (body == NULL) {
+		lws_write(wsi, start, (size_t)(p - start),
+		    LWS_WRITE_HTTP_HEADERS);
+		return;
+	}
+	memcpy(p, body, len);
+	p += len;
+	lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP);
+}
+
+/*
  * 426 naming the version spoken (RFC 6455 §4.4): lws 4.1 takes any
  * Sec-WebSocket-Version, or none, for 13.
  */
 static int
 ws_refuse_version(struct lws *wsi, const struct session *s)
 {
-	unsigned char buf[LWS_PRE + 256], *start = buf + LWS_PRE, *p = start;
-	unsigned char *end = buf + sizeof(buf);
 	unsigned int status = ws_refusals[WS_OTHER_VERSION].status;
 
 	ws_refused(s, status, ws_refusals[WS_OTHER_VERSION].why,
 	    ws_refusals[WS_OTHER_VERSION].name);
-	if (lws_add_http_header_status(wsi, status, &p, end) == 0 &&
-	    lws_add_http_header_by_token(wsi, WSI_TOKEN_VERSION,
-	    (const unsigned char *)WS_VERSION, (int)strlen(WS_VERSION), &p,
-	    end) == 0 &&
-	    lws_add_http_header_content_length(wsi, 0, &p, end) == 0 &&
-	    lws_finalize_http_header(wsi, &p, end) == 0)
-		lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS);
+	ws_write_answer(wsi, status, WSI_TOKEN_VERSION, WS_VERSION, NULL);
 	return -1;
 }
 
@@ -137,23 +163,8 @@ ws_refuse_version(struct lws *wsi, const struct session *s)
 static int
 ws_not_a_handshake(struct lws *wsi)
 {
-	static const char body[] = "{\"detail\": \"Not Found\"}";
-	unsigned char buf[LWS_PRE + 256], *start = buf + LWS_PRE, *p = start;
-	unsigned char *end = buf + sizeof(buf) - sizeof(body);
-
-	if (lws_add_http_header_status(wsi, HTTP_STATUS_NOT_FOUND, &p,
-	    end) == 0 &&
-	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
-	    (const unsigned char *)"application/json", 16, &p, end) == 0 &&
-	    lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
-	    (const unsigned char *)"close", 5, &p, end) == 0 &&
-	    lws_add_http_header_content_length(wsi, sizeof(body) - 1, &p,
-	    end) == 0 &&
-	    lws_finalize_http_header(wsi, &p, end) == 0) {
-		memcpy(p, body, sizeof(body) - 1);
-		p += sizeof(body) - 1;
-		lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP);
-	}
+	ws_write_answer(wsi, HTTP_STATUS_NOT_FOUND, WSI_TOKEN_CONNECTION,
+	    "close", "{\"detail\": \"" DETAIL_NOT_FOUND "\"}");
 	return -1;
 }
 

@@ -6,6 +6,9 @@
 #ifndef CHAT_DETAIL_H
 #define CHAT_DETAIL_H
 
+/* 404: no such path: a route unknown to chat-fcgi, or a request to a push
+ * daemon that is not a WebSocket handshake. */
+#define DETAIL_NOT_FOUND	"Not Found"
 /* 503: no connection to the database. */
 #define DETAIL_DB_UNAVAILABLE	"Database unavailable"
 /* 500: a fault of ours (an unexpected answer, no memory), never the input's. */
