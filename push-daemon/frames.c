@@ -312,13 +312,8 @@ frames_in_flight(const struct frames_req *req, int step)
 static int
 frames_concerns_here(struct hub *hub, const struct frames_req *req)
 {
-	if (hub_account_online(hub, req->receiver))
-		return 1;
-	for (struct session *s = hub_sessions(hub, req->ref.account_id);
-	    s != NULL; s = s->next_of_account)
-		if (s->id != req->ref.id)
-			return 1;
-	return 0;
+	return hub_account_online(hub, req->receiver) ||
+	    hub_account_online_besides(hub, &req->ref);
 }
 
 static void

@@ -35,6 +35,16 @@ hub_account_online(struct hub *hub, const char *account_id)
 	return hub_sessions(hub, account_id) != NULL;
 }
 
+int
+hub_account_online_besides(struct hub *hub, const struct session_ref *ref)
+{
+	for (struct session *s = hub_sessions(hub, ref->account_id); s != NULL;
+	    s = s->next_of_account)
+		if (s->id != ref->id)
+			return 1;
+	return 0;
+}
+
 struct session *
 hub_find(struct hub *hub, const struct session_ref *ref)
 {

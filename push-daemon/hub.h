@@ -44,6 +44,9 @@ void	hub_free(struct hub *hub);
 /* The first session of account_id (then follow next_of_account), or NULL. */
 struct session *hub_sessions(struct hub *hub, const char *account_id);
 int	hub_account_online(struct hub *hub, const char *account_id);
+/* Whether the account of ref has a session here besides the one ref names. */
+int	hub_account_online_besides(struct hub *hub,
+	    const struct session_ref *ref);
 /* The session ref names, if it is still open. */
 struct session *hub_find(struct hub *hub, const struct session_ref *ref);
 
