@@ -5,6 +5,8 @@
 
 #include <libwebsockets.h>
 
+#include "delivery.h"
+#include "events.h"
 #include "hub.h"
 #include "pg.h"
 #include "push_stubs.h"
@@ -313,4 +315,42 @@ stub_session_close(struct session *s, struct stub_wsi *w)
 	session_set_state(s, SESSION_CLOSED);
 	free(s);
 	stub_wsi_clear(w);
+}
+
+void
+stub_hub_init(struct hub *hub, struct config *cfg,
+    void (*read_over)(struct hub *))
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->push_max_queue_bytes = 1 << 20;
+	cfg->push_max_per_account = 5;
+	if (hub_init(hub, cfg, "node-1") == -1 ||
+	    events_init(hub, read_over) == -1)
+		abort();
+}
+
+PGresult *
+stub_horizon_at_100(void)
+{
+	const char *const row[] = { "100", "100.100.0" };
+
+	return stub_result(2, 1, row);
+}
+
+PGresult *
+stub_read_nothing(void)
+{
+	const char *const row[] = { "100", NULL, NULL, NULL, NULL, NULL, "f",
+	    NULL, NULL, "100.100.0" };
+
+	return stub_result(10, 1, row);
+}
+
+void
+stub_hub_free(struct hub *hub)
+{
+	stub_lose_all();
+	events_free();
+	hub_free(hub);
+	delivery_free();
 }

@@ -64,4 +64,18 @@ struct session *stub_session_welcomed(struct hub *hub, const char *account,
 /* Closes s (CLOSED: out of the index), frees it and clears w. */
 void	stub_session_close(struct session *s, struct stub_wsi *w);
 
+/*
+ * The hub of a test on cfg (emptied: 1 MiB queues, 5 connections an
+ * account; the test sets more after), node "node-1", with the event
+ * reader made (read_over: events_init's).
+ */
+void	stub_hub_init(struct hub *hub, struct config *cfg,
+	    void (*read_over)(struct hub *));
+/* The reader's answers when it starts: its horizon at 100, then a read
+ * that finds nothing. */
+PGresult *stub_horizon_at_100(void);
+PGresult *stub_read_nothing(void);
+/* Undoes stub_hub_init (every query waiting fails first). */
+void	stub_hub_free(struct hub *hub);
+
 #endif

@@ -31,24 +31,15 @@ test_read_over(struct hub *hub)
 static void
 test_setup(void)
 {
-	const char *const horizon[] = { "100", "100.100.0" };
-	const char *const none[] = { "100", NULL, NULL, NULL, NULL, NULL, "f", NULL, NULL,
-	    "100.100.0" };
-
-	memset(&test_cfg, 0, sizeof(test_cfg));
-	test_cfg.push_max_queue_bytes = 1 << 20;
-	test_cfg.push_max_per_account = 5;
-	if (hub_init(&test_hub, &test_cfg, "node-1") == -1 ||
-	    events_init(&test_hub, test_read_over) == -1)
-		abort();
+	stub_hub_init(&test_hub, &test_cfg, test_read_over);
 	test_reads_over = 0;
 	events_connected(&test_hub);
 	CHECK(ev.state == EVENTS_FINDING);
-	CHECK(stub_answer("ev_horizon", stub_result(2, 1, horizon)) == 0);
+	CHECK(stub_answer("ev_horizon", stub_horizon_at_100()) == 0);
 	CHECK(ev.horizon == 100);
 	CHECK(ev.state == EVENTS_READING);
 	CHECK(strcmp(stub_param("ev_read", 0), "100") == 0);
-	CHECK(stub_answer("ev_read", stub_result(10, 1, none)) == 0);
+	CHECK(stub_answer("ev_read", stub_read_nothing()) == 0);
 	CHECK(ev.state == EVENTS_IDLE);
 	CHECK(test_reads_over == 1);
 }
@@ -56,10 +47,7 @@ test_setup(void)
 static void
 test_teardown(void)
 {
-	stub_lose_all();
-	events_free();
-	hub_free(&test_hub);
-	delivery_free();
+	stub_hub_free(&test_hub);
 }
 
 /* The read under way returns message id, created by A for to. */

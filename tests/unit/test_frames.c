@@ -30,31 +30,20 @@ test_read_over(struct hub *hub)
 static void
 test_setup(void)
 {
-	const char *const horizon[] = { "100" };
-	const char *const none[] = { "100", NULL, NULL, NULL, NULL, NULL, "f" };
-
-	memset(&test_cfg, 0, sizeof(test_cfg));
-	test_cfg.push_max_queue_bytes = 1 << 20;
-	test_cfg.push_max_per_account = 5;
+	stub_hub_init(&test_hub, &test_cfg, test_read_over);
 	test_cfg.push_max_waiting_requests = 32;
 	test_cfg.limits_send_per_second = 20;
 	test_cfg.limits_send_burst = 60;
-	if (hub_init(&test_hub, &test_cfg, "node-1") == -1 ||
-	    events_init(&test_hub, test_read_over) == -1)
-		abort();
 	events_connected(&test_hub);
-	CHECK(stub_answer("ev_horizon", stub_result(1, 1, horizon)) == 0);
-	CHECK(stub_answer("ev_read", stub_result(7, 1, none)) == 0);
+	CHECK(stub_answer("ev_horizon", stub_horizon_at_100()) == 0);
+	CHECK(stub_answer("ev_read", stub_read_nothing()) == 0);
 	CHECK(stub_pending("ev_read") == 0);
 }
 
 static void
 test_teardown(void)
 {
-	stub_lose_all();
-	events_free();
-	hub_free(&test_hub);
-	delivery_free();
+	stub_hub_free(&test_hub);
 }
 
 /* s sends a message to B, and its batch is stored (an event recorded). */

@@ -34,39 +34,29 @@ test_read_over(struct hub *hub)
 static void
 test_setup(void)
 {
-	const char *const horizon[] = { "100", "100.100.0" };
-	const char *const none[] = { "100", NULL, NULL, NULL, NULL, NULL, "f",
-	    NULL, NULL, "100.100.0" };
 	const char *const groups[] = {
 		G, "the group", "{" A "," B "}",
 		H, "another", "{" C "}",
 	};
 
-	memset(&test_cfg, 0, sizeof(test_cfg));
-	test_cfg.push_max_queue_bytes = 1 << 20;
-	test_cfg.push_max_per_account = 5;
-	if (hub_init(&test_hub, &test_cfg, "node-1") == -1 ||
-	    events_init(&test_hub, test_read_over) == -1 ||
-	    groups_init() == -1)
+	stub_hub_init(&test_hub, &test_cfg, test_read_over);
+	if (groups_init() == -1)
 		abort();
 	events_connected(&test_hub);
-	CHECK(stub_answer("ev_horizon", stub_result(2, 1, horizon)) == 0);
+	CHECK(stub_answer("ev_horizon", stub_horizon_at_100()) == 0);
 	/* Asked after the horizon, before the first read. */
 	CHECK(!groups_loaded());
 	CHECK(stub_answer("gr_load", stub_result(3, 2, groups)) == 0);
 	CHECK(groups_loaded());
-	CHECK(stub_answer("ev_read", stub_result(10, 1, none)) == 0);
+	CHECK(stub_answer("ev_read", stub_read_nothing()) == 0);
 	CHECK(ev.state == EVENTS_IDLE);
 }
 
 static void
 test_teardown(void)
 {
-	stub_lose_all();
-	events_free();
+	stub_hub_free(&test_hub);
 	groups_free();
-	hub_free(&test_hub);
-	delivery_free();
 }
 
 /* A WELCOMED session of account, of the per-group URL of group unless

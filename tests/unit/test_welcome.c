@@ -34,31 +34,19 @@ static struct hub test_hub;
 static void
 test_setup(void)
 {
-	const char *const horizon[] = { "100", "100.100.0" };
-	const char *const none[] = { "100", NULL, NULL, NULL, NULL, NULL, "f", NULL, NULL,
-	    "100.100.0" };
-
-	memset(&test_cfg, 0, sizeof(test_cfg));
-	test_cfg.push_max_queue_bytes = 1 << 20;
-	test_cfg.push_max_per_account = 5;
+	stub_hub_init(&test_hub, &test_cfg, welcome_events_read);
 	test_cfg.push_undelivered_max = 100;
 	test_cfg.presence_timeout_seconds = 30;
-	if (hub_init(&test_hub, &test_cfg, "node-1") == -1 ||
-	    events_init(&test_hub, welcome_events_read) == -1)
-		abort();
 	events_connected(&test_hub);
-	CHECK(stub_answer("ev_horizon", stub_result(2, 1, horizon)) == 0);
-	CHECK(stub_answer("ev_read", stub_result(10, 1, none)) == 0);
+	CHECK(stub_answer("ev_horizon", stub_horizon_at_100()) == 0);
+	CHECK(stub_answer("ev_read", stub_read_nothing()) == 0);
 }
 
 static void
 test_teardown(void)
 {
-	stub_lose_all();
+	stub_hub_free(&test_hub);
 	welcome_free();
-	events_free();
-	hub_free(&test_hub);
-	delivery_free();
 }
 
 /* A connection of account established (ws.c): registering. */
