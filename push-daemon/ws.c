@@ -116,11 +116,12 @@ ws_write_answer(struct lws *wsi, unsigned int status,
 {
 	unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start;
 	size_t len = body != NULL ? strlen(body) : 0;
-	/* The headers leave room for the body. */
-	unsigned char *end = buf + sizeof(buf) - len;
+	unsigned char *end;
 
-	if (len > sizeof(buf) / 2 ||
-	    lws_add_http_header_status(wsi, status, &p, end) != 0 ||
+	if (len > sizeof(buf) / 2)
+		return;
+	end = buf + sizeof(buf) - len;	/* the headers leave room for it */
+	if (lws_add_http_header_status(wsi, status, &p, end) != 0 ||
 	    lws_add_http_header_by_token(wsi, token,
 	    (const unsigned char *)value, (int)strlen(value), &p, end) != 0 ||
 	    (body != NULL && lws_add_http_header_by_token(wsi,

@@ -6,8 +6,9 @@
 #ifndef CHAT_DETAIL_H
 #define CHAT_DETAIL_H
 
-/* 404: no such path: a route unknown to chat-fcgi, or a request to a push
- * daemon that is not a WebSocket handshake. */
+/* 404: nothing to answer there: a route unknown to chat-fcgi, its metrics
+ * asked from elsewhere, a push daemon's handshake on another path, or a
+ * request to a push daemon that is not a handshake. */
 #define DETAIL_NOT_FOUND	"Not Found"
 /* 503: no connection to the database. */
 #define DETAIL_DB_UNAVAILABLE	"Database unavailable"

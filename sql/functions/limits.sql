@@ -255,9 +255,9 @@ $$;
 
 -- Buckets full again are as good as none: pruned now and then (push_reap).
 -- A bucket that a send holds is left for the next time: waiting for it,
--- the prune (holding the buckets it had deleted, in no order) and a batch
+-- the prune (holding the buckets it has deleted, in no order) and a batch
 -- of sends (which locks its buckets in order, rate_lock) could each wait
--- for the other, and the deadlock failed one of them.
+-- for the other, a deadlock that would fail one of them.
 CREATE OR REPLACE FUNCTION rate_prune() RETURNS void
 LANGUAGE sql AS $$
     DELETE FROM rate_bucket

@@ -406,11 +406,14 @@ async def test_a_connection_gets_429_past_32_requests_waiting():
 def test_pruning_the_buckets_waits_for_no_send(db):
     """The prune of the full buckets (push_reap) skips a bucket that a
     send holds locked, rather than wait for it: a send batch locks its
-    buckets in order, the prune held those it had deleted in no order,
-    and the two could wait for each other (a deadlock that failed the
-    batch's sends or the reap)."""
+    buckets in order, the prune holds those it has deleted in no order,
+    and the two could wait for each other (a deadlock failing the batch's
+    sends or the reap). The daemons' own prunes are held off meanwhile
+    (push_reap prunes under this advisory lock), so that the buckets stay
+    until the test prunes them."""
     free, held = (f"prune-{secrets.token_hex(8)}" for _ in range(2))
     with db.cursor() as cur:
+        cur.execute("SELECT pg_advisory_lock(hashtextextended('event-pruning', 7))")
         for key in (free, held):
             cur.execute("INSERT INTO rate_bucket (kind, key, tokens, at,"
                         " full_at, granted) VALUES ('send', %s, 1, now(),"
@@ -420,6 +423,7 @@ def test_pruning_the_buckets_waits_for_no_send(db):
         with sender.cursor() as cur:
             cur.execute("SELECT 1 FROM rate_bucket WHERE kind = 'send'"
                         " AND key = %s FOR UPDATE", (held,))
+            assert cur.fetchall() == [(1,)]
         with pruner.cursor() as cur:
             cur.execute("SET LOCAL statement_timeout = '5s'")
             cur.execute("SELECT rate_prune()")
@@ -432,8 +436,9 @@ def test_pruning_the_buckets_waits_for_no_send(db):
         pruner.rollback()
         sender.close()
         pruner.close()
-    with db.cursor() as cur:
-        cur.execute("DELETE FROM rate_bucket WHERE key = %s", (held,))
+        with db.cursor() as cur:
+            cur.execute("DELETE FROM rate_bucket WHERE key = %s", (held,))
+            cur.execute("SELECT pg_advisory_unlock(hashtextextended('event-pruning', 7))")
 
 
 def count_from(db, account_id):
